@@ -1,0 +1,173 @@
+//! `gitapps-hook install`: turn a (new or existing) bare repository into a
+//! git apps server. Idempotent: running it again updates the hooks and the
+//! config and leaves the access-control branch alone.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use gitapps_policy::{
+    ACCESS_CONTROL_REF, DEFAULT_REF_RULES, DEFAULT_TREE_RULES, Fingerprint,
+    OPEN_REGISTRATION_REF_RULES, OPEN_REGISTRATION_TREE_RULES,
+};
+
+use crate::config::OWNER_KEY;
+use crate::error::{GitContext, HookError, IoContext};
+use crate::keyring::public_key_file;
+use crate::repo::ref_target;
+use crate::write::{commit_to_ref, write_tree};
+
+/// The line that marks a hook script as ours, so that `install` may
+/// replace it without `--force`.
+const MARKER: &str = "# installed by gitapps-hook install";
+
+pub struct InstallOptions {
+    pub repo: PathBuf,
+    pub owner_key: PathBuf,
+    pub open_registration: bool,
+    pub nonce_slop: u32,
+    pub force: bool,
+    /// The binary the hook scripts run; defaults to this executable.
+    pub hook_binary: Option<PathBuf>,
+}
+
+/// Returns what was done, one line each, for the admin.
+pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
+    let mut report = Vec::new();
+    let key_bytes = std::fs::read(&opts.owner_key)
+        .io(format!("reading the owner's key {}", opts.owner_key.display()))?;
+    let (owner, public_key) = public_key_file(&key_bytes).map_err(|e| {
+        HookError::Usage(format!("{}: {e}", opts.owner_key.display()))
+    })?;
+
+    let repo = if opts.repo.exists() {
+        gix::open_opts(&opts.repo, gix::open::Options::isolated())
+            .git(format!("opening {}", opts.repo.display()))?
+    } else {
+        report.push(format!("created bare repository {}", opts.repo.display()));
+        gix::init_bare(&opts.repo).git(format!("creating {}", opts.repo.display()))?
+    };
+    let git_dir = repo.git_dir().to_path_buf();
+
+    let binary = match &opts.hook_binary {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().io("finding this executable")?,
+    };
+    let binary = binary
+        .canonicalize()
+        .io(format!("resolving {}", binary.display()))?;
+    // Check both hooks before writing either, so a refusal changes nothing.
+    let hooks = [("pre-receive", "pre-receive"), ("post-receive", "post-receive")];
+    for (file, _) in hooks {
+        check_hook_is_ours(&git_dir.join("hooks").join(file), opts.force)?;
+    }
+
+    write_config(&git_dir, &owner, opts.nonce_slop, &mut report)?;
+
+    for (file, step) in hooks {
+        let path = git_dir.join("hooks").join(file);
+        write_hook(&path, &binary, step)?;
+        report.push(format!("installed {}", path.display()));
+    }
+
+    if let Some(tip) = ref_target(&repo, ACCESS_CONTROL_REF)? {
+        report.push(format!(
+            "{ACCESS_CONTROL_REF} exists ({tip}); left as it is"
+        ));
+    } else {
+        let mut files = vec![
+            ("refs/owner.conf".to_owned(), DEFAULT_REF_RULES.as_bytes().to_vec()),
+            ("branches/owner.conf".to_owned(), DEFAULT_TREE_RULES.as_bytes().to_vec()),
+            (format!("keys/{owner}.asc"), public_key),
+        ];
+        if opts.open_registration {
+            files.push((
+                "refs/registration.conf".to_owned(),
+                OPEN_REGISTRATION_REF_RULES.as_bytes().to_vec(),
+            ));
+            files.push((
+                "branches/registration.conf".to_owned(),
+                OPEN_REGISTRATION_TREE_RULES.as_bytes().to_vec(),
+            ));
+        }
+        let tree = write_tree(&repo, &files)?;
+        let id = commit_to_ref(
+            &repo,
+            ACCESS_CONTROL_REF,
+            tree,
+            None,
+            "Set up access control\n\nWritten by gitapps-hook install.\n",
+        )?;
+        report.push(format!("created {ACCESS_CONTROL_REF} at {id}"));
+    }
+    report.push(format!("owner: {owner}"));
+    Ok(report)
+}
+
+fn check_hook_is_ours(path: &Path, force: bool) -> Result<(), HookError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.contains(MARKER) && !force => Err(HookError::Usage(format!(
+            "{} exists and was not installed by gitapps-hook; move it away or pass --force to replace it",
+            path.display()
+        ))),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(HookError::Io {
+            context: format!("reading {}", path.display()),
+            source: e,
+        }),
+    }
+}
+
+fn write_hook(path: &Path, binary: &Path, step: &str) -> Result<(), HookError> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).io(format!("creating {}", dir.display()))?;
+    }
+    let quoted = binary.display().to_string().replace('\'', r"'\''");
+    let script = format!("#!/bin/sh\n{MARKER}\nexec '{quoted}' {step}\n");
+    std::fs::write(path, script).io(format!("writing {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .io(format!("making {} executable", path.display()))
+}
+
+fn write_config(
+    git_dir: &Path,
+    owner: &Fingerprint,
+    nonce_slop: u32,
+    report: &mut Vec<String>,
+) -> Result<(), HookError> {
+    let path = git_dir.join("config");
+    let mut config =
+        gix::config::File::from_path_no_includes(path.clone(), gix::config::Source::Local)
+            .git(format!("reading {}", path.display()))?;
+    let set = |config: &mut gix::config::File, key: &str, value: &str| {
+        config
+            .set_raw_value(key, value)
+            .map(|_| ())
+            .git(format!("setting {key}"))
+    };
+    set(&mut config, OWNER_KEY, owner.as_str())?;
+    // Keep an existing seed: replacing it would invalidate nonces handed
+    // out to pushes in flight.
+    if config.string("receive.certNonceSeed").is_none() {
+        set(&mut config, "receive.certNonceSeed", &random_hex(32)?)?;
+        report.push("set receive.certNonceSeed (random)".to_owned());
+    }
+    set(&mut config, "receive.certNonceSlop", &nonce_slop.to_string())?;
+    report.push(format!("set {OWNER_KEY} and receive.certNonceSlop = {nonce_slop}"));
+    let mut out = Vec::new();
+    config
+        .write_to(&mut out)
+        .io(format!("serialising {}", path.display()))?;
+    let tmp = git_dir.join("config.gitapps.tmp");
+    std::fs::write(&tmp, out).io(format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).io(format!("replacing {}", path.display()))
+}
+
+fn random_hex(bytes: usize) -> Result<String, HookError> {
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .io("reading /dev/urandom for the nonce seed")?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,23 @@
+//! The server side of git apps: the pre-receive hook that admits a push
+//! only when it is signed by a known key and every operation it performs is
+//! allowed by the policy on `apps/access-control`; the post-receive step
+//! that records accepted push certificates; and the admin commands
+//! `install`, `explain` and `validate`.
+//!
+//! The hook fails closed: every error path rejects the push.
+
+pub mod audit;
+pub mod cert;
+pub mod classify;
+pub mod config;
+pub mod env;
+pub mod error;
+pub mod explain;
+pub mod install;
+pub mod judge;
+pub mod keyring;
+pub mod prereceive;
+pub mod repo;
+pub mod updates;
+pub mod validate;
+pub mod write;

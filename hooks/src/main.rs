@@ -1,0 +1,232 @@
+//! `gitapps-hook`: the server side of git apps.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gitapps_hooks::{audit, env::PushEnv, explain, install, prereceive, validate};
+
+/// Exit codes: 0 = accepted / allowed / valid, 1 = rejected / denied /
+/// invalid, 2 = could not do the job (bad arguments, unreadable repository).
+const DENIED: u8 = 1;
+const FAILED: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "gitapps-hook",
+    version,
+    about = "The server side of git apps: admit only signed pushes that the policy allows",
+    long_about = "The server side of git apps.\n\n\
+        A git apps server is a plain bare repository with this program as its pre-receive \
+        hook. Every push must be signed (`git push --signed`) by a key in the repository's \
+        keyring (keys/<FINGERPRINT>.asc on the branch apps/access-control), and every ref \
+        update and file change it makes must be allowed by the rules on that branch \
+        (refs/*.conf, branches/*.conf, groups/*). Accepted push certificates are recorded \
+        on refs/apps/push-certs.",
+    after_help = "Start with `gitapps-hook install /srv/git/project.git --owner owner.asc`."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make REPO a git apps server: hooks, config, and the apps/access-control branch.
+    ///
+    /// Creates REPO as a bare repository if it does not exist; sets gitapps.owner,
+    /// receive.certNonceSeed (random, kept if already set) and receive.certNonceSlop;
+    /// installs hooks/pre-receive and hooks/post-receive; creates apps/access-control
+    /// with the default rules (the owner may do anything) and keys/<owner>.asc.
+    /// Running it again is safe: it updates hooks and config and leaves the branch alone.
+    #[command(after_help = "Example:\n  gpg --export --armor you@example.org > owner.asc\n  \
+        gitapps-hook install /srv/git/project.git --owner owner.asc --open-registration")]
+    Install {
+        /// The server repository (created bare if missing).
+        repo: PathBuf,
+        /// The owner's public key, ASCII-armored (`gpg --export --armor KEY`).
+        #[arg(long, value_name = "KEY.asc")]
+        owner: PathBuf,
+        /// Let anyone register their own key (keys/$user_id.asc) and nothing else.
+        #[arg(long)]
+        open_registration: bool,
+        /// Seconds an HTTP push's nonce stays valid (receive.certNonceSlop).
+        #[arg(long, value_name = "N", default_value_t = 30)]
+        nonce_slop: u32,
+        /// Replace existing hooks that gitapps-hook did not install.
+        #[arg(long)]
+        force: bool,
+        /// The gitapps-hook binary the hooks run (default: this one).
+        #[arg(long, value_name = "PATH")]
+        hook_binary: Option<PathBuf>,
+    },
+    /// Run as git's pre-receive hook (reads ref updates on stdin).
+    PreReceive,
+    /// Run as git's post-receive hook: record the accepted push certificate.
+    PostReceive,
+    /// Show which rule allows each operation of some ref updates, without pushing.
+    ///
+    /// Prints `allow OP NAME (FILE:LINE)` or `deny OP NAME` per operation: first the
+    /// ref operation of each update, then its file operations. Exit 0 when all are
+    /// allowed, 1 otherwise.
+    #[command(after_help = "Example:\n  gitapps-hook explain --repo /srv/git/p.git --user 9A3F… \\\n    \
+        refs/heads/main 4f2a1c0 refs/heads/old delete")]
+    Explain {
+        /// The server repository.
+        #[arg(long)]
+        repo: PathBuf,
+        /// The user's fingerprint (40 or 64 hex digits).
+        #[arg(long, value_name = "FPR")]
+        user: String,
+        /// Pairs of REFNAME NEWREV (a revision in REPO, or `delete`). A REFNAME
+        /// without `refs/` is a branch.
+        #[arg(value_name = "REFNAME NEWREV", num_args = 2.., required = true)]
+        updates: Vec<String>,
+    },
+    /// Check a policy: a checkout of apps/access-control, or REPO:REV.
+    ///
+    /// Prints `FILE:LINE: message` per problem; exit 0 when valid, 1 otherwise.
+    Validate {
+        /// A directory, or REPO:REV (REPO alone means REPO:apps/access-control).
+        path: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Install {
+            repo,
+            owner,
+            open_registration,
+            nonce_slop,
+            force,
+            hook_binary,
+        } => {
+            let opts = install::InstallOptions {
+                repo,
+                owner_key: owner,
+                open_registration,
+                nonce_slop,
+                force,
+                hook_binary,
+            };
+            match install::install(&opts) {
+                Ok(report) => {
+                    for line in report {
+                        println!("{line}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::PreReceive => pre_receive(),
+        Command::PostReceive => post_receive(),
+        Command::Explain {
+            repo,
+            user,
+            updates,
+        } => {
+            if updates.len() % 2 != 0 {
+                eprintln!("gitapps-hook: explain takes pairs of REFNAME NEWREV");
+                return ExitCode::from(FAILED);
+            }
+            let pairs: Vec<(String, String)> = updates
+                .chunks(2)
+                .map(|c| (c[0].clone(), c[1].clone()))
+                .collect();
+            match explain::explain(&repo, &user, &pairs, &mut std::io::stdout()) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(DENIED),
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Validate { path } => match validate::validate(&path) {
+            Ok(problems) if problems.is_empty() => {
+                eprintln!("gitapps-hook: {path}: the policy is valid");
+                ExitCode::SUCCESS
+            }
+            Ok(problems) => {
+                for p in problems {
+                    println!("{p}");
+                }
+                ExitCode::from(DENIED)
+            }
+            Err(e) => fail(&e),
+        },
+    }
+}
+
+fn fail(e: &gitapps_hooks::error::HookError) -> ExitCode {
+    eprintln!("gitapps-hook: error: {e}");
+    ExitCode::from(FAILED)
+}
+
+fn git_dir() -> PathBuf {
+    std::env::var_os("GIT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn read_stdin() -> Result<String, String> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read the ref updates on stdin: {e}"))?;
+    Ok(input)
+}
+
+fn pre_receive() -> ExitCode {
+    let reject = |lines: &[String]| {
+        for line in lines {
+            eprintln!("{line}");
+        }
+        ExitCode::from(DENIED)
+    };
+    let stdin = match read_stdin() {
+        Ok(s) => s,
+        Err(e) => return reject(&[format!("gitapps: error: {e}; the push is rejected")]),
+    };
+    let env = match PushEnv::from_process() {
+        Ok(env) => env,
+        Err(e) => return reject(&[format!("gitapps: error: {e}; the push is rejected")]),
+    };
+    let git_dir = git_dir();
+    match prereceive::run(&git_dir, &stdin, &env) {
+        Ok(accepted) => {
+            let Some(cert) = env.cert else {
+                return reject(&["gitapps: error: accepted without a certificate".into()]);
+            };
+            // Without the record the audit log would miss this push: reject.
+            match audit::remember_accepted(&git_dir, cert, &accepted.pusher) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => reject(&[format!("gitapps: error: {e}; the push is rejected")]),
+            }
+        }
+        Err(rejection) => reject(&rejection.0),
+    }
+}
+
+fn post_receive() -> ExitCode {
+    let warn = |msg: String| {
+        eprintln!("gitapps: warning: the audit log was not written: {msg}");
+        ExitCode::from(FAILED)
+    };
+    let stdin = match read_stdin() {
+        Ok(s) => s,
+        Err(e) => return warn(e),
+    };
+    let env = match PushEnv::from_process() {
+        Ok(env) => env,
+        Err(e) => return warn(e.to_string()),
+    };
+    let Some(cert) = env.cert else {
+        return warn("the push was not signed".into());
+    };
+    match audit::record(&git_dir(), cert, &stdin) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => warn(e.to_string()),
+    }
+}
