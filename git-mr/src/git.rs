@@ -1,0 +1,207 @@
+//! The `git` and `gpg` command lines: used only for transport (fetch, push), signing,
+//! and the few things git does best (diff, range-diff, merge-tree, checkout).
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::model::Fingerprint;
+use crate::{Error, Result};
+
+/// Runs `git` in one repository.
+#[derive(Clone, Debug)]
+pub struct Git {
+    dir: PathBuf,
+}
+
+/// How a push failed.
+#[derive(Debug)]
+pub struct PushFailure {
+    pub stderr: String,
+}
+
+impl Git {
+    pub fn new(dir: impl Into<PathBuf>) -> Git {
+        Git { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A `git` command running in the repository.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C").arg(&self.dir).args(args);
+        cmd
+    }
+
+    /// Run `git args…`, capturing its output.
+    pub fn output<I, S>(&self, args: I) -> Result<Output>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::null());
+        let out = cmd_output(&mut cmd);
+        describe_spawn(&cmd, out)
+    }
+
+    /// Run `git args…` and return its stdout, or fail with its stderr.
+    pub fn run<I, S>(&self, args: I) -> Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::null());
+        let out = cmd_output(&mut cmd);
+        let out = describe_spawn(&cmd, out)?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(Error::Command {
+                command: describe(&cmd),
+                detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    /// `git fetch` with explicit refspecs; fails with git's stderr.
+    pub fn fetch(&self, remote: &str, refspecs: &[String]) -> Result<()> {
+        let mut args = vec![
+            "fetch".to_owned(),
+            "--quiet".to_owned(),
+            "--no-write-fetch-head".to_owned(),
+            "--no-auto-gc".to_owned(),
+            remote.to_owned(),
+        ];
+        args.extend(refspecs.iter().cloned());
+        self.run(&args).map(|_| ())
+    }
+
+    /// `git push --signed [--atomic] remote refspecs…`.
+    pub fn push_signed(
+        &self,
+        remote: &str,
+        refspecs: &[String],
+    ) -> Result<std::result::Result<(), PushFailure>> {
+        let mut args = vec![
+            "push".to_owned(),
+            "--signed".to_owned(),
+            "--quiet".to_owned(),
+        ];
+        if refspecs.len() > 1 {
+            args.push("--atomic".to_owned());
+        }
+        args.push(remote.to_owned());
+        args.extend(refspecs.iter().cloned());
+        let out = self.output(&args)?;
+        if out.status.success() {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(PushFailure {
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            }))
+        }
+    }
+}
+
+fn cmd_output(cmd: &mut Command) -> std::io::Result<Output> {
+    cmd.output()
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    let mut args = cmd.get_args().peekable();
+    // Leave out `-C <dir>`.
+    if args.peek().is_some_and(|a| *a == "-C") {
+        args.next();
+        args.next();
+    }
+    for a in args {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+fn describe_spawn(cmd: &Command, r: std::io::Result<Output>) -> Result<Output> {
+    r.map_err(|e| Error::Command {
+        command: describe(cmd),
+        detail: e.to_string(),
+    })
+}
+
+/// The primary key fingerprint of `key` (a key id, fingerprint or user id), as gpg knows it.
+pub fn gpg_fingerprint(gpg: &str, key: &str) -> Result<Fingerprint> {
+    let mut cmd = Command::new(gpg);
+    cmd.args(["--batch", "--with-colons", "--fingerprint", key])
+        .stdin(Stdio::null());
+    let out = cmd.output();
+    let out = describe_spawn(&cmd, out).map_err(|e| Error::Gpg {
+        key: key.to_owned(),
+        detail: e.to_string(),
+    })?;
+    if !out.status.success() {
+        return Err(Error::Gpg {
+            key: key.to_owned(),
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    parse_colons_fingerprint(&String::from_utf8_lossy(&out.stdout)).ok_or_else(|| Error::Gpg {
+        key: key.to_owned(),
+        detail: "no primary key in gpg's answer".to_owned(),
+    })
+}
+
+/// The `fpr` line that follows the first `pub` line of `gpg --with-colons`.
+/// Several primary keys matching is an error (the key is ambiguous).
+fn parse_colons_fingerprint(out: &str) -> Option<Fingerprint> {
+    let mut found = Vec::new();
+    let mut after_pub = false;
+    for line in out.lines() {
+        let fields: Vec<&str> = line.split(':').collect();
+        match fields.first().copied() {
+            Some("pub") => after_pub = true,
+            Some("fpr") if after_pub => {
+                if let Some(f) = fields.get(9).and_then(|f| Fingerprint::parse(f)) {
+                    found.push(f);
+                }
+                after_pub = false;
+            }
+            Some("sub") | Some("ssb") | Some("sec") => after_pub = false,
+            _ => {}
+        }
+    }
+    found.dedup();
+    if found.len() == 1 {
+        found.pop()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colons() {
+        let out = "tru::1:1:0:0:0:0\npub:u:255:22:AAAABBBBCCCCDDDD:1:::u:::scESC:::::ed25519:::0:\nfpr:::::::::0123456789ABCDEF0123456789ABCDEF01234567:\nuid:u::::1::X::Alice <a@x>::::::::::0:\nsub:u:255:18:1111:1::::::e:::::cv25519::\nfpr:::::::::FFFF56789ABCDEF0123456789ABCDEF01234567:\n";
+        assert_eq!(
+            parse_colons_fingerprint(out).unwrap().as_str(),
+            "0123456789ABCDEF0123456789ABCDEF01234567"
+        );
+        let two = format!(
+            "{out}{}",
+            out.replace("0123456789ABCDEF", "1123456789ABCDEF")
+        );
+        assert!(parse_colons_fingerprint(&two).is_none());
+    }
+}

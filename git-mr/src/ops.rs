@@ -1,0 +1,610 @@
+//! The merge-request operations. Each change is one signed push made by
+//! [`Forge::transact`], so it is re-applied on the new tip when it loses a race.
+
+use gix::ObjectId;
+
+use crate::error::GitResultExt;
+use crate::forge::{Committed, Forge};
+use crate::layout::{self, ACCESS_CONTROL_REF, DATA_REF, STANDARD_LABELS};
+use crate::model::{header, Comment, Fingerprint, MergeRequest, MrId, State};
+use crate::people::People;
+use crate::store::Snapshot;
+use crate::tx::{self, TreeEdit, Tx};
+use crate::{clock, policy, Error, Result};
+
+/// Find the merge request `spec` names: `<who>/<n>` or `<n>` when unique.
+pub fn resolve_mr(
+    snapshot: &Snapshot,
+    people: &People,
+    me: Option<&Fingerprint>,
+    spec: &str,
+) -> Result<MrId> {
+    let (who, n) = match spec.rsplit_once('/') {
+        Some((who, n)) => (Some(who), n),
+        None => (None, spec),
+    };
+    let number = layout::parse_number(n)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| Error::BadMrName(spec.to_owned()))?;
+    let with_number: Vec<&MergeRequest> = snapshot
+        .mrs
+        .iter()
+        .filter(|m| m.id.number == number)
+        .collect();
+    let candidates: Vec<MrId> = match who {
+        None => with_number.iter().map(|m| m.id.clone()).collect(),
+        Some(who) => {
+            let authors = snapshot.mrs.iter().map(|m| &m.id.author);
+            let people_meant = people.resolve(who, me, authors);
+            if people_meant.is_empty() {
+                if who == "me" {
+                    return Err(Error::NoSigningKey);
+                }
+                return Err(Error::UnknownUser(who.to_owned()));
+            }
+            with_number
+                .iter()
+                .filter(|m| people_meant.contains(&m.id.author))
+                .map(|m| m.id.clone())
+                .collect()
+        }
+    };
+    match candidates.len() {
+        0 => Err(Error::NoSuchMr(spec.to_owned())),
+        1 => Ok(candidates.into_iter().next().expect("one candidate")),
+        _ => Err(Error::Ambiguous {
+            spec: spec.to_owned(),
+            candidates: candidates.iter().map(|c| c.to_string()).collect(),
+        }),
+    }
+}
+
+/// What `git mr init` did.
+#[derive(Clone, Debug)]
+pub struct Initialised {
+    pub access_control: ObjectId,
+    pub data: ObjectId,
+}
+
+/// `git mr init`: add the merge-requests policies and groups to `apps/access-control`
+/// and create the data branch with the standard labels, in one signed atomic push.
+pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Result<Initialised> {
+    let fetched = forge.fetch()?;
+    if fetched.data {
+        return Err(Error::AlreadyInitialised {
+            remote: forge.remote().to_owned(),
+        });
+    }
+    let ac_tip = forge
+        .access_control_tip()?
+        .filter(|_| fetched.access_control)
+        .ok_or_else(|| Error::NoAccessControl {
+            remote: forge.remote().to_owned(),
+        })?;
+    let me = forge.me()?;
+    let mut all_maintainers = vec![me.clone()];
+    for m in maintainers {
+        if !all_maintainers.contains(m) {
+            all_maintainers.push(m.clone());
+        }
+    }
+    let repo = forge.repo();
+    let ac_tree = repo.find_commit(ac_tip).git()?.tree_id().git()?.detach();
+    let edits: Vec<TreeEdit> = policy::files(&all_maintainers, ci)
+        .into_iter()
+        .map(|(path, content)| TreeEdit::File {
+            path,
+            data: content.into_bytes(),
+        })
+        .collect();
+    let tree = tx::write_tree(repo, Some(ac_tree), &edits)?;
+    let signature = forge.signature()?;
+    let ac_commit = tx::write_commit(
+        repo,
+        tree,
+        &[ac_tip],
+        "git mr init: merge-requests policies and groups\n",
+        signature.clone(),
+    )?;
+    let data_edits: Vec<TreeEdit> = STANDARD_LABELS
+        .iter()
+        .map(|(label, description)| TreeEdit::File {
+            path: layout::label_description_path(label),
+            data: format!("{description}\n").into_bytes(),
+        })
+        .collect();
+    let data_tree = tx::write_tree(repo, None, &data_edits)?;
+    let data_commit = tx::write_commit(
+        repo,
+        data_tree,
+        &[],
+        "git mr init: the merge-requests data branch\n",
+        signature,
+    )?;
+    let updates = vec![
+        (ACCESS_CONTROL_REF.to_owned(), ac_commit),
+        (DATA_REF.to_owned(), data_commit),
+    ];
+    forge
+        .push(&updates)?
+        .map_err(|stderr| Error::PushRejected { stderr })?;
+    Ok(Initialised {
+        access_control: ac_commit,
+        data: data_commit,
+    })
+}
+
+/// Add a comment file for `me` on `mr` to `tx`; returns its index.
+pub fn add_comment(
+    tx: &mut Tx,
+    snapshot: &Snapshot,
+    mr: &MrId,
+    me: &Fingerprint,
+    headers: &[(String, String)],
+    body: &str,
+) -> Result<u32> {
+    let index = snapshot.next_comment_index(mr, me);
+    let text = Comment::render(&clock::now()?, headers, body);
+    tx.file(layout::comment_path(mr, me, index), text);
+    Ok(index)
+}
+
+fn revision_header(mr: Option<&MergeRequest>) -> Vec<(String, String)> {
+    mr.and_then(|m| m.latest_revision())
+        .map(|r| vec![(header::REVISION.to_owned(), r.number.to_string())])
+        .unwrap_or_default()
+}
+
+/// Check that `label` may be set by `me`, creating the name when `me` is a maintainer.
+fn ensure_label(
+    tx: &mut Tx,
+    snapshot: &Snapshot,
+    people: &People,
+    me: &Fingerprint,
+    label: &str,
+) -> Result<()> {
+    if !layout::valid_label(label) {
+        return Err(Error::BadLabel(label.to_owned()));
+    }
+    if snapshot.label_exists(label) {
+        return Ok(());
+    }
+    if people.is_maintainer(me) {
+        tx.file(layout::label_description_path(label), Vec::new());
+        Ok(())
+    } else {
+        Err(Error::UnknownLabel(label.to_owned()))
+    }
+}
+
+fn link_label(tx: &mut Tx, id: &MrId, label: &str) {
+    tx.symlink(
+        layout::mr_label_path(id, label),
+        layout::label_link_target(label),
+    );
+    tx.symlink(
+        layout::label_index_path(label, id),
+        layout::mr_link_target(id),
+    );
+}
+
+fn unlink_label(tx: &mut Tx, id: &MrId, label: &str) {
+    tx.remove(layout::mr_label_path(id, label));
+    tx.remove(layout::label_index_path(label, id));
+}
+
+/// What to create.
+#[derive(Clone, Debug)]
+pub struct NewMergeRequest {
+    pub title: String,
+    pub description: String,
+    pub target: String,
+    pub labels: Vec<String>,
+    pub revision: ObjectId,
+}
+
+/// `git mr create`: title, target, description (comment 0), `open` plus the labels,
+/// and the `v1` tag, in one signed atomic push.
+pub fn create(forge: &Forge, new: &NewMergeRequest) -> Result<Committed<MrId>> {
+    let me = forge.me()?;
+    let title = new.title.lines().next().unwrap_or("").trim().to_owned();
+    if title.is_empty() {
+        return Err(Error::Invalid("a merge request needs a title".to_owned()));
+    }
+    if new.target.trim().is_empty() || new.target.contains(char::is_whitespace) {
+        return Err(Error::Invalid(format!(
+            "invalid target branch `{}`",
+            new.target
+        )));
+    }
+    forge.transact(|forge, snapshot, tx| {
+        let people = forge.people()?;
+        let id = MrId {
+            author: me.clone(),
+            number: snapshot.next_number(&me),
+        };
+        tx.message = format!("git mr create {id}\n");
+        tx.file(layout::title_path(&id), format!("{title}\n"));
+        tx.file(layout::target_path(&id), format!("{}\n", new.target.trim()));
+        add_comment(
+            tx,
+            snapshot,
+            &id,
+            &me,
+            &[(header::REVISION.to_owned(), "1".to_owned())],
+            &new.description,
+        )?;
+        let mut labels = vec!["open".to_owned()];
+        for l in &new.labels {
+            if !labels.contains(l) {
+                labels.push(l.clone());
+            }
+        }
+        for l in &labels {
+            ensure_label(tx, snapshot, &people, &me, l)?;
+            link_label(tx, &id, l);
+        }
+        tx.update_ref(layout::revision_tag(&id, 1), new.revision);
+        Ok(id)
+    })
+}
+
+fn get<'s>(snapshot: &'s Snapshot, id: &MrId) -> Result<&'s MergeRequest> {
+    snapshot
+        .get(id)
+        .ok_or_else(|| Error::NoSuchMr(id.to_string()))
+}
+
+/// `git mr comment`: returns the new comment's index.
+pub fn comment(
+    forge: &Forge,
+    id: &MrId,
+    body: &str,
+    reply_to: Option<&str>,
+) -> Result<Committed<u32>> {
+    let me = forge.me()?;
+    forge.transact(|_, snapshot, tx| {
+        let mr = get(snapshot, id)?;
+        let mut headers = revision_header(Some(mr));
+        if let Some(r) = reply_to {
+            let exists = mr.comments.iter().any(|c| c.reference() == r)
+                || r.split_once('/').is_some_and(|(a, k)| {
+                    mr.comments.iter().any(|c| {
+                        c.author.as_str().starts_with(&a.to_ascii_uppercase())
+                            && c.index.to_string() == k
+                    })
+                });
+            if !exists {
+                return Err(Error::Invalid(format!("{id} has no comment {r}")));
+            }
+            let full = mr
+                .comments
+                .iter()
+                .find(|c| {
+                    r.split_once('/').is_some_and(|(a, k)| {
+                        c.author.as_str().starts_with(&a.to_ascii_uppercase())
+                            && c.index.to_string() == k
+                    })
+                })
+                .map(|c| c.reference())
+                .unwrap_or_else(|| r.to_owned());
+            headers.push((header::IN_REPLY_TO.to_owned(), full));
+        }
+        tx.message = format!("git mr comment {id}\n");
+        add_comment(tx, snapshot, id, &me, &headers, body)
+    })
+}
+
+/// Labels added and removed by a change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelChange {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+fn plan_labels(
+    tx: &mut Tx,
+    snapshot: &Snapshot,
+    people: &People,
+    me: &Fingerprint,
+    mr: &MergeRequest,
+    add: &[String],
+    remove: &[String],
+) -> Result<LabelChange> {
+    let mut change = LabelChange::default();
+    for l in remove {
+        if add.contains(l) {
+            return Err(Error::Invalid(format!(
+                "label `{l}` is both added and removed"
+            )));
+        }
+        if mr.has_label(l) && !change.removed.contains(l) {
+            unlink_label(tx, &mr.id, l);
+            change.removed.push(l.clone());
+        }
+    }
+    for l in add {
+        ensure_label(tx, snapshot, people, me, l)?;
+        if !mr.has_label(l) && !change.added.contains(l) {
+            link_label(tx, &mr.id, l);
+            change.added.push(l.clone());
+        }
+    }
+    Ok(change)
+}
+
+/// `git mr label`.
+pub fn label(
+    forge: &Forge,
+    id: &MrId,
+    add: &[String],
+    remove: &[String],
+) -> Result<Committed<LabelChange>> {
+    let me = forge.me()?;
+    forge.transact(|forge, snapshot, tx| {
+        let people = forge.people()?;
+        let mr = get(snapshot, id)?;
+        tx.message = format!("git mr label {id}\n");
+        plan_labels(tx, snapshot, &people, &me, mr, add, remove)
+    })
+}
+
+/// `git mr close`: `closed` on, `open` and `needs-review` off.
+pub fn close(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
+    let me = forge.me()?;
+    forge.transact(|forge, snapshot, tx| {
+        let people = forge.people()?;
+        let mr = get(snapshot, id)?;
+        if mr.state() != State::Open {
+            return Err(Error::Invalid(format!("{id} is already {}", mr.state())));
+        }
+        tx.message = format!("git mr close {id}\n");
+        plan_labels(
+            tx,
+            snapshot,
+            &people,
+            &me,
+            mr,
+            &["closed".to_owned()],
+            &["open".to_owned(), "needs-review".to_owned()],
+        )
+    })
+}
+
+/// `git mr reopen`: `open` on, `closed` off (a merged merge request stays merged).
+pub fn reopen(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
+    let me = forge.me()?;
+    forge.transact(|forge, snapshot, tx| {
+        let people = forge.people()?;
+        let mr = get(snapshot, id)?;
+        match mr.state() {
+            State::Merged => {
+                return Err(Error::Invalid(format!(
+                    "{id} is merged: it cannot be reopened"
+                )))
+            }
+            State::Open if mr.has_label("open") => {
+                return Err(Error::Invalid(format!("{id} is already open")))
+            }
+            _ => {}
+        }
+        tx.message = format!("git mr reopen {id}\n");
+        plan_labels(
+            tx,
+            snapshot,
+            &people,
+            &me,
+            mr,
+            &["open".to_owned()],
+            &["closed".to_owned()],
+        )
+    })
+}
+
+/// A new revision.
+#[derive(Clone, Debug)]
+pub struct Revised {
+    pub revision: u32,
+    pub comment: u32,
+}
+
+/// The first line of a commit's message.
+pub fn commit_subject(repo: &gix::Repository, id: ObjectId) -> Result<String> {
+    let commit = repo.find_commit(id).git()?;
+    let message = commit.message_raw_sloppy().to_string();
+    Ok(message.lines().next().unwrap_or("").trim().to_owned())
+}
+
+/// `git mr revise`: tag `v<k+1>` on `commit`, with a comment saying what changed.
+pub fn revise(
+    forge: &Forge,
+    id: &MrId,
+    commit: ObjectId,
+    message: Option<&str>,
+) -> Result<Committed<Revised>> {
+    let me = forge.me()?;
+    if id.author != me {
+        return Err(Error::Invalid(format!(
+            "only the author of {id} may revise it"
+        )));
+    }
+    forge.transact(|forge, snapshot, tx| {
+        let mr = get(snapshot, id)?;
+        if mr.state() != State::Open {
+            return Err(Error::Invalid(format!("{id} is {}", mr.state())));
+        }
+        let previous = mr.latest_revision();
+        if previous.is_some_and(|p| commit.to_hex() == p.commit) {
+            return Err(Error::Invalid(format!(
+                "revision {} of {id} is already {}",
+                previous.map(|p| p.number).unwrap_or(0),
+                commit
+            )));
+        }
+        let k = previous.map(|p| p.number).unwrap_or(0) + 1;
+        let short = &commit.to_string()[..12];
+        let body = match message {
+            Some(m) if !m.trim().is_empty() => m.to_owned(),
+            _ => format!(
+                "Revision {k}: {short} {}\n",
+                commit_subject(forge.repo(), commit).unwrap_or_default()
+            ),
+        };
+        tx.message = format!("git mr revise {id} v{k}\n");
+        tx.update_ref(layout::revision_tag(id, k), commit);
+        let comment = add_comment(
+            tx,
+            snapshot,
+            id,
+            &me,
+            &[(header::REVISION.to_owned(), k.to_string())],
+            &body,
+        )?;
+        Ok(Revised {
+            revision: k,
+            comment,
+        })
+    })
+}
+
+/// What a merge did.
+#[derive(Clone, Debug)]
+pub struct Merged {
+    pub revision: u32,
+    pub target: String,
+    pub commit: ObjectId,
+    pub fast_forward: bool,
+}
+
+/// `git mr merge`: merge a revision into the target branch (fast-forward when
+/// possible, else a merge commit), label `merged`+`closed`, drop `open` and
+/// `needs-review`, comment with the merge commit: one atomic signed push.
+pub fn merge(forge: &Forge, id: &MrId, revision: Option<u32>) -> Result<Committed<Merged>> {
+    let me = forge.me()?;
+    forge.transact(|forge, snapshot, tx| {
+        let people = forge.people()?;
+        let mr = get(snapshot, id)?;
+        if mr.state() != State::Open {
+            return Err(Error::Invalid(format!("{id} is {}", mr.state())));
+        }
+        let rev = match revision {
+            Some(k) => mr.revision(k),
+            None => mr.latest_revision(),
+        }
+        .ok_or_else(|| Error::NoSuchRevision {
+            mr: id.to_string(),
+            revision: revision.unwrap_or(1),
+        })?;
+        let head = peel_commit(forge, &rev.commit)?;
+        let target_ref = format!("refs/heads/{}", mr.target);
+        let target_tip = forge.fetch_branch(&mr.target)?;
+        let (new, fast_forward) = match target_tip {
+            None => (head, true),
+            Some(tip) => {
+                let base = forge
+                    .repo()
+                    .merge_base(tip, head)
+                    .ok()
+                    .flatten()
+                    .map(|b| b.detach());
+                if base == Some(tip) {
+                    (head, true)
+                } else if base == Some(head) {
+                    return Err(Error::Invalid(format!(
+                        "revision {} of {id} is already in {}",
+                        rev.number, mr.target
+                    )));
+                } else {
+                    let tree = merge_tree(forge, id, &mr.target, tip, head)?;
+                    let message = format!(
+                        "Merge merge request {id} (v{}) into {}\n\n{}\n",
+                        rev.number, mr.target, mr.title
+                    );
+                    let commit = tx::write_commit(
+                        forge.repo(),
+                        tree,
+                        &[tip, head],
+                        &message,
+                        forge.signature()?,
+                    )?;
+                    (commit, false)
+                }
+            }
+        };
+        tx.message = format!("git mr merge {id}\n");
+        tx.update_ref(target_ref, new);
+        plan_labels(
+            tx,
+            snapshot,
+            &people,
+            &me,
+            mr,
+            &["merged".to_owned(), "closed".to_owned()],
+            &["open".to_owned(), "needs-review".to_owned()],
+        )?;
+        let how = if fast_forward {
+            "fast-forward"
+        } else {
+            "merge commit"
+        };
+        add_comment(
+            tx,
+            snapshot,
+            id,
+            &me,
+            &[
+                (header::REVISION.to_owned(), rev.number.to_string()),
+                (header::MERGE_COMMIT.to_owned(), new.to_string()),
+            ],
+            &format!(
+                "Merged revision {} into {} as {} ({how}).\n",
+                rev.number, mr.target, new
+            ),
+        )?;
+        Ok(Merged {
+            revision: rev.number,
+            target: mr.target.clone(),
+            commit: new,
+            fast_forward,
+        })
+    })
+}
+
+/// The commit a revision names (peeling annotated tags).
+pub fn peel_commit(forge: &Forge, rev: &str) -> Result<ObjectId> {
+    let spec = format!("{rev}^{{commit}}");
+    let id = forge
+        .repo()
+        .rev_parse_single(spec.as_str())
+        .map_err(|_| Error::BadRevision(rev.to_owned()))?;
+    Ok(id.detach())
+}
+
+fn merge_tree(
+    forge: &Forge,
+    id: &MrId,
+    target: &str,
+    ours: ObjectId,
+    theirs: ObjectId,
+) -> Result<ObjectId> {
+    let out = forge.git().output([
+        "merge-tree".to_owned(),
+        "--write-tree".to_owned(),
+        "--messages".to_owned(),
+        ours.to_string(),
+        theirs.to_string(),
+    ])?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(Error::MergeConflict {
+            mr: id.to_string(),
+            target: target.to_owned(),
+            detail: stdout.lines().skip(1).collect::<Vec<_>>().join("\n"),
+        });
+    }
+    let first = stdout.lines().next().unwrap_or("").trim();
+    ObjectId::from_hex(first.as_bytes()).map_err(|_| Error::Command {
+        command: "git merge-tree --write-tree".to_owned(),
+        detail: stdout.clone(),
+    })
+}

@@ -1,0 +1,246 @@
+//! The access-control policies of the merge-requests app, as `git mr init` writes them
+//! to `apps/access-control` (SPEC sections 3 and 4).
+//!
+//! They are complete (every path the tools write is covered, every directory level
+//! included) and minimal: anyone opens merge requests of their own and comments under
+//! their own id; authors and maintainers label; only maintainers create label names;
+//! the `ci` group sets `ci-*` labels. Nothing is ever modified or deleted except
+//! label links. `git mr init` grants nothing on the project's own branches.
+
+use crate::model::Fingerprint;
+
+/// Ref rules.
+pub const REFS_FILE: &str = "refs/merge-reqs.conf";
+/// Tree rules.
+pub const BRANCHES_FILE: &str = "branches/merge-reqs.conf";
+/// Who labels every merge request and creates label names.
+pub const MAINTAINERS_GROUP: &str = "maintainers";
+/// Who sets the `ci-*` labels.
+pub const CI_GROUP: &str = "ci";
+
+/// A label name that authors may set on their own merge requests: any name except
+/// `merged` and `ci-*` (which belong to maintainers and CI). The policy language's
+/// regexes have no look-ahead, hence the spelled-out alternatives.
+pub const AUTHOR_LABEL: &str = "([^cm/][^/]*|c|c[^i/][^/]*|ci|ci[^-/][^/]*|m|m[^e/][^/]*|me|me[^r/][^/]*|mer|mer[^g/][^/]*|merg|merg[^e/][^/]*|merge|merge[^d/][^/]*|merged[^/]+)";
+
+/// `refs/merge-reqs.conf`.
+pub fn refs_conf() -> String {
+    "\
+# git mr: merge requests (written by `git mr init`).
+# The data branch only moves forward; branches/merge-reqs.conf says what may change in it.
+anyone fast-forward ^heads/apps/merge-reqs/data$
+# Revision tags: each user tags the revisions of their own merge requests.
+anyone create-tag ^tags/apps/merge-reqs/$user_id/[1-9][0-9]*-v[1-9][0-9]*$
+"
+    .to_owned()
+}
+
+/// `branches/merge-reqs.conf`.
+pub fn branches_conf() -> String {
+    let n = "[1-9][0-9]*";
+    let k = "(0|[1-9][0-9]*)";
+    let id = "[0-9A-F]+";
+    let author_label = AUTHOR_LABEL;
+    format!(
+        "\
+# git mr: what may change on the data branch (written by `git mr init`).
+branch ^heads/apps/merge-reqs/data$
+
+# Anyone opens merge requests of their own: merge-reqs/<me>/<n>/{{title,target}}.
+anyone create-directory ^merge-reqs/$user_id$
+anyone create-directory ^merge-reqs/$user_id/{n}$
+anyone create-file ^merge-reqs/$user_id/{n}/(title|target)$
+anyone create-directory ^merge-reqs/$user_id/{n}/comments$
+
+# Anyone comments on any merge request, under their own id (comment 0 of the author
+# is the description). Comments are never changed.
+anyone create-directory ^merge-reqs/{id}/{n}/comments/$user_id$
+anyone create-file ^merge-reqs/{id}/{n}/comments/$user_id/{k}$
+
+# Authors label their own merge requests with existing labels, except merged and ci-*,
+# both ways: the merge request's link and the label's index.
+anyone create-directory,delete-directory ^merge-reqs/$user_id/{n}/labels$
+anyone create-symlink,delete-file ^merge-reqs/$user_id/{n}/labels/{author_label}$
+anyone create-directory,delete-directory ^labels/{author_label}/$user_id$
+anyone create-symlink,delete-file ^labels/{author_label}/$user_id/{n}$
+
+# Maintainers label every merge request, and create label names.
+maintainers create-directory,delete-directory ^merge-reqs/{id}/{n}/labels$
+maintainers create-symlink,delete-file ^merge-reqs/{id}/{n}/labels/[^/]+$
+maintainers create-directory,delete-directory ^labels/[^/]+/{id}$
+maintainers create-symlink,delete-file ^labels/[^/]+/{id}/{n}$
+maintainers create-directory ^labels/[^/]+$
+maintainers create-file ^labels/[^/]+/description$
+
+# CI sets the ci-* labels on every merge request.
+ci create-directory,delete-directory ^merge-reqs/{id}/{n}/labels$
+ci create-symlink,delete-file ^merge-reqs/{id}/{n}/labels/ci-[^/]+$
+ci create-directory,delete-directory ^labels/ci-[^/]+/{id}$
+ci create-symlink,delete-file ^labels/ci-[^/]+/{id}/{n}$
+"
+    )
+}
+
+/// A group file: a comment, then one user id per line.
+pub fn group_file(what: &str, members: &[Fingerprint]) -> String {
+    let mut out = format!("# {what}\n# One user id per line, or @group.\n");
+    for m in members {
+        out.push_str(m.as_str());
+        out.push('\n');
+    }
+    out
+}
+
+/// Every file `git mr init` adds to `apps/access-control`: (path, content).
+pub fn files(maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Vec<(String, String)> {
+    vec![
+        (REFS_FILE.to_owned(), refs_conf()),
+        (BRANCHES_FILE.to_owned(), branches_conf()),
+        (
+            format!("groups/{MAINTAINERS_GROUP}"),
+            group_file(
+                "Maintainers of merge requests: they label any of them and create label names.",
+                maintainers,
+            ),
+        ),
+        (
+            format!("groups/{CI_GROUP}"),
+            group_file("CI bots: they set the ci-* labels.", ci),
+        ),
+    ]
+}
+
+/// Members of `group` in the group files `read(name)` returns, `@group`s expanded.
+pub fn group_members(
+    group: &str,
+    read: &mut dyn FnMut(&str) -> Option<String>,
+) -> Vec<Fingerprint> {
+    let mut seen = vec![group.to_owned()];
+    let mut todo = vec![group.to_owned()];
+    let mut out = Vec::new();
+    while let Some(g) = todo.pop() {
+        let Some(text) = read(&g) else { continue };
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if let Some(sub) = line.strip_prefix('@') {
+                if !seen.iter().any(|s| s == sub) {
+                    seen.push(sub.to_owned());
+                    todo.push(sub.to_owned());
+                }
+            } else if let Some(f) = Fingerprint::parse(line) {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn anchored(re: &str) -> regex::Regex {
+        regex::Regex::new(&format!("^(?:{re})$")).unwrap()
+    }
+
+    #[test]
+    fn author_labels_exclude_merged_and_ci() {
+        let re = anchored(AUTHOR_LABEL);
+        for ok in [
+            "open",
+            "closed",
+            "needs-review",
+            "c",
+            "ci",
+            "cix",
+            "m",
+            "me",
+            "mer",
+            "merg",
+            "merge",
+            "mergedx",
+            "merges",
+            "bug",
+            "wip",
+            "cb-x",
+            "Ci-pass",
+        ] {
+            assert!(re.is_match(ok), "{ok} should be allowed");
+        }
+        for no in ["merged", "ci-pass", "ci-fail", "ci-", "a/b", ""] {
+            assert!(!re.is_match(no), "{no} should be denied");
+        }
+    }
+
+    #[test]
+    fn author_label_regex_agrees_with_its_definition() {
+        let re = anchored(AUTHOR_LABEL);
+        let alphabet = ['c', 'i', '-', 'm', 'e', 'r', 'g', 'd', 'x'];
+        let mut words = vec![String::new()];
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for w in &words {
+                for c in alphabet {
+                    next.push(format!("{w}{c}"));
+                }
+            }
+            for w in &next {
+                let expected = w != "merged" && !w.starts_with("ci-");
+                assert_eq!(re.is_match(w), expected, "{w}");
+            }
+            words = next;
+        }
+    }
+
+    #[test]
+    fn every_rule_line_is_well_formed() {
+        let ops = [
+            "create-branch",
+            "create-tag",
+            "fast-forward",
+            "force",
+            "delete",
+            "create-directory",
+            "create-file",
+            "create-symlink",
+            "create-submodule",
+            "modify",
+            "delete-file",
+            "delete-directory",
+        ];
+        for text in [refs_conf(), branches_conf()] {
+            for line in text.lines() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') || line.starts_with("branch ") {
+                    continue;
+                }
+                let parts: Vec<&str> = line.split_whitespace().collect();
+                assert_eq!(parts.len(), 3, "{line}");
+                assert!(
+                    ["anyone", "maintainers", "ci"].contains(&parts[0]),
+                    "{line}"
+                );
+                for op in parts[1].split(',') {
+                    assert!(ops.contains(&op), "{op} in {line}");
+                }
+                let re = parts[2].replace("$user_id", &"A".repeat(40));
+                regex::Regex::new(&re).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn groups_expand() {
+        let a = "A".repeat(40);
+        let b = "B".repeat(40);
+        let mut read = |g: &str| match g {
+            "maintainers" => Some(format!("# x\n{a}\n@ci\n")),
+            "ci" => Some(format!("{b} # bot\n@maintainers\n")),
+            _ => None,
+        };
+        let m = group_members("maintainers", &mut read);
+        assert_eq!(m.len(), 2);
+    }
+}

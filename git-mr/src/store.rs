@@ -1,0 +1,579 @@
+//! Reading the data branch: one pass over its tree through gix's object database.
+//!
+//! Malformed data (a comment without `Date:`, a dangling symlink, a non-numeric
+//! directory …) becomes a [`Warning`] naming the path and is skipped.
+
+use std::collections::{BTreeMap, HashMap};
+
+use gix::objs::FindExt;
+use gix::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use crate::error::GitResultExt;
+use crate::layout::{self, parse_number, LABELS_DIR, LABEL_DESCRIPTION, MERGE_REQS_DIR};
+use crate::model::{Comment, Fingerprint, MergeRequest, MrId, Revision};
+use crate::Result;
+
+/// Something on the data branch that does not follow the layout, and was skipped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// How much to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Titles, targets, labels, and only each description (comment 0 of the author).
+    Summary,
+    /// Everything, every comment included.
+    Full,
+}
+
+/// The merge requests on one commit of the data branch.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The data branch's commit (hex), `None` when there is no data branch.
+    pub commit: Option<String>,
+    /// Its tree (hex).
+    pub tree: Option<String>,
+    /// Sorted by id.
+    pub mrs: Vec<MergeRequest>,
+    /// Label names and their descriptions.
+    pub labels: BTreeMap<String, String>,
+    pub warnings: Vec<Warning>,
+    /// The highest number in use per author (malformed ones included).
+    pub numbers: BTreeMap<Fingerprint, u32>,
+    /// The next free comment index, per merge request and commenter (malformed ones included).
+    pub comment_slots: BTreeMap<String, u32>,
+}
+
+impl Snapshot {
+    pub fn get(&self, id: &MrId) -> Option<&MergeRequest> {
+        self.mrs
+            .binary_search_by(|m| m.id.cmp(id))
+            .ok()
+            .map(|i| &self.mrs[i])
+    }
+
+    /// The number a new merge request of `author` gets.
+    pub fn next_number(&self, author: &Fingerprint) -> u32 {
+        self.numbers.get(author).copied().unwrap_or(0) + 1
+    }
+
+    /// The index `who`'s next comment on `id` gets.
+    pub fn next_comment_index(&self, id: &MrId, who: &Fingerprint) -> u32 {
+        let slot = self
+            .comment_slots
+            .get(&slot_key(id, who))
+            .copied()
+            .unwrap_or(0);
+        let seen = self.get(id).map(|m| m.next_comment_index(who)).unwrap_or(0);
+        slot.max(seen)
+    }
+
+    pub fn label_exists(&self, label: &str) -> bool {
+        self.labels.contains_key(label)
+    }
+}
+
+fn slot_key(id: &MrId, who: &Fingerprint) -> String {
+    format!("{id}/{who}")
+}
+
+#[derive(Clone)]
+struct Entry {
+    name: String,
+    mode: gix::objs::tree::EntryMode,
+    id: ObjectId,
+}
+
+struct Reader<'r> {
+    repo: &'r gix::Repository,
+    buf: Vec<u8>,
+    links: HashMap<ObjectId, String>,
+    warnings: Vec<Warning>,
+    depth: Depth,
+}
+
+impl Reader<'_> {
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn tree(&mut self, id: &ObjectId) -> Result<Vec<Entry>> {
+        let tree = self.repo.objects.find_tree(id, &mut self.buf).git()?;
+        Ok(tree
+            .entries
+            .iter()
+            .map(|e| Entry {
+                name: String::from_utf8_lossy(e.filename).into_owned(),
+                mode: e.mode,
+                id: e.oid.to_owned(),
+            })
+            .collect())
+    }
+
+    fn blob(&mut self, id: &ObjectId) -> Result<Vec<u8>> {
+        Ok(self
+            .repo
+            .objects
+            .find_blob(id, &mut self.buf)
+            .git()?
+            .data
+            .to_vec())
+    }
+
+    fn link(&mut self, id: &ObjectId) -> Result<String> {
+        if let Some(t) = self.links.get(id) {
+            return Ok(t.clone());
+        }
+        let target = String::from_utf8_lossy(&self.blob(id)?).into_owned();
+        self.links.insert(*id, target.clone());
+        Ok(target)
+    }
+}
+
+/// Read the merge requests on the data branch commit `commit` (or nothing when `None`),
+/// with revisions from the tags under `refs/tags/apps/merge-reqs/`.
+pub fn read(repo: &gix::Repository, commit: Option<ObjectId>, depth: Depth) -> Result<Snapshot> {
+    let mut snapshot = read_tree(repo, commit, depth)?;
+    attach_revisions(repo, &mut snapshot)?;
+    Ok(snapshot)
+}
+
+/// Read the tree part of a snapshot (everything but revisions).
+pub fn read_tree(
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
+    depth: Depth,
+) -> Result<Snapshot> {
+    let Some(commit) = commit else {
+        return Ok(Snapshot::default());
+    };
+    let tree_id = repo.find_commit(commit).git()?.tree_id().git()?.detach();
+    let mut reader = Reader {
+        repo,
+        buf: Vec::new(),
+        links: HashMap::new(),
+        warnings: Vec::new(),
+        depth,
+    };
+    let mut snapshot = Snapshot {
+        commit: Some(commit.to_string()),
+        tree: Some(tree_id.to_string()),
+        ..Snapshot::default()
+    };
+    let root = reader.tree(&tree_id)?;
+    if let Some(labels) = root.iter().find(|e| e.name == LABELS_DIR) {
+        read_labels(&mut reader, labels, &mut snapshot)?;
+    }
+    if let Some(mrs) = root.iter().find(|e| e.name == MERGE_REQS_DIR) {
+        if mrs.mode.is_tree() {
+            read_merge_reqs(&mut reader, &mrs.id, &mut snapshot)?;
+        } else {
+            reader.warn(MERGE_REQS_DIR, "not a directory");
+        }
+    }
+    if depth == Depth::Full {
+        if let Some(labels) = root
+            .iter()
+            .find(|e| e.name == LABELS_DIR && e.mode.is_tree())
+        {
+            check_label_index(&mut reader, &labels.id, &snapshot)?;
+        }
+    }
+    snapshot.warnings = reader.warnings;
+    Ok(snapshot)
+}
+
+fn read_labels(reader: &mut Reader<'_>, labels: &Entry, snapshot: &mut Snapshot) -> Result<()> {
+    if !labels.mode.is_tree() {
+        reader.warn(LABELS_DIR, "not a directory");
+        return Ok(());
+    }
+    for label in reader.tree(&labels.id)? {
+        let path = format!("{LABELS_DIR}/{}", label.name);
+        if !label.mode.is_tree() {
+            reader.warn(path, "not a directory");
+            continue;
+        }
+        let entries = reader.tree(&label.id)?;
+        match entries.iter().find(|e| e.name == LABEL_DESCRIPTION) {
+            Some(d) if d.mode.is_blob() => {
+                let text = String::from_utf8_lossy(&reader.blob(&d.id)?)
+                    .trim()
+                    .to_owned();
+                snapshot.labels.insert(label.name.clone(), text);
+            }
+            _ => reader.warn(
+                format!("{path}/{LABEL_DESCRIPTION}"),
+                "missing: the label does not exist",
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn check_label_index(
+    reader: &mut Reader<'_>,
+    labels: &ObjectId,
+    snapshot: &Snapshot,
+) -> Result<()> {
+    for label in reader.tree(labels)? {
+        if !label.mode.is_tree() {
+            continue;
+        }
+        for author in reader.tree(&label.id)? {
+            if author.name == LABEL_DESCRIPTION {
+                continue;
+            }
+            let path = format!("{LABELS_DIR}/{}/{}", label.name, author.name);
+            let Some(fpr) = Fingerprint::parse(&author.name).filter(|_| author.mode.is_tree())
+            else {
+                reader.warn(path, "not a user id directory");
+                continue;
+            };
+            for n in reader.tree(&author.id)? {
+                let path = format!("{path}/{}", n.name);
+                let id = parse_number(&n.name).map(|number| MrId {
+                    author: fpr.clone(),
+                    number,
+                });
+                match id {
+                    Some(id) if n.mode.is_link() => {
+                        let target = reader.link(&n.id)?;
+                        let mr = snapshot.get(&id);
+                        if target != layout::mr_link_target(&id) || mr.is_none() {
+                            reader.warn(path, format!("dangling symlink to {target}"));
+                        } else if !mr.is_some_and(|m| m.has_label(&label.name)) {
+                            reader.warn(path, "the merge request does not carry this label");
+                        }
+                    }
+                    _ => reader.warn(path, "not a symlink named by a number"),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_merge_reqs(reader: &mut Reader<'_>, dir: &ObjectId, snapshot: &mut Snapshot) -> Result<()> {
+    for author in reader.tree(dir)? {
+        let path = format!("{MERGE_REQS_DIR}/{}", author.name);
+        let Some(fpr) = Fingerprint::parse(&author.name).filter(|f| f.as_str() == author.name)
+        else {
+            reader.warn(path, "not a user id (an upper-case fingerprint)");
+            continue;
+        };
+        if !author.mode.is_tree() {
+            reader.warn(path, "not a directory");
+            continue;
+        }
+        for n in reader.tree(&author.id)? {
+            let path = format!("{path}/{}", n.name);
+            let Some(number) = parse_number(&n.name).filter(|n| *n > 0) else {
+                reader.warn(path, "not a merge request number");
+                continue;
+            };
+            let max = snapshot.numbers.entry(fpr.clone()).or_insert(0);
+            *max = (*max).max(number);
+            if !n.mode.is_tree() {
+                reader.warn(path, "not a directory");
+                continue;
+            }
+            let id = MrId {
+                author: fpr.clone(),
+                number,
+            };
+            if let Some(mr) = read_mr(reader, &path, id, &n.id, snapshot)? {
+                snapshot.mrs.push(mr);
+            }
+        }
+    }
+    snapshot.mrs.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(())
+}
+
+fn first_line(data: &[u8]) -> String {
+    String::from_utf8_lossy(data)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned()
+}
+
+fn read_mr(
+    reader: &mut Reader<'_>,
+    path: &str,
+    id: MrId,
+    tree: &ObjectId,
+    snapshot: &mut Snapshot,
+) -> Result<Option<MergeRequest>> {
+    let mut title = None;
+    let mut target = None;
+    let mut labels = Vec::new();
+    let mut comments = Vec::new();
+    for e in reader.tree(tree)? {
+        let epath = format!("{path}/{}", e.name);
+        match e.name.as_str() {
+            "title" | "target" if e.mode.is_blob() => {
+                let line = first_line(&reader.blob(&e.id)?);
+                if e.name == "title" {
+                    title = Some(line);
+                } else {
+                    target = Some(line);
+                }
+            }
+            "labels" if e.mode.is_tree() => {
+                for l in reader.tree(&e.id)? {
+                    let lpath = format!("{epath}/{}", l.name);
+                    if !l.mode.is_link() {
+                        reader.warn(lpath, "not a symlink");
+                        continue;
+                    }
+                    let target = reader.link(&l.id)?;
+                    if target != layout::label_link_target(&l.name)
+                        || !snapshot.labels.contains_key(&l.name)
+                    {
+                        reader.warn(lpath, format!("dangling symlink to {target}"));
+                        continue;
+                    }
+                    labels.push(l.name);
+                }
+            }
+            "comments" if e.mode.is_tree() => {
+                read_comments(reader, &epath, &id, &e.id, &mut comments, snapshot)?;
+            }
+            _ => reader.warn(epath, "unexpected entry"),
+        }
+    }
+    let Some(title) = title else {
+        reader.warn(format!("{path}/title"), "missing: merge request skipped");
+        return Ok(None);
+    };
+    let target = target.unwrap_or_else(|| {
+        reader.warn(format!("{path}/target"), "missing");
+        String::new()
+    });
+    labels.sort();
+    comments.sort_by(|a: &Comment, b: &Comment| {
+        (a.date, &a.author, a.index).cmp(&(b.date, &b.author, b.index))
+    });
+    Ok(Some(MergeRequest {
+        id,
+        title,
+        target,
+        labels,
+        comments,
+        revisions: Vec::new(),
+    }))
+}
+
+fn read_comments(
+    reader: &mut Reader<'_>,
+    path: &str,
+    id: &MrId,
+    tree: &ObjectId,
+    out: &mut Vec<Comment>,
+    snapshot: &mut Snapshot,
+) -> Result<()> {
+    for who in reader.tree(tree)? {
+        let wpath = format!("{path}/{}", who.name);
+        let Some(fpr) =
+            Fingerprint::parse(&who.name).filter(|f| f.as_str() == who.name && who.mode.is_tree())
+        else {
+            reader.warn(wpath, "not a user id directory");
+            continue;
+        };
+        let summary_only = reader.depth == Depth::Summary && fpr != id.author;
+        for c in reader.tree(&who.id)? {
+            let cpath = format!("{wpath}/{}", c.name);
+            let Some(index) = parse_number(&c.name) else {
+                reader.warn(cpath, "not a comment number");
+                continue;
+            };
+            let slot = snapshot
+                .comment_slots
+                .entry(slot_key(id, &fpr))
+                .or_insert(0);
+            *slot = (*slot).max(index + 1);
+            if summary_only || (reader.depth == Depth::Summary && index != 0) {
+                continue;
+            }
+            if !c.mode.is_blob() {
+                reader.warn(cpath, "not a file");
+                continue;
+            }
+            let data = reader.blob(&c.id)?;
+            match Comment::parse(fpr.clone(), index, &data) {
+                Ok(comment) => out.push(comment),
+                Err(e) => reader.warn(cpath, format!("{e}: comment skipped")),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Attach the revisions (from the tags `refs/tags/apps/merge-reqs/<id>/<n>-v<k>`).
+pub fn attach_revisions(repo: &gix::Repository, snapshot: &mut Snapshot) -> Result<()> {
+    let mut revisions: HashMap<MrId, Vec<Revision>> = HashMap::new();
+    let platform = repo.references().git()?;
+    let prefix = layout::REVISION_TAG_PREFIX;
+    for r in platform.prefixed(prefix).git()? {
+        let r = r.git()?;
+        let name = r.name().as_bstr().to_string();
+        let Some((id, k)) = layout::parse_revision_tag(&name) else {
+            continue;
+        };
+        let Some(target) = r.target().try_id().map(|id| id.to_owned()) else {
+            continue;
+        };
+        revisions.entry(id).or_default().push(Revision {
+            number: k,
+            commit: target.to_string(),
+        });
+    }
+    for mr in &mut snapshot.mrs {
+        if let Some(mut revs) = revisions.remove(&mr.id) {
+            revs.sort_by_key(|r| r.number);
+            mr.revisions = revs;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tx::{write_commit, write_tree, TreeEdit};
+
+    fn fpr(c: char) -> Fingerprint {
+        Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn file(path: &str, data: &str) -> TreeEdit {
+        TreeEdit::File {
+            path: path.to_owned(),
+            data: data.as_bytes().to_vec(),
+        }
+    }
+
+    fn link(path: &str, target: &str) -> TreeEdit {
+        TreeEdit::Symlink {
+            path: path.to_owned(),
+            target: target.to_owned(),
+        }
+    }
+
+    fn commit(repo: &gix::Repository, edits: &[TreeEdit]) -> ObjectId {
+        let tree = write_tree(repo, None, edits).unwrap();
+        let sig = gix::actor::Signature {
+            name: "t".into(),
+            email: "t@example.org".into(),
+            time: gix::date::Time {
+                seconds: 0,
+                offset: 0,
+            },
+        };
+        write_commit(repo, tree, &[], "test", sig).unwrap()
+    }
+
+    #[test]
+    fn reads_merge_requests_and_warns_about_malformed_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let a = fpr('A');
+        let b = fpr('B');
+        let mr = format!("merge-reqs/{a}/1");
+        let edits = vec![
+            file("labels/open/description", "open\n"),
+            file("labels/bug/description", ""),
+            file(&format!("{mr}/title"), "Fix it\n"),
+            file(&format!("{mr}/target"), "main\n"),
+            link(&format!("{mr}/labels/open"), "/labels/open"),
+            link(&format!("{mr}/labels/bug"), "/labels/bug"),
+            link(&format!("{mr}/labels/gone"), "/labels/gone"),
+            link(&format!("labels/open/{a}/1"), &format!("/{mr}")),
+            link(&format!("labels/open/{a}/7"), &format!("/merge-reqs/{a}/7")),
+            file(
+                &format!("{mr}/comments/{a}/0"),
+                "Date: 2026-11-26T11:00:00Z\nRevision: 1\n\nThe description.\n",
+            ),
+            file(
+                &format!("{mr}/comments/{b}/0"),
+                "Date: 2026-11-26T10:00:00Z\nRevision: 1\n\nEarlier.\n",
+            ),
+            file(&format!("{mr}/comments/{b}/1"), "Revision: 1\n\nno date\n"),
+            file(&format!("merge-reqs/{a}/two/title"), "x\n"),
+            file(&format!("merge-reqs/{b}/3/target"), "main\n"),
+        ];
+        let c = commit(&repo, &edits);
+        let s = read(&repo, Some(c), Depth::Full).unwrap();
+        assert_eq!(s.mrs.len(), 1, "{:?}", s.mrs);
+        let m = &s.mrs[0];
+        assert_eq!(m.title, "Fix it");
+        assert_eq!(m.target, "main");
+        assert_eq!(m.labels, vec!["bug", "open"]);
+        assert_eq!(m.comments.len(), 2);
+        assert_eq!(m.comments[0].author, b, "date order");
+        assert_eq!(m.description().unwrap().body, "The description.\n");
+        let paths: Vec<&str> = s.warnings.iter().map(|w| w.path.as_str()).collect();
+        for expected in [
+            format!("{mr}/labels/gone"),
+            format!("{mr}/comments/{b}/1"),
+            format!("merge-reqs/{a}/two"),
+            format!("merge-reqs/{b}/3/title"),
+            format!("labels/open/{a}/7"),
+        ] {
+            assert!(
+                paths.contains(&expected.as_str()),
+                "{expected} in {paths:?}"
+            );
+        }
+        // Numbers and comment slots count malformed entries too.
+        assert_eq!(s.next_number(&b), 4);
+        assert_eq!(s.next_comment_index(&m.id, &b), 2);
+        assert_eq!(s.next_number(&fpr('C')), 1);
+
+        let summary = read(&repo, Some(c), Depth::Summary).unwrap();
+        assert_eq!(summary.mrs[0].comments.len(), 1);
+        assert_eq!(summary.next_comment_index(&m.id, &b), 2);
+    }
+
+    #[test]
+    fn removing_the_last_entry_removes_the_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let base = write_tree(&repo, None, &[file("a/b/c", "x"), file("a/d", "y")]).unwrap();
+        let tree = write_tree(
+            &repo,
+            Some(base),
+            &[TreeEdit::Remove {
+                path: "a/b/c".into(),
+            }],
+        )
+        .unwrap();
+        let t = repo.find_tree(tree).unwrap();
+        assert!(t.lookup_entry_by_path("a/b").unwrap().is_none());
+        assert!(t.lookup_entry_by_path("a/d").unwrap().is_some());
+    }
+
+    #[test]
+    fn no_data_branch_is_an_empty_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let s = read(&repo, None, Depth::Full).unwrap();
+        assert!(s.mrs.is_empty() && s.commit.is_none());
+    }
+}
