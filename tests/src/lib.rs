@@ -1,0 +1,228 @@
+//! End-to-end test harness for git apps: real `git`, real `gpg`, a real bare
+//! repository with `gitapps-hook` installed.
+//!
+//! In the spirit of jj's `test_environment.rs`, kept small:
+//!
+//! - [`bin`]: the path of a workspace binary, built on first use.
+//! - [`User`]: a person with their own `GNUPGHOME` and OpenPGP key
+//!   (ed25519 by default; also with a signing subkey, RSA, expired, revoked).
+//! - [`Server`]: a temporary bare repository set up by `gitapps-hook install`.
+//! - [`Workdir`]: a user's clone of a server, with helpers to edit, commit and push.
+//! - [`Output`]: a finished command, with assertions that print stdout and stderr
+//!   when they fail.
+//! - [`cert`]: push certificates built by hand, as git builds them, and a way
+//!   to run `gitapps-hook pre-receive` directly with git's environment.
+//!
+//! Every command runs in a sealed environment (see [`sealed_command`]): no
+//! system or global git config, its own `HOME`, and a fixed author/committer.
+//! Nothing mutable is shared between tests: each test makes its own users,
+//! servers and clones in their own temporary directories.
+
+pub mod cert;
+mod output;
+mod server;
+mod user;
+mod workdir;
+
+pub use output::Output;
+pub use server::{PushCertEntry, Server};
+pub use user::User;
+pub use workdir::Workdir;
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The author and committer identity every command runs with, unless a
+/// [`Workdir`] sets its user's own.
+pub const DEFAULT_NAME: &str = "Test Runner";
+/// See [`DEFAULT_NAME`].
+pub const DEFAULT_EMAIL: &str = "runner@example.com";
+/// The date of the first commit in every [`Workdir`]; later ones count up.
+pub const BASE_TIMESTAMP: u64 = 1_700_000_000;
+
+/// All zeros: the "old" value of a created ref, the "new" value of a deleted one.
+pub const ZERO_OID: &str = "0000000000000000000000000000000000000000";
+
+/// A `Command` for `program` with a sealed environment: everything cleared but
+/// `PATH`, then `HOME=home`, no system or global git config, `LC_ALL=C`,
+/// `TZ=UTC`, fixed `GIT_AUTHOR_*`/`GIT_COMMITTER_*`, and `GNUPGHOME` when given.
+pub fn sealed_command(
+    program: impl AsRef<OsStr>,
+    home: &Path,
+    gnupghome: Option<&Path>,
+) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_EDITOR", "false")
+        .env("EDITOR", "false")
+        .env("LC_ALL", "C")
+        .env("LANG", "C")
+        .env("TZ", "UTC")
+        .env("GIT_AUTHOR_NAME", DEFAULT_NAME)
+        .env("GIT_AUTHOR_EMAIL", DEFAULT_EMAIL)
+        .env("GIT_COMMITTER_NAME", DEFAULT_NAME)
+        .env("GIT_COMMITTER_EMAIL", DEFAULT_EMAIL)
+        .env("GIT_AUTHOR_DATE", format!("@{BASE_TIMESTAMP} +0000"))
+        .env("GIT_COMMITTER_DATE", format!("@{BASE_TIMESTAMP} +0000"));
+    if let Some(backtrace) = std::env::var_os("RUST_BACKTRACE") {
+        cmd.env("RUST_BACKTRACE", backtrace);
+    }
+    if let Some(gnupghome) = gnupghome {
+        cmd.env("GNUPGHOME", gnupghome);
+    }
+    cmd
+}
+
+/// A new temporary directory with a short path under `/tmp` (gpg-agent's socket
+/// paths must stay under 108 bytes).
+pub fn short_tempdir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .expect("create a temporary directory under /tmp")
+}
+
+/// The package that builds each workspace binary.
+fn package_of(name: &str) -> &'static str {
+    match name {
+        "gitapps-hook" => "gitapps-hooks",
+        "git-mr" => "git-mr",
+        "ci-bot" => "ci-bot",
+        other => panic!("unknown workspace binary {other:?}"),
+    }
+}
+
+/// `target/<profile>`: the directory of the running test binary's `deps/`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut dir = exe
+        .parent()
+        .expect("test binary has a parent directory")
+        .to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// The path of a workspace binary (`gitapps-hook`, `git-mr`, `ci-bot`) in the
+/// same `target/<profile>/` as the running test.
+///
+/// `cargo test` builds only the binaries of the package under test, so the
+/// first call in a process for each package runs `cargo build --bins -p PKG`
+/// (same target dir and profile). That is a no-op when the binary is up to
+/// date, and it keeps a plain `cargo test --workspace` from testing a stale or
+/// missing binary. Set `GITAPPS_TESTS_NO_BUILD=1` to skip the build and only
+/// use what is there.
+pub fn bin(name: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let dir = profile_dir();
+    let path = dir.join(name);
+    let package = package_of(name);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashSet::new);
+    if built.insert(package) && std::env::var_os("GITAPPS_TESTS_NO_BUILD").is_none() {
+        build_package(package, &dir, path.exists());
+    }
+    assert!(
+        path.exists(),
+        "{} does not exist, and `cargo build --bins -p {package}` did not make it",
+        path.display()
+    );
+    path
+}
+
+fn build_package(package: &str, profile_dir: &Path, have_old_binary: bool) {
+    let target_dir = profile_dir.parent().expect("target dir");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let out = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--bins",
+            "-p",
+            package,
+            "--profile",
+            &profile,
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .output()
+        .expect("run cargo build");
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if have_old_binary {
+            eprintln!("warning: `cargo build -p {package}` failed, testing the binary that is there:\n{stderr}");
+        } else {
+            panic!("`cargo build --bins -p {package}` failed:\n{stderr}");
+        }
+    }
+}
+
+/// Runs `cmd`, capturing everything, and describes it in the [`Output`].
+/// With `GITAPPS_TESTS_VERBOSE` set, every command and its output is printed
+/// (see it with `cargo test -- --nocapture`).
+pub fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let description = describe(&cmd);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {description}: {e}"));
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        let input = input.to_vec();
+        // Write from a thread so a child that does not read stdin cannot block us.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for {description}: {e}"));
+    let out = Output::new(description, out);
+    if std::env::var_os("GITAPPS_TESTS_VERBOSE").is_some() {
+        eprintln!("{out}");
+    }
+    out
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = String::new();
+    if let Some(dir) = cmd.get_current_dir() {
+        s.push_str(&format!("(in {}) ", dir.display()));
+    }
+    s.push_str(&cmd.get_program().to_string_lossy());
+    for arg in cmd.get_args() {
+        let arg = arg.to_string_lossy();
+        if arg.is_empty() || arg.contains(|c: char| c.is_whitespace()) {
+            s.push_str(&format!(" {arg:?}"));
+        } else {
+            s.push(' ');
+            s.push_str(&arg);
+        }
+    }
+    s
+}

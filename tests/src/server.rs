@@ -1,0 +1,299 @@
+//! A temporary bare repository set up with `gitapps-hook install`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{bin, run, sealed_command, short_tempdir, Output, User};
+
+/// The audit log ref (SPEC section 3).
+pub const PUSH_CERTS_REF: &str = "refs/apps/push-certs";
+/// The policy branch (SPEC section 3).
+pub const ACCESS_CONTROL_REF: &str = "refs/heads/apps/access-control";
+
+/// A bare repository with the hook installed, in its own temporary directory.
+pub struct Server {
+    path: PathBuf,
+    home: PathBuf,
+    owner: String,
+    dir: tempfile::TempDir,
+}
+
+/// One commit of `refs/apps/push-certs`.
+#[derive(Debug, Clone)]
+pub struct PushCertEntry {
+    pub commit: String,
+    pub parents: Vec<String>,
+    /// The names in the commit's tree.
+    pub files: Vec<String>,
+    /// The `cert` file (empty if missing).
+    pub cert: String,
+    /// The `pusher` file (empty if missing).
+    pub pusher: String,
+}
+
+impl Server {
+    /// `gitapps-hook install REPO --owner KEY.asc`, asserting it succeeds.
+    pub fn install(owner: &User) -> Server {
+        Self::install_with(owner, &[])
+    }
+
+    /// `gitapps-hook install REPO --owner KEY.asc ARGS…` (e.g.
+    /// `["--open-registration"]`), asserting it succeeds.
+    pub fn install_with(owner: &User, args: &[&str]) -> Server {
+        let (out, server) = Self::try_install(owner, args);
+        out.assert_ok();
+        assert!(
+            server.path.join("HEAD").exists(),
+            "install made no bare repository:\n{out}"
+        );
+        server
+    }
+
+    /// Runs `gitapps-hook install` and returns what it did, whether or not it
+    /// succeeded.
+    pub fn try_install(owner: &User, args: &[&str]) -> (Output, Server) {
+        let dir = short_tempdir("s");
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).expect("mkdir server home");
+        let key = dir.path().join("owner.asc");
+        std::fs::write(&key, owner.public_key_armored()).expect("write owner key");
+        let server = Server {
+            path: dir.path().join("repo.git"),
+            home,
+            owner: owner.fingerprint().to_string(),
+            dir,
+        };
+        let mut cmd = sealed_command(bin("gitapps-hook"), &server.home, None);
+        cmd.current_dir(server.dir.path())
+            .arg("install")
+            .arg(&server.path)
+            .arg("--owner")
+            .arg(&key)
+            .args(args);
+        (run(cmd, None), server)
+    }
+
+    /// The bare repository.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The repository's path as a string, for `git clone` and `REPO:REV`.
+    pub fn url(&self) -> String {
+        self.path.to_str().expect("UTF-8 temp path").to_string()
+    }
+
+    /// The owner's user id.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// A sealed command run in the bare repository, with `GIT_DIR` set.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = sealed_command(program, &self.home, None);
+        cmd.current_dir(&self.path).env("GIT_DIR", &self.path);
+        cmd
+    }
+
+    /// `git ARGS` in the bare repository.
+    pub fn git(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command("git");
+        cmd.args(args);
+        run(cmd, None)
+    }
+
+    /// `git ARGS` in the bare repository with `input` on stdin.
+    pub fn git_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut cmd = self.command("git");
+        cmd.args(args);
+        run(cmd, Some(input))
+    }
+
+    /// `git ARGS`, asserting success; stdout with trailing white space removed.
+    #[track_caller]
+    pub fn git_ok(&self, args: &[&str]) -> String {
+        let out = self.git(args);
+        out.assert_ok();
+        out.stdout_trimmed().to_string()
+    }
+
+    /// `git config KEY VALUE` in the server repository.
+    pub fn set_config(&self, key: &str, value: &str) {
+        self.git_ok(&["config", key, value]);
+    }
+
+    /// `git config --get KEY`.
+    pub fn config(&self, key: &str) -> Option<String> {
+        let out = self.git(&["config", "--get", key]);
+        out.success().then(|| out.stdout_trimmed().to_string())
+    }
+
+    /// The object id a ref points at (the ref itself, not peeled), if it exists.
+    pub fn ref_value(&self, refname: &str) -> Option<String> {
+        let out = self.git(&["rev-parse", "--verify", "--quiet", refname]);
+        out.success().then(|| out.stdout_trimmed().to_string())
+    }
+
+    /// Every ref (full name) and the object it points at.
+    pub fn refs(&self) -> BTreeMap<String, String> {
+        self.git_ok(&["for-each-ref", "--format=%(refname) %(objectname)"])
+            .lines()
+            .map(|l| {
+                let (name, oid) = l.split_once(' ').expect("for-each-ref line");
+                (name.to_string(), oid.to_string())
+            })
+            .collect()
+    }
+
+    /// The content of `path` at `rev` (`git show REV:PATH`), if it exists.
+    pub fn read_file(&self, rev: &str, path: &str) -> Option<String> {
+        let out = self.git(&["show", &format!("{rev}:{path}")]);
+        out.success().then(|| out.stdout.clone())
+    }
+
+    /// The paths of the tree of `rev`, recursively.
+    pub fn ls_tree(&self, rev: &str) -> Vec<String> {
+        self.git_ok(&["ls-tree", "-r", "--name-only", rev])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The commits of `refs/apps/push-certs`, newest first (empty when the ref
+    /// does not exist).
+    pub fn push_certs(&self) -> Vec<PushCertEntry> {
+        let Some(tip) = self.ref_value(PUSH_CERTS_REF) else {
+            return vec![];
+        };
+        self.git_ok(&["rev-list", "--parents", &tip])
+            .lines()
+            .map(|line| {
+                let mut ids = line.split(' ').map(str::to_string);
+                let commit = ids.next().expect("rev-list line");
+                let parents = ids.collect();
+                let files = self.ls_tree(&commit);
+                let cert = self.read_file(&commit, "cert").unwrap_or_default();
+                let pusher = self.read_file(&commit, "pusher").unwrap_or_default();
+                PushCertEntry {
+                    commit,
+                    parents,
+                    files,
+                    cert,
+                    pusher,
+                }
+            })
+            .collect()
+    }
+
+    /// The number of commits on `refs/apps/push-certs`.
+    pub fn push_cert_count(&self) -> usize {
+        match self.ref_value(PUSH_CERTS_REF) {
+            None => 0,
+            Some(tip) => self
+                .git_ok(&["rev-list", "--count", &tip])
+                .parse()
+                .expect("count"),
+        }
+    }
+
+    /// Copies the objects of `rev` from a clone into this repository without
+    /// creating a ref or running a hook (`git fetch` into `FETCH_HEAD`), and
+    /// returns its object id here.
+    pub fn import(&self, workdir: &crate::Workdir<'_>, rev: &str) -> String {
+        let oid = workdir.rev_parse(rev);
+        workdir.git_ok(&["update-ref", "refs/gitapps-tests/export", &oid]);
+        self.git_ok(&[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            &workdir.url(),
+            "refs/gitapps-tests/export",
+        ]);
+        workdir.git_ok(&["update-ref", "-d", "refs/gitapps-tests/export"]);
+        assert_eq!(self.git_ok(&["rev-parse", "FETCH_HEAD"]), oid);
+        oid
+    }
+
+    /// Writes a commit as the server's admin would, with plumbing and without
+    /// any hook: on top of `refname` (if it exists), with `files` written
+    /// (`Some(content)`) or removed (`None`); moves `refname` to it and returns
+    /// its id.
+    pub fn admin_commit(
+        &self,
+        refname: &str,
+        files: &[(&str, Option<&str>)],
+        message: &str,
+    ) -> String {
+        let index = self.dir.path().join("admin-index");
+        let _ = std::fs::remove_file(&index);
+        let git = |args: &[&str], input: Option<&[u8]>| {
+            let mut cmd = self.command("git");
+            cmd.env("GIT_INDEX_FILE", &index).args(args);
+            let out = run(cmd, input);
+            out.assert_ok();
+            out.stdout_trimmed().to_string()
+        };
+        let parent = self.ref_value(refname);
+        if let Some(parent) = &parent {
+            git(&["read-tree", parent], None);
+        }
+        for (path, content) in files {
+            match content {
+                Some(content) => {
+                    let blob = git(&["hash-object", "-w", "--stdin"], Some(content.as_bytes()));
+                    git(
+                        &[
+                            "update-index",
+                            "--add",
+                            "--cacheinfo",
+                            &format!("100644,{blob},{path}"),
+                        ],
+                        None,
+                    );
+                }
+                None => {
+                    git(&["update-index", "--force-remove", path], None);
+                }
+            }
+        }
+        let tree = git(&["write-tree"], None);
+        let mut args = vec!["commit-tree", &tree, "-m", message];
+        if let Some(parent) = &parent {
+            args.extend(["-p", parent]);
+        }
+        let commit = git(&args, None);
+        git(&["update-ref", refname, &commit], None);
+        let _ = std::fs::remove_file(&index);
+        commit
+    }
+
+    /// `gitapps-hook ARGS…`, run from the server's temporary directory.
+    pub fn hook(&self, args: &[&str]) -> Output {
+        let mut cmd = sealed_command(bin("gitapps-hook"), &self.home, None);
+        cmd.current_dir(self.dir.path()).args(args);
+        run(cmd, None)
+    }
+
+    /// `gitapps-hook explain --repo REPO --user FPR REFNAME NEWREV…`.
+    pub fn explain(&self, user: &str, updates: &[(&str, &str)]) -> Output {
+        let repo = self.url();
+        let mut args = vec!["explain", "--repo", &repo, "--user", user];
+        for (refname, newrev) in updates {
+            args.push(refname);
+            args.push(newrev);
+        }
+        self.hook(&args)
+    }
+
+    /// `gitapps-hook validate REPO:REV`.
+    pub fn validate_rev(&self, rev: &str) -> Output {
+        self.hook(&["validate", &format!("{}:{rev}", self.url())])
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Server({})", self.path.display())
+    }
+}

@@ -1,0 +1,408 @@
+//! `gitapps-hook pre-receive` run directly, as git runs it, with certificates
+//! and environments that a well-behaved `git push --signed` would never send
+//! (SPEC section 2: fail closed).
+//!
+//! Each test starts from one well-formed signed update that the hook accepts
+//! ([`accepted_control`]) and changes exactly one thing, so a rejection is for
+//! the stated reason. Every rejection must leave the repository unchanged.
+
+use std::collections::BTreeMap;
+
+use gitapps_tests::cert::{
+    run_pre_receive, ssh_signed, stdin_for, store_blob, CertEnv, PushCert, RefUpdate,
+};
+use gitapps_tests::{Output, Server, User, Workdir, ZERO_OID};
+
+/// A nonce of git's shape (`<timestamp>-<hmac>`), different on every call:
+/// the hook may remember the nonces it accepted, to refuse replays.
+fn fresh_nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!(
+        "{now}-{:040x}",
+        u128::from(std::process::id()) << 64 | u128::from(n)
+    )
+}
+
+/// A server owned by `owner` whose policy lets anyone create `main` with
+/// files, and one commit (in the repository, on no ref) to create it with.
+struct Fixture {
+    owner: User,
+    server: Server,
+    commit: String,
+    second_commit: String,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let owner = User::new("owner");
+        let server = Server::install(&owner);
+        server.admin_commit(
+            "refs/heads/apps/access-control",
+            &[
+                (
+                    "refs/anyone.conf",
+                    Some("anyone create-branch ^heads/(main|other)$\n"),
+                ),
+                (
+                    "branches/anyone.conf",
+                    Some("anyone create-directory,create-file ^.*$\n"),
+                ),
+            ],
+            "let anyone create main",
+        );
+        let (commit, second_commit) = {
+            let wd = Workdir::clone(&owner, &server);
+            wd.switch_orphan("main");
+            wd.write("README", "hello\n");
+            let first = wd.commit_all("first");
+            wd.write("src/lib.rs", "// lib\n");
+            let second = wd.commit_all("second");
+            server.import(&wd, &second);
+            (first, second)
+        };
+        Fixture {
+            owner,
+            server,
+            commit,
+            second_commit,
+        }
+    }
+
+    /// Adds users' keys to the keyring, as the admin.
+    fn register(&self, users: &[&User]) {
+        let files: Vec<(String, String)> = users
+            .iter()
+            .map(|u| (u.key_path(), u.public_key_armored().to_string()))
+            .collect();
+        let files: Vec<(&str, Option<&str>)> = files
+            .iter()
+            .map(|(p, c)| (p.as_str(), Some(c.as_str())))
+            .collect();
+        self.server
+            .admin_commit("refs/heads/apps/access-control", &files, "register");
+    }
+
+    /// The update the certificates are about: create main at the commit.
+    fn update(&self) -> RefUpdate {
+        RefUpdate::new(ZERO_OID, &self.commit, "refs/heads/main")
+    }
+
+    /// A certificate for `updates`, as `git push --signed` by `signer` makes
+    /// it, with a fresh nonce.
+    fn cert(&self, signer: &User, updates: &[RefUpdate]) -> PushCert {
+        PushCert::new(signer, &self.server.url(), &fresh_nonce(), updates)
+    }
+
+    /// Stores `cert_text` (made from `cert`) and returns the environment git
+    /// would give the hook.
+    fn env(&self, signer: &User, cert: &PushCert, cert_text: &str) -> CertEnv {
+        let blob = store_blob(&self.server, cert_text);
+        CertEnv::good(signer, &blob, &cert.nonce)
+    }
+
+    /// Runs the hook; asserts the repository's refs are unchanged by it.
+    fn run(&self, env: &CertEnv, stdin: &str) -> Output {
+        let before = self.server.refs();
+        let out = run_pre_receive(&self.server, env, stdin);
+        assert_eq!(
+            self.server.refs(),
+            before,
+            "pre-receive changed refs:\n{out}"
+        );
+        out
+    }
+
+    /// A good signed update of `main` by `signer`, with `tweak` applied to the
+    /// environment before running.
+    fn run_signed(&self, signer: &User, tweak: impl FnOnce(&mut CertEnv)) -> Output {
+        let update = self.update();
+        let cert = self.cert(signer, std::slice::from_ref(&update));
+        let text = cert.signed_by(signer);
+        let mut env = self.env(signer, &cert, &text);
+        tweak(&mut env);
+        self.run(&env, &stdin_for(&[update]))
+    }
+
+    fn refs(&self) -> BTreeMap<String, String> {
+        self.server.refs()
+    }
+}
+
+#[track_caller]
+fn assert_rejected(out: &Output, needles: &[&str]) {
+    out.assert_failed();
+    out.assert_stderr_mentions(needles);
+}
+
+#[test]
+fn accepted_control() {
+    let f = Fixture::new();
+    let before = f.refs();
+    let out = f.run_signed(&f.owner, |_| {});
+    out.assert_ok();
+    assert_eq!(f.refs(), before, "the hook itself moves no ref");
+
+    // Any registered signer, and several updates in one certificate.
+    let alice = User::new("alice");
+    f.register(&[&alice]);
+    let updates = [
+        f.update(),
+        RefUpdate::new(ZERO_OID, &f.second_commit, "refs/heads/other"),
+    ];
+    let cert = f.cert(&alice, &updates);
+    let text = cert.signed_by(&alice);
+    f.run(&f.env(&alice, &cert, &text), &stdin_for(&updates))
+        .assert_ok();
+}
+
+/// git gives every push to a repository within one second the same nonce
+/// (`<seconds>-<HMAC(path, seconds)>`) and calls it `OK`: two different
+/// certificates with one nonce are two pushes, not a replay.
+#[test]
+fn different_certificates_may_share_a_nonce() {
+    let f = Fixture::new();
+    let nonce = fresh_nonce();
+    let first = f.update();
+    let second = RefUpdate::new(ZERO_OID, &f.second_commit, "refs/heads/other");
+    for update in [first, second] {
+        let cert = PushCert::new(
+            &f.owner,
+            &f.server.url(),
+            &nonce,
+            std::slice::from_ref(&update),
+        );
+        let text = cert.signed_by(&f.owner);
+        f.run(&f.env(&f.owner, &cert, &text), &stdin_for(&[update]))
+            .assert_ok();
+    }
+}
+
+#[test]
+fn gpg_status_from_git_is_not_what_counts() {
+    // The server's own gpg usually lacks the keys: git then says E (cannot
+    // check) or N; the hook verifies the signature itself.
+    let f = Fixture::new();
+    for status in ["E", "N", "U"] {
+        f.run_signed(&f.owner, |env| env.status = Some(status.to_string()))
+            .assert_ok();
+    }
+    f.run_signed(&f.owner, |env| {
+        env.status = None;
+        env.signer = None;
+        env.key = None;
+    })
+    .assert_ok();
+}
+
+#[test]
+fn nonce_status_bad_is_rejected() {
+    let f = Fixture::new();
+    let out = f.run_signed(&f.owner, |env| env.nonce_status = Some("BAD".into()));
+    assert_rejected(&out, &["nonce"]);
+}
+
+#[test]
+fn nonce_status_missing_is_rejected() {
+    let f = Fixture::new();
+    let out = f.run_signed(&f.owner, |env| env.nonce_status = Some("MISSING".into()));
+    assert_rejected(&out, &["nonce"]);
+}
+
+#[test]
+fn nonce_status_unsolicited_is_rejected() {
+    let f = Fixture::new();
+    let out = f.run_signed(&f.owner, |env| {
+        env.nonce_status = Some("UNSOLICITED".into())
+    });
+    assert_rejected(&out, &["nonce"]);
+}
+
+#[test]
+fn nonce_status_unset_is_rejected() {
+    let f = Fixture::new();
+    let out = f.run_signed(&f.owner, |env| env.nonce_status = None);
+    assert_rejected(&out, &["nonce"]);
+}
+
+#[test]
+fn nonce_slop_is_rejected_unless_allowed() {
+    let f = Fixture::new();
+    let slop = |env: &mut CertEnv| {
+        env.nonce_status = Some("SLOP".into());
+        env.nonce_slop = Some("45".into());
+    };
+    assert_rejected(&f.run_signed(&f.owner, slop), &["nonce"]);
+    f.server.set_config("gitapps.allowNonceSlop", "false");
+    assert_rejected(&f.run_signed(&f.owner, slop), &["nonce"]);
+    f.server.set_config("gitapps.allowNonceSlop", "true");
+    f.run_signed(&f.owner, slop).assert_ok();
+    // Allowing slop allows nothing worse.
+    assert_rejected(
+        &f.run_signed(&f.owner, |env| env.nonce_status = Some("BAD".into())),
+        &["nonce"],
+    );
+}
+
+#[test]
+fn unsigned_push_is_rejected() {
+    let f = Fixture::new();
+    // What git gives the hook for a plain `git push`: no certificate variables.
+    let out = f.run(&CertEnv::default(), &stdin_for(&[f.update()]));
+    assert_rejected(&out, &["--signed"]);
+    // A certificate's other variables without GIT_PUSH_CERT.
+    let out = f.run_signed(&f.owner, |env| env.cert = None);
+    assert_rejected(&out, &["sign"]);
+}
+
+#[test]
+fn certificate_for_another_ref_is_rejected() {
+    let f = Fixture::new();
+    let signed_for = [RefUpdate::new(ZERO_OID, &f.commit, "refs/heads/other")];
+    let cert = f.cert(&f.owner, &signed_for);
+    let text = cert.signed_by(&f.owner);
+    let out = f.run(&f.env(&f.owner, &cert, &text), &stdin_for(&[f.update()]));
+    assert_rejected(&out, &["certificate"]);
+}
+
+#[test]
+fn certificate_for_another_commit_is_rejected() {
+    let f = Fixture::new();
+    let signed_for = [RefUpdate::new(
+        ZERO_OID,
+        &f.second_commit,
+        "refs/heads/main",
+    )];
+    let cert = f.cert(&f.owner, &signed_for);
+    let text = cert.signed_by(&f.owner);
+    let out = f.run(&f.env(&f.owner, &cert, &text), &stdin_for(&[f.update()]));
+    assert_rejected(&out, &["certificate"]);
+}
+
+#[test]
+fn certificate_with_more_or_fewer_updates_than_stdin_is_rejected() {
+    let f = Fixture::new();
+    let other = RefUpdate::new(ZERO_OID, &f.second_commit, "refs/heads/other");
+    // The certificate lists an update the push does not make.
+    let cert = f.cert(&f.owner, &[f.update(), other.clone()]);
+    let text = cert.signed_by(&f.owner);
+    let out = f.run(&f.env(&f.owner, &cert, &text), &stdin_for(&[f.update()]));
+    assert_rejected(&out, &["certificate"]);
+    // The push makes an update the certificate does not list.
+    let cert = f.cert(&f.owner, &[f.update()]);
+    let text = cert.signed_by(&f.owner);
+    let out = f.run(
+        &f.env(&f.owner, &cert, &text),
+        &stdin_for(&[f.update(), other]),
+    );
+    assert_rejected(&out, &["certificate"]);
+}
+
+#[test]
+fn tampered_certificate_is_rejected() {
+    let f = Fixture::new();
+    let cert = f.cert(&f.owner, &[f.update()]);
+    let signed = cert.signed_by(&f.owner);
+    // Change the pushee after signing: the commands still match stdin, the
+    // signature no longer verifies.
+    let tampered = signed.replacen(
+        &format!("pushee {}", cert.pushee),
+        "pushee /somewhere/else.git",
+        1,
+    );
+    assert_ne!(tampered, signed);
+    let out = f.run(
+        &f.env(&f.owner, &cert, &tampered),
+        &stdin_for(&[f.update()]),
+    );
+    assert_rejected(&out, &["signature"]);
+}
+
+#[test]
+fn certificate_signed_by_an_unknown_key_is_rejected() {
+    let f = Fixture::new();
+    let stranger = User::new("stranger");
+    let out = f.run_signed(&stranger, |_| {});
+    out.assert_failed();
+    out.assert_stderr_contains(stranger.fingerprint());
+}
+
+#[test]
+fn signature_by_a_revoked_key_is_rejected() {
+    let f = Fixture::new();
+    let revoked = User::revoked("revoked");
+    f.register(&[&revoked]);
+    let out = f.run_signed(&revoked, |_| {});
+    assert_rejected(&out, &["revoked"]);
+}
+
+#[test]
+fn signature_by_an_expired_key_is_rejected() {
+    let f = Fixture::new();
+    let expired = User::expired("expired");
+    f.register(&[&expired]);
+    let out = f.run_signed(&expired, |_| {});
+    assert_rejected(&out, &["expired"]);
+}
+
+#[test]
+fn certificate_that_does_not_parse_is_rejected() {
+    let f = Fixture::new();
+    let stdin = stdin_for(&[f.update()]);
+    let cert = f.cert(&f.owner, &[f.update()]);
+    let other_version =
+        cert.payload()
+            .replacen("certificate version 0.1", "certificate version 9.9", 1);
+    // (text, what the message must mention)
+    let cases = [
+        ("this is not a push certificate\n".to_string(), "certificate"),
+        (String::new(), "certificate"),
+        // No signature at all.
+        (cert.payload(), "signature"),
+        // A signature block that is not OpenPGP data.
+        (
+            format!(
+                "{}-----BEGIN PGP SIGNATURE-----\n\nbm90IGEgc2lnbmF0dXJl\n=AAAA\n-----END PGP SIGNATURE-----\n",
+                cert.payload()
+            ),
+            "signature",
+        ),
+        // An unknown certificate version, signed.
+        (other_version.clone() + &f.owner.sign_detached(other_version.as_bytes()), "version"),
+    ];
+    for (i, (text, needle)) in cases.iter().enumerate() {
+        let out = f.run(&f.env(&f.owner, &cert, text), &stdin);
+        assert!(!out.success(), "case {i} accepted:\n{text}\n{out}");
+        out.assert_stderr_mentions(&[needle]);
+    }
+}
+
+#[test]
+fn certificate_blob_that_does_not_exist_is_rejected() {
+    let f = Fixture::new();
+    let out = f.run_signed(&f.owner, |env| {
+        env.cert = Some("0123456789abcdef0123456789abcdef01234567".into())
+    });
+    assert_rejected(&out, &["certificate"]);
+}
+
+#[test]
+fn ssh_signed_certificate_is_rejected() {
+    let f = Fixture::new();
+    let cert = f.cert(&f.owner, &[f.update()]);
+    let text = ssh_signed(&cert.payload(), f.owner.scratch_dir());
+    let out = f.run(&f.env(&f.owner, &cert, &text), &stdin_for(&[f.update()]));
+    out.assert_failed();
+    let stderr = out.stderr.to_ascii_lowercase();
+    assert!(
+        ["ssh", "openpgp", "pgp signature"]
+            .iter()
+            .any(|w| stderr.contains(w)),
+        "expected the rejection to say the signature is not OpenPGP:\n{out}"
+    );
+}

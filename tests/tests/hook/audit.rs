@@ -1,0 +1,125 @@
+//! SPEC section 3, the audit log: `refs/apps/push-certs`.
+
+use gitapps_tests::{Server, User, Workdir};
+
+use crate::common::push_main;
+
+#[test]
+fn each_accepted_push_adds_one_certificate_and_rejected_ones_none() {
+    let owner = User::new("owner");
+    let alice = User::new("alice");
+    let server = Server::install(&owner);
+    assert_eq!(server.push_cert_count(), 0, "install pushes nothing");
+    let ow = Workdir::clone(&owner, &server);
+
+    let main = push_main(&ow, &[("README", "1\n")]);
+    let log = server.push_certs();
+    assert_eq!(log.len(), 1);
+    let first = &log[0];
+    assert!(
+        first.parents.is_empty(),
+        "the first entry has no parent: {first:?}"
+    );
+    assert_eq!(first.files, ["cert", "pusher"]);
+    assert_eq!(first.pusher, format!("{}\n", owner.fingerprint()));
+    let cert = &first.cert;
+    assert!(cert.starts_with("certificate version 0.1\n"), "{cert}");
+    assert!(
+        cert.contains(&format!("\npusher {} ", owner.fingerprint())),
+        "{cert}"
+    );
+    assert!(
+        cert.contains(&format!(
+            "\n0000000000000000000000000000000000000000 {main} refs/heads/main\n"
+        )),
+        "{cert}"
+    );
+    assert!(
+        cert.trim_end().ends_with("-----END PGP SIGNATURE-----"),
+        "{cert}"
+    );
+    assert_certificate_verifies(&owner, cert);
+
+    // A second push: one more entry, on top of the first.
+    ow.register(&[&alice]);
+    let log = server.push_certs();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].parents, [log[1].commit.clone()]);
+    assert!(
+        log[0].cert.contains("refs/heads/apps/access-control"),
+        "{}",
+        log[0].cert
+    );
+    assert_certificate_verifies(&owner, &log[0].cert);
+
+    // Rejected pushes, signed or not, by a known user or not, add nothing.
+    let tip = server.ref_value("refs/apps/push-certs");
+    let aw = Workdir::clone(&alice, &server);
+    aw.switch("main");
+    aw.write("README", "alice\n");
+    aw.commit_all("alice");
+    aw.push_signed(&["origin", "main"]).assert_failed();
+    aw.push_unsigned(&["origin", "main"]).assert_failed();
+    ow.edit_access_control(&[("refs/bad.conf", Some("owner nonsense ^x$\n"))])
+        .assert_failed();
+    assert_eq!(server.ref_value("refs/apps/push-certs"), tip);
+
+    // A push by another user records that user.
+    ow.grant(&[
+        ("refs/main.conf", "anyone fast-forward ^heads/main$\n"),
+        ("branches/main.conf", "anyone modify ^README$\n"),
+    ]);
+    aw.push_signed(&["origin", "main"]).assert_ok();
+    let log = server.push_certs();
+    assert_eq!(log.len(), 4);
+    assert_eq!(log[0].pusher, format!("{}\n", alice.fingerprint()));
+    assert_certificate_verifies(&alice, &log[0].cert);
+
+    // Any clone can fetch the log.
+    aw.git_ok(&[
+        "fetch",
+        "--quiet",
+        "origin",
+        "refs/apps/push-certs:refs/apps/push-certs",
+    ]);
+    assert_eq!(aw.rev_parse("refs/apps/push-certs"), log[0].commit);
+}
+
+#[test]
+fn an_atomic_push_of_several_refs_is_one_entry() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    push_main(&ow, &[("README", "1\n")]);
+    ow.git_ok(&["tag", "v1"]);
+    ow.push_signed(&["--atomic", "origin", "main:next", "main:stable", "v1"])
+        .assert_ok();
+    let log = server.push_certs();
+    assert_eq!(log.len(), 2);
+    for refname in ["refs/heads/next", "refs/heads/stable", "refs/tags/v1"] {
+        assert!(
+            log[0].cert.contains(refname),
+            "{refname} missing from {}",
+            log[0].cert
+        );
+    }
+}
+
+/// The `cert` file is the certificate exactly as signed: gpg verifies its
+/// signature over the text before it.
+fn assert_certificate_verifies(user: &User, cert: &str) {
+    let at = cert
+        .find("-----BEGIN PGP SIGNATURE-----")
+        .expect("signature in certificate");
+    let dir = user.scratch_dir();
+    let payload = dir.join("cert-payload");
+    let signature = dir.join("cert-payload.asc");
+    std::fs::write(&payload, &cert[..at]).unwrap();
+    std::fs::write(&signature, &cert[at..]).unwrap();
+    user.gpg(&[
+        "--verify",
+        signature.to_str().unwrap(),
+        payload.to_str().unwrap(),
+    ])
+    .assert_ok();
+}

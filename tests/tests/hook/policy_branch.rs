@@ -1,0 +1,224 @@
+//! SPEC section 3: pushes to `apps/access-control` itself — validity,
+//! no lock-out, judged by the policy before the push.
+
+use gitapps_tests::{Server, User, Workdir};
+
+use crate::common::{assert_refs_unchanged, conf};
+
+#[test]
+fn invalid_policy_is_rejected_with_every_error_as_file_line() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    let before = server.refs();
+    let out = ow.edit_access_control(&[
+        (
+            "refs/bad.conf",
+            Some(&conf(&[
+                "# line 1 is a comment",
+                "anyone frobnicate ^heads/x$",
+                "nosuchgroup create-branch ^heads/y$",
+            ])),
+        ),
+        (
+            "branches/bad.conf",
+            Some(&conf(&["", "anyone create-file ^(unclosed$"])),
+        ),
+    ]);
+    out.assert_failed();
+    out.assert_stderr_contains("refs/bad.conf:2:");
+    out.assert_stderr_contains("refs/bad.conf:3:");
+    out.assert_stderr_contains("branches/bad.conf:2:");
+    out.assert_stderr_lacks("refs/bad.conf:1:");
+    assert_refs_unchanged(&server, &before);
+}
+
+#[test]
+fn unknown_op_gets_a_did_you_mean_hint() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    let out =
+        ow.edit_access_control(&[("refs/typo.conf", Some("anyone create-brnch ^heads/x$\n"))]);
+    out.assert_failed();
+    let line = out
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.contains("refs/typo.conf:1:"))
+        .unwrap_or_else(|| panic!("no refs/typo.conf:1: error:\n{out}"))
+        .to_string();
+    assert!(
+        line.contains("create-brnch") || line.contains("create-branch"),
+        "{out}"
+    );
+    out.assert_stderr_mentions(&["did you mean", "create-branch"]);
+}
+
+#[test]
+fn group_cycle_is_rejected() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    let before = server.refs();
+    let out = ow.edit_access_control(&[
+        ("groups/a", Some("@b\n")),
+        ("groups/b", Some("# b includes a\n@a\n")),
+        ("refs/a.conf", Some("a create-branch ^heads/a$\n")),
+    ]);
+    out.assert_failed();
+    out.assert_stderr_mentions(&["cycle", "groups/"]);
+    assert_refs_unchanged(&server, &before);
+}
+
+#[test]
+fn bad_regex_in_a_branch_line_is_rejected() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    let out = ow.edit_access_control(&[(
+        "branches/scoped.conf",
+        Some(&conf(&[
+            "branch ^heads/[unclosed$",
+            "anyone create-file ^x$",
+        ])),
+    )]);
+    out.assert_failed();
+    out.assert_stderr_contains("branches/scoped.conf:1:");
+}
+
+#[test]
+fn a_push_that_locks_the_owner_out_is_rejected() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    let before = server.refs();
+
+    // No rule left to fast-forward apps/access-control.
+    ow.edit_access_control(&[("refs/owner.conf", None)])
+        .assert_failed()
+        .assert_stderr_mentions(&["lock"]);
+    ow.edit_access_control(&[(
+        "refs/owner.conf",
+        Some("owner create-branch,create-tag,force,delete ^.*$\n"),
+    )])
+    .assert_failed()
+    .assert_stderr_mentions(&["lock"]);
+    // No rule left to change its files.
+    ow.edit_access_control(&[("branches/owner.conf", None)])
+        .assert_failed()
+        .assert_stderr_mentions(&["lock"]);
+    ow.edit_access_control(&[(
+        "branches/owner.conf",
+        Some("owner create-directory,create-file ^.*$\n"),
+    )])
+    .assert_failed()
+    .assert_stderr_mentions(&["lock"]);
+    // The policy branch itself cannot go.
+    ow.push_signed(&["origin", ":refs/heads/apps/access-control"])
+        .assert_failed();
+    assert_refs_unchanged(&server, &before);
+
+    // Moving the owner's rules to other files is fine.
+    ow.edit_access_control(&[
+        ("refs/owner.conf", None),
+        ("branches/owner.conf", None),
+        ("refs/admin.conf", Some("owner create-branch,create-tag,fast-forward,force,delete ^.*$\n")),
+        (
+            "branches/admin.conf",
+            Some("owner create-directory,create-file,create-symlink,create-submodule,modify,delete ^.*$\n"),
+        ),
+    ])
+    .assert_ok();
+    assert_eq!(
+        server.read_file("apps/access-control", "refs/owner.conf"),
+        None
+    );
+}
+
+#[test]
+fn a_push_to_access_control_is_judged_by_the_policy_before_it() {
+    let owner = User::new("owner");
+    let alice = User::new("alice");
+    let bob = User::new("bob");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    ow.register(&[&alice, &bob]);
+    let a = alice.fingerprint();
+    ow.grant(&[
+        (
+            "refs/alice.conf",
+            &format!("{a} fast-forward ^heads/apps/access-control$\n"),
+        ),
+        (
+            "branches/alice.conf",
+            &conf(&[
+                "branch ^heads/apps/access-control$",
+                &format!("{a} create-file,modify ^refs/alice-more\\.conf$"),
+            ]),
+        ),
+    ]);
+    let before = server.refs();
+
+    // Bob has no rule for the policy branch, and cannot grant himself one
+    // in the very push that needs it.
+    let bw = Workdir::clone(&bob, &server);
+    let b = bob.fingerprint();
+    let out = bw.edit_access_control(&[
+        (
+            "refs/bob.conf",
+            Some(&format!("{b} fast-forward ^heads/apps/access-control$\n")),
+        ),
+        (
+            "branches/bob.conf",
+            Some(&format!("{b} create-file ^.*$\n")),
+        ),
+    ]);
+    out.assert_denied("fast-forward", "heads/apps/access-control");
+    out.assert_denied("create-file", "refs/bob.conf");
+    assert_refs_unchanged(&server, &before);
+
+    // Alice may write refs/alice-more.conf; a rule in it that would allow the
+    // rest of the same push does not count yet.
+    let aw = Workdir::clone(&alice, &server);
+    let grant_more = conf(&[&format!("{a} create-branch ^heads/alice$")]);
+    let out = aw.edit_access_control(&[
+        ("refs/alice-more.conf", Some(&grant_more)),
+        (
+            "branches/alice-more.conf",
+            Some(&format!(
+                "branch ^heads/apps/access-control$\n{a} create-file ^.*$\n"
+            )),
+        ),
+    ]);
+    out.assert_denied("create-file", "branches/alice-more.conf");
+    out.assert_not_denied("create-file", "refs/alice-more.conf");
+    assert_refs_unchanged(&server, &before);
+
+    // Alone, the allowed file goes in, and its rule applies to the next push.
+    aw.edit_access_control(&[("refs/alice-more.conf", Some(&grant_more))])
+        .assert_ok();
+    aw.switch_orphan("alice");
+    aw.commit_all("empty tree, no tree operations");
+    aw.push_signed(&["origin", "alice"]).assert_ok();
+}
+
+#[test]
+fn the_owner_can_revoke_a_grant() {
+    let owner = User::new("owner");
+    let alice = User::new("alice");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    ow.register(&[&alice]);
+    ow.grant(&[(
+        "refs/alice.conf",
+        &format!("{} create-branch ^heads/a.*$\n", alice.fingerprint()),
+    )]);
+    let aw = Workdir::clone(&alice, &server);
+    aw.switch_orphan("work");
+    aw.commit_all("empty");
+    aw.push_signed(&["origin", "work:a1"]).assert_ok();
+    ow.edit_access_control(&[("refs/alice.conf", None)])
+        .assert_ok();
+    aw.push_signed(&["origin", "work:a2"])
+        .assert_denied("create-branch", "heads/a2");
+}
