@@ -17,7 +17,14 @@ use crate::tx::{self, Tx};
 use crate::{clock, Error, Result};
 
 /// How often a change is re-applied when the data branch moved meanwhile.
-pub const MAX_ATTEMPTS: u32 = 10;
+/// Generous, because a server may accept only one signed push per second: git's push
+/// nonce changes once a second, and the hook refuses a nonce used before.
+pub const MAX_ATTEMPTS: u32 = 30;
+
+/// Whether a rejection only says "this nonce was used already: push again".
+pub fn is_nonce_replay(stderr: &str) -> bool {
+    stderr.contains("fresh nonce") || stderr.contains("a replay")
+}
 
 /// What a fetch found on the remote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,6 +283,20 @@ impl Forge {
         }
     }
 
+    /// [`Forge::push`], again after a second when the server saw the nonce already.
+    pub fn push_retrying(&self, updates: &[(String, ObjectId)]) -> Result<()> {
+        for _ in 0..MAX_ATTEMPTS {
+            match self.push(updates)? {
+                Ok(()) => return Ok(()),
+                Err(stderr) if is_nonce_replay(&stderr) => std::thread::sleep(nonce_backoff()),
+                Err(stderr) => return Err(Error::PushRejected { stderr }),
+            }
+        }
+        Err(Error::TooManyRetries {
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
     /// Push refspecs signed (atomic when more than one) and record them locally.
     pub fn push(&self, updates: &[(String, ObjectId)]) -> Result<std::result::Result<(), String>> {
         let specs: Vec<String> = updates
@@ -348,7 +369,12 @@ impl Forge {
                     })
                 }
                 Err(stderr) => {
-                    // Lost a race, or denied? Only a moved data branch is worth a retry.
+                    // Lost a race, or denied? Only a moved data branch (or a nonce
+                    // another push used in the same second) is worth a retry.
+                    if is_nonce_replay(&stderr) {
+                        std::thread::sleep(nonce_backoff());
+                        continue;
+                    }
                     self.fetch()?;
                     if self.data_tip()? == Some(tip) {
                         return Err(Error::PushRejected { stderr });
@@ -363,13 +389,21 @@ impl Forge {
     }
 }
 
-/// Exponential backoff with jitter: up to 50 ms × 2^attempt, capped at 2 s.
-fn backoff(attempt: u32) -> Duration {
-    let cap = (50u64 << attempt.min(5)).min(2000);
+fn jitter_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos() as u64)
         .unwrap_or(0);
-    let seed = nanos ^ (std::process::id() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    Duration::from_millis(cap / 2 + seed % (cap / 2 + 1))
+    nanos ^ (std::process::id() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Past the current second, plus up to 1.5 s of jitter.
+fn nonce_backoff() -> Duration {
+    Duration::from_millis(1000 + jitter_seed() % 1500)
+}
+
+/// Exponential backoff with jitter: up to 50 ms × 2^attempt, capped at 2 s.
+fn backoff(attempt: u32) -> Duration {
+    let cap = (50u64 << attempt.min(5)).min(2000);
+    Duration::from_millis(cap / 2 + jitter_seed() % (cap / 2 + 1))
 }

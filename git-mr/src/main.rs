@@ -1,4 +1,7 @@
-fn main() {
-    eprintln!("git-mr: not implemented yet");
-    std::process::exit(2);
+//! `git-mr`: the merge-requests app's command line (`git mr …` once on PATH).
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

@@ -125,9 +125,7 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
         (ACCESS_CONTROL_REF.to_owned(), ac_commit),
         (DATA_REF.to_owned(), data_commit),
     ];
-    forge
-        .push(&updates)?
-        .map_err(|stderr| Error::PushRejected { stderr })?;
+    forge.push_retrying(&updates)?;
     Ok(Initialised {
         access_control: ac_commit,
         data: data_commit,

@@ -46,7 +46,9 @@ pub fn branches_conf() -> String {
 # git mr: what may change on the data branch (written by `git mr init`).
 branch ^heads/apps/merge-reqs/data$
 
-# Anyone opens merge requests of their own: merge-reqs/<me>/<n>/{{title,target}}.
+# Anyone opens merge requests of their own: merge-reqs/<me>/<n>/{{title,target}}
+# (the first one ever creates merge-reqs itself).
+anyone create-directory ^merge-reqs$
 anyone create-directory ^merge-reqs/$user_id$
 anyone create-directory ^merge-reqs/$user_id/{n}$
 anyone create-file ^merge-reqs/$user_id/{n}/(title|target)$

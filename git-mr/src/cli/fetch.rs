@@ -1,0 +1,18 @@
+//! `git mr fetch`.
+
+use super::{CommandResult, Ctx};
+
+/// Fetch the data branch, apps/access-control and the revision tags.
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(ctx: &Ctx, _args: Args) -> CommandResult {
+    let fetched = ctx.forge.fetch()?;
+    if !fetched.data {
+        return Err(git_mr::Error::NoDataBranch {
+            remote: ctx.forge.remote().to_owned(),
+        }
+        .into());
+    }
+    Ok(())
+}

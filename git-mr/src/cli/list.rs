@@ -1,0 +1,122 @@
+//! `git mr list`.
+
+use git_mr::people::People;
+use git_mr::store::Depth;
+use git_mr::{MergeRequest, State};
+use serde_json::{json, Value};
+
+use super::{ui, CommandResult, Ctx};
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateFilter {
+    Open,
+    Closed,
+    Merged,
+    All,
+}
+
+/// List merge requests.
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, value_enum, default_value = "open")]
+    state: StateFilter,
+    /// Only those carrying this label.
+    #[arg(long, value_name = "L")]
+    label: Option<String>,
+    /// Only those by WHO (fingerprint prefix, name, e-mail, or `me`).
+    #[arg(long, value_name = "WHO")]
+    author: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The fields every JSON view of a merge request has (SPEC section 6).
+pub fn summary_json(mr: &MergeRequest, people: &People) -> Value {
+    json!({
+        "id": mr.id.to_string(),
+        "author": mr.id.author.to_string(),
+        "author_name": ui::name_json(people, &mr.id.author),
+        "number": mr.id.number,
+        "title": mr.title,
+        "target": mr.target,
+        "state": mr.state().as_str(),
+        "labels": mr.labels,
+        "revisions": mr.revisions.len(),
+        "ci": mr.ci_status(),
+        "created": mr.created().map(|d| git_mr::clock::format(&d)),
+    })
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
+    ctx.refresh();
+    let snapshot = ctx.snapshot(Depth::Summary)?;
+    let people = ctx.people()?;
+    let author = match &args.author {
+        Some(who) => {
+            let me = ctx.forge.me().ok();
+            let found = people.resolve(who, me.as_ref(), snapshot.mrs.iter().map(|m| &m.id.author));
+            if found.is_empty() {
+                return Err(git_mr::Error::UnknownUser(who.clone()).into());
+            }
+            Some(found)
+        }
+        None => None,
+    };
+    let selected: Vec<&MergeRequest> = snapshot
+        .mrs
+        .iter()
+        .filter(|m| match args.state {
+            StateFilter::All => true,
+            StateFilter::Open => m.state() == State::Open,
+            StateFilter::Closed => m.state() == State::Closed,
+            StateFilter::Merged => m.state() == State::Merged,
+        })
+        .filter(|m| args.label.as_ref().is_none_or(|l| m.has_label(l)))
+        .filter(|m| author.as_ref().is_none_or(|a| a.contains(&m.id.author)))
+        .collect();
+    if args.json {
+        let list: Vec<Value> = selected.iter().map(|m| summary_json(m, &people)).collect();
+        return ctx.ui.json(&Value::Array(list));
+    }
+    if selected.is_empty() {
+        ctx.ui.note("no merge requests");
+        return Ok(());
+    }
+    let now = git_mr::clock::now()?;
+    let mut out = String::new();
+    for m in selected {
+        let labels: Vec<&str> = m
+            .labels
+            .iter()
+            .map(String::as_str)
+            .filter(|l| !matches!(*l, "open" | "closed" | "merged" | "ci-pass" | "ci-fail"))
+            .collect();
+        let mut line = format!(
+            "{}{} {:<12} {}  {}  v{}",
+            ctx.ui.state(m.state()),
+            " ".repeat(7 - m.state().as_str().len().min(7)),
+            ui::short_id(m),
+            ctx.ui.bold(&m.title),
+            ctx.ui.dim(&format!(
+                "by {}{}",
+                people.display(&m.id.author),
+                m.created()
+                    .map(|d| format!(", {}", ui::age(d, now)))
+                    .unwrap_or_default()
+            )),
+            m.revisions.len(),
+        );
+        let ci = ctx.ui.ci(m.ci_status());
+        if !ci.is_empty() {
+            line.push_str(&format!("  {ci}"));
+        }
+        if !labels.is_empty() {
+            line.push_str(&format!("  [{}]", labels.join(", ")));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! The `git mr` command line: clap and presentation only; the work is in `git_mr`.
+
+mod checkout;
+mod close;
+mod comment;
+mod create;
+mod diff;
+mod error;
+mod fetch;
+mod init;
+mod label;
+mod list;
+mod merge;
+mod revise;
+mod search;
+mod show;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use git_mr::people::People;
+use git_mr::store::{Depth, Snapshot};
+use git_mr::{Error, Fingerprint, Forge, MrId};
+
+pub use error::{CommandError, CommandResult};
+use ui::Ui;
+
+#[derive(Parser)]
+#[command(
+    name = "git mr",
+    bin_name = "git mr",
+    about = "Merge requests stored in the repository, on the branch apps/merge-reqs/data",
+    after_help = "A merge request is named <who>/<n>: <who> is a fingerprint prefix, a name or \
+e-mail from a key, or `me`; <n> alone when it is unique.\nEnvironment: NO_COLOR, GITAPPS_OFFLINE=1 (read without fetching)."
+)]
+struct Cli {
+    /// The remote the merge requests live on.
+    #[arg(long, global = true, default_value = "origin")]
+    remote: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Init(init::Args),
+    Create(create::Args),
+    List(list::Args),
+    Show(show::Args),
+    Comment(comment::Args),
+    Revise(revise::Args),
+    Label(label::Args),
+    Diff(diff::Args),
+    Checkout(checkout::Args),
+    Merge(merge::Args),
+    Close(close::Args),
+    Reopen(close::ReopenArgs),
+    Search(search::Args),
+    Fetch(fetch::Args),
+}
+
+/// What every command gets: the repository, the remote, the terminal.
+pub struct Ctx {
+    pub forge: Forge,
+    pub ui: Ui,
+}
+
+impl Ctx {
+    /// Fetch before reading unless GITAPPS_OFFLINE is set; a failed fetch only warns.
+    pub fn refresh(&self) {
+        if std::env::var_os("GITAPPS_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0") {
+            return;
+        }
+        if let Err(e) = self.forge.fetch() {
+            self.ui.warn(&format!(
+                "could not fetch from {}: {e}",
+                self.forge.remote()
+            ));
+        }
+    }
+
+    /// The merge requests as last fetched, warnings printed.
+    pub fn snapshot(&self, depth: Depth) -> CommandResult<Snapshot> {
+        let snapshot = self.forge.snapshot(depth)?;
+        if snapshot.commit.is_none() {
+            return Err(Error::NoDataBranch {
+                remote: self.forge.remote().to_owned(),
+            }
+            .into());
+        }
+        for w in &snapshot.warnings {
+            self.ui.warn(&format!("skipped {w}"));
+        }
+        Ok(snapshot)
+    }
+
+    pub fn people(&self) -> CommandResult<People> {
+        Ok(self.forge.people()?)
+    }
+
+    /// Resolve an MR name; `me` needs the signing key only when used.
+    pub fn resolve(&self, snapshot: &Snapshot, people: &People, spec: &str) -> CommandResult<MrId> {
+        let me = if spec.starts_with("me/") {
+            Some(self.forge.me()?)
+        } else {
+            self.forge.me().ok()
+        };
+        Ok(git_mr::ops::resolve_mr(
+            snapshot,
+            people,
+            me.as_ref(),
+            spec,
+        )?)
+    }
+
+    /// Turn a library error of a change into a user error with the right hints.
+    pub fn explain(&self, e: Error) -> CommandError {
+        let hints = match &e {
+            Error::PushRejected { .. } | Error::UnknownLabel(_) => {
+                let people = self.forge.people().unwrap_or_default();
+                let me = self.forge.me().ok();
+                self.hints_for(&e, &people, me.as_ref())
+            }
+            _ => Vec::new(),
+        };
+        let mut err = CommandError::from(e);
+        err.hints.extend(hints);
+        err
+    }
+
+    fn hints_for(&self, e: &Error, people: &People, me: Option<&Fingerprint>) -> Vec<String> {
+        let mut hints = Vec::new();
+        match e {
+            Error::PushRejected { .. } => {
+                if let Some(me) = me.filter(|me| !people.has_key(me)) {
+                    hints.push(format!(
+                        "you are not signed up yet: your key must be on apps/access-control as keys/{me}.asc \
+(gpg --armor --export {me} > keys/{me}.asc, committed on apps/access-control and pushed with `git push --signed`)"
+                    ));
+                } else {
+                    hints.push(
+                        "the server's policy (branch apps/access-control) does not allow this change for you".to_owned(),
+                    );
+                }
+            }
+            Error::UnknownLabel(_) => {
+                let names: Vec<String> = people
+                    .maintainers
+                    .iter()
+                    .map(|m| people.display(m))
+                    .collect();
+                hints.push(if names.is_empty() {
+                    "only maintainers (groups/maintainers on apps/access-control) may create label names".to_owned()
+                } else {
+                    format!("only maintainers may create label names: ask {}", names.join(", "))
+                });
+                if let Ok(s) = self.forge.snapshot(Depth::Summary) {
+                    let labels: Vec<&str> = s.labels.keys().map(String::as_str).collect();
+                    hints.push(format!("existing labels: {}", labels.join(", ")));
+                }
+            }
+            _ => {}
+        }
+        hints
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let ui = Ui::new();
+    match run(cli, ui) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let ui = Ui::new();
+            ui.error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli, ui: Ui) -> CommandResult {
+    let cwd = std::env::current_dir()?;
+    let forge = Forge::discover(&cwd, &cli.remote)?;
+    let ctx = Ctx { forge, ui };
+    match cli.command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Create(a) => create::run(&ctx, a),
+        Command::List(a) => list::run(&ctx, a),
+        Command::Show(a) => show::run(&ctx, a),
+        Command::Comment(a) => comment::run(&ctx, a),
+        Command::Revise(a) => revise::run(&ctx, a),
+        Command::Label(a) => label::run(&ctx, a),
+        Command::Diff(a) => diff::run(&ctx, a),
+        Command::Checkout(a) => checkout::run(&ctx, a),
+        Command::Merge(a) => merge::run(&ctx, a),
+        Command::Close(a) => close::run_close(&ctx, a),
+        Command::Reopen(a) => close::run_reopen(&ctx, a),
+        Command::Search(a) => search::run(&ctx, a),
+        Command::Fetch(a) => fetch::run(&ctx, a),
+    }
+}

@@ -1,0 +1,32 @@
+//! `git mr revise`.
+
+use git_mr::ops;
+use git_mr::store::Depth;
+
+use super::{CommandResult, Ctx};
+
+/// Push the next revision (tag v<k+1>) with a comment saying what changed.
+#[derive(clap::Args)]
+pub struct Args {
+    /// <who>/<n> or <n>.
+    mr: String,
+    /// The new revision.
+    #[arg(default_value = "HEAD")]
+    rev: String,
+    /// What changed (default: the revision's commit subject).
+    #[arg(short, long = "message", value_name = "MSG")]
+    message: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
+    ctx.refresh();
+    let snapshot = ctx.snapshot(Depth::Summary)?;
+    let people = ctx.people()?;
+    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let commit = ops::peel_commit(&ctx.forge, &args.rev)?;
+    let message = (!args.message.is_empty()).then(|| args.message.join("\n\n"));
+    let done =
+        ops::revise(&ctx.forge, &id, commit, message.as_deref()).map_err(|e| ctx.explain(e))?;
+    println!("{id} v{}", done.value.revision);
+    Ok(())
+}
