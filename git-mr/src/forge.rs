@@ -320,6 +320,15 @@ impl Forge {
     /// run `change` again on the new tip and retry (bounded, with jitter).
     pub fn transact<T>(
         &self,
+        change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
+    ) -> Result<Committed<T>> {
+        self.transact_at(Depth::Summary, change)
+    }
+
+    /// [`Forge::transact`] with snapshots read to `depth` (Full: every comment).
+    pub fn transact_at<T>(
+        &self,
+        depth: Depth,
         mut change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
     ) -> Result<Committed<T>> {
         for attempt in 1..=MAX_ATTEMPTS {
@@ -332,7 +341,7 @@ impl Forge {
             let tip = self.data_tip()?.ok_or_else(|| Error::NoDataBranch {
                 remote: self.remote.clone(),
             })?;
-            let snapshot = self.snapshot_at(Some(tip), Depth::Summary)?;
+            let snapshot = self.snapshot_at(Some(tip), depth)?;
             let mut tx = Tx::default();
             let value = change(self, &snapshot, &mut tx)?;
             let base_tree = snapshot

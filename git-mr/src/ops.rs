@@ -8,7 +8,7 @@ use crate::forge::{Committed, Forge};
 use crate::layout::{self, ACCESS_CONTROL_REF, DATA_REF, STANDARD_LABELS};
 use crate::model::{header, Comment, Fingerprint, MergeRequest, MrId, State};
 use crate::people::People;
-use crate::store::Snapshot;
+use crate::store::{Depth, Snapshot};
 use crate::tx::{self, TreeEdit, Tx};
 use crate::{clock, policy, Error, Result};
 
@@ -253,7 +253,8 @@ fn get<'s>(snapshot: &'s Snapshot, id: &MrId) -> Result<&'s MergeRequest> {
         .ok_or_else(|| Error::NoSuchMr(id.to_string()))
 }
 
-/// `git mr comment`: returns the new comment's index.
+/// `git mr comment`: returns the new comment's index. `reply_to` is `<FPR>/<k>`,
+/// where a fingerprint prefix will do.
 pub fn comment(
     forge: &Forge,
     id: &MrId,
@@ -261,36 +262,42 @@ pub fn comment(
     reply_to: Option<&str>,
 ) -> Result<Committed<u32>> {
     let me = forge.me()?;
-    forge.transact(|_, snapshot, tx| {
+    let depth = if reply_to.is_some() {
+        Depth::Full
+    } else {
+        Depth::Summary
+    };
+    forge.transact_at(depth, |_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         let mut headers = revision_header(Some(mr));
         if let Some(r) = reply_to {
-            let exists = mr.comments.iter().any(|c| c.reference() == r)
-                || r.split_once('/').is_some_and(|(a, k)| {
-                    mr.comments.iter().any(|c| {
-                        c.author.as_str().starts_with(&a.to_ascii_uppercase())
-                            && c.index.to_string() == k
-                    })
-                });
-            if !exists {
-                return Err(Error::Invalid(format!("{id} has no comment {r}")));
-            }
-            let full = mr
-                .comments
-                .iter()
-                .find(|c| {
-                    r.split_once('/').is_some_and(|(a, k)| {
-                        c.author.as_str().starts_with(&a.to_ascii_uppercase())
-                            && c.index.to_string() == k
-                    })
-                })
-                .map(|c| c.reference())
-                .unwrap_or_else(|| r.to_owned());
-            headers.push((header::IN_REPLY_TO.to_owned(), full));
+            let target = find_comment(mr, r)?;
+            headers.push((header::IN_REPLY_TO.to_owned(), target.reference()));
         }
         tx.message = format!("git mr comment {id}\n");
         add_comment(tx, snapshot, id, &me, &headers, body)
     })
+}
+
+/// The comment `<FPR prefix>/<k>` of `mr`.
+pub fn find_comment<'m>(mr: &'m MergeRequest, spec: &str) -> Result<&'m Comment> {
+    let (who, k) = spec
+        .rsplit_once('/')
+        .ok_or_else(|| Error::Invalid(format!("`{spec}` is not <FPR>/<k>")))?;
+    let who = who.to_ascii_uppercase();
+    let found: Vec<&Comment> = mr
+        .comments
+        .iter()
+        .filter(|c| c.author.as_str().starts_with(&who) && c.index.to_string() == k)
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::Invalid(format!("{} has no comment {spec}", mr.id))),
+        _ => Err(Error::Ambiguous {
+            spec: spec.to_owned(),
+            candidates: found.iter().map(|c| c.reference()).collect(),
+        }),
+    }
 }
 
 /// Labels added and removed by a change.

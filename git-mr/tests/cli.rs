@@ -48,3 +48,169 @@ fn init_create_list_show() {
     assert_eq!(show["comments"][0]["revision"], 1);
     assert_eq!(show["comments"][0]["index"], 0);
 }
+
+fn commit_file(u: &common::User, file: &str, content: &str, message: &str) -> String {
+    std::fs::write(u.clone.join(file), content).unwrap();
+    u.git(&["add", file]);
+    u.git(&["commit", "-q", "-m", message]);
+    u.git(&["rev-parse", "HEAD"]).trim().to_owned()
+}
+
+/// The whole life of a merge request by three users: author (alice), reviewer who
+/// is a maintainer (bob), outsider (eve).
+#[test]
+fn life_cycle_of_a_merge_request() {
+    let world = World::new(&["owner", "alice", "bob", "eve"]);
+    let owner = world.owner();
+    let alice = world.user("alice");
+    let bob = world.user("bob");
+    let eve = world.user("eve");
+    world.setup_main();
+
+    // Before init: a clear error with a hint.
+    let err = alice.mr_fails(&["list"]);
+    assert!(err.contains("git mr init"), "{err}");
+
+    owner.mr(&["init", "--maintainer", "bob"]);
+    world.grant_main_to_maintainers();
+    let err = owner.mr_fails(&["init"]);
+    assert!(err.contains("already"), "{err}");
+
+    // Alice opens a merge request.
+    alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
+    let v1 = commit_file(alice, "a.txt", "one\n", "add a");
+    let id = alice.mr(&[
+        "create",
+        "-t",
+        "Add a",
+        "-m",
+        "Adds a.txt.",
+        "--label",
+        "needs-review",
+    ]);
+    let id = id.trim().to_owned();
+    assert_eq!(id, format!("{}/1", alice.fpr));
+
+    // Everyone sees it.
+    let list = eve.json(&["list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(
+        list[0]["labels"],
+        serde_json::json!(["needs-review", "open"])
+    );
+    let text = eve.mr(&["list"]);
+    assert!(text.contains("Add a") && text.contains("Alice"), "{text}");
+    let text = eve.mr(&["show", "alice/1"]);
+    assert!(text.contains("Adds a.txt."), "{text}");
+
+    // Bob reviews, Eve comments, Alice answers.
+    bob.mr(&["comment", "1", "-m", "Please add a newline."]);
+    eve.mr(&["comment", &format!("{}/1", &alice.fpr[..10]), "-m", "+1"]);
+    alice.mr(&[
+        "comment",
+        "me/1",
+        "-m",
+        "Will do.",
+        "--reply-to",
+        &format!("{}/0", &bob.fpr[..8]),
+    ]);
+    let show = bob.json(&["show", "alice/1", "--json"]);
+    let comments = show["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 4);
+    let reply = comments.iter().find(|c| c["body"] == "Will do.\n").unwrap();
+    assert_eq!(reply["headers"]["In-Reply-To"], format!("{}/0", bob.fpr));
+    assert_eq!(reply["index"], 1);
+
+    // Revisions v2 and v3 (v3 after a rebase onto a moved main).
+    let v2 = commit_file(alice, "a.txt", "one\ntwo\n", "a: two");
+    alice.mr(&["revise", "1", "-m", "Added a line."]);
+    owner.git(&["checkout", "-q", "main"]);
+    owner.git(&["pull", "-q", "--ff-only", "origin", "main"]);
+    commit_file(owner, "b.txt", "b\n", "add b");
+    owner.git(&["push", "-q", "--signed", "origin", "main"]);
+    alice.git(&["fetch", "-q", "origin"]);
+    alice.git(&["rebase", "-q", "origin/main"]);
+    let v3 = alice.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    alice.mr(&["revise", "1"]);
+    let show = bob.json(&["show", "1", "--json"]);
+    assert_eq!(show["revisions"], 3);
+    let commits: Vec<&str> = show["revision_commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["commit"].as_str().unwrap())
+        .collect();
+    assert_eq!(commits, vec![v1.as_str(), v2.as_str(), v3.as_str()]);
+    assert!(show["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["revision"] == 3 && c["body"].as_str().unwrap().contains("Revision 3")));
+
+    // Diffs: the revision against its target, and v2..v3 like range-diff (the rebase
+    // brought b.txt, which must not show as a change of the merge request).
+    let diff = bob.mr(&["diff", "1"]);
+    assert!(diff.contains("+two") && !diff.contains("b.txt"), "{diff}");
+    let diff = bob.mr(&["diff", "1", "--revision", "3", "--since", "2"]);
+    assert!(!diff.contains("b.txt"), "{diff}");
+    assert!(diff.contains("a: two"), "{diff}");
+
+    // Labels: the author may; the outsider may not label another's; only maintainers
+    // create label names.
+    alice.mr(&["label", "1", "--remove", "needs-review"]);
+    let err = eve.mr_fails(&["label", "alice/1", "--add", "needs-review"]);
+    assert!(err.contains("denied"), "{err}");
+    let err = alice.mr_fails(&["label", "1", "--add", "wontfix"]);
+    assert!(
+        err.contains("wontfix") && err.contains("maintainers"),
+        "{err}"
+    );
+    bob.mr(&["label", "1", "--add", "wontfix"]);
+    bob.mr(&["label", "1", "--remove", "wontfix"]);
+    let err = alice.mr_fails(&["label", "1", "--add", "merged"]);
+    assert!(err.contains("denied"), "{err}");
+
+    // Close and reopen (the outsider may not).
+    let err = eve.mr_fails(&["close", "alice/1"]);
+    assert!(err.contains("denied"), "{err}");
+    alice.mr(&["close", "1"]);
+    assert_eq!(eve.json(&["list", "--json"]).as_array().unwrap().len(), 0);
+    let closed = eve.json(&["list", "--state", "closed", "--json"]);
+    assert_eq!(closed[0]["state"], "closed");
+    bob.mr(&["reopen", "alice/1"]);
+    assert_eq!(eve.json(&["list", "--json"])[0]["state"], "open");
+
+    // Search.
+    let hits = eve.json(&["search", "newline", "--json"]);
+    assert_eq!(hits[0]["id"], id);
+    assert_eq!(hits[0]["title"], "Add a");
+    assert!(hits[0]["matches"][0].as_str().unwrap().contains("newline"));
+
+    // Merge: the outsider cannot, the maintainer can (a merge commit: main moved).
+    let err = eve.mr_fails(&["merge", "alice/1"]);
+    assert!(err.contains("denied"), "{err}");
+    bob.mr(&["merge", "alice/1"]);
+    let show = eve.json(&["show", "alice/1", "--json"]);
+    assert_eq!(show["state"], "merged");
+    assert_eq!(show["labels"], serde_json::json!(["closed", "merged"]));
+    eve.git(&["fetch", "-q", "origin"]);
+    let main = eve.git(&["rev-parse", "origin/main"]).trim().to_owned();
+    let merge_comment = show["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["headers"]["Merge-Commit"].is_string())
+        .unwrap();
+    assert_eq!(merge_comment["headers"]["Merge-Commit"], main);
+    assert_eq!(eve.git(&["show", "origin/main:a.txt"]), "one\ntwo\n");
+    let err = alice.mr_fails(&["reopen", "1"]);
+    assert!(err.contains("merged"), "{err}");
+
+    // The author's working tree, index and HEAD were never touched.
+    assert_eq!(alice.git(&["rev-parse", "HEAD"]).trim(), v3);
+    assert_eq!(alice.git(&["status", "--porcelain"]), "");
+    assert_eq!(
+        alice.git(&["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/feature"
+    );
+}
