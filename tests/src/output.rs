@@ -92,6 +92,24 @@ impl Output {
         self.assert_stderr_contains(needle)
     }
 
+    /// Asserts the command failed and a `remote: ` line of stderr (what the
+    /// server's hook printed, as git relays it) contains `needle`. Unlike
+    /// [`Output::assert_rejected_with`], git's own summary lines
+    /// (`! [remote rejected] …`) do not count.
+    #[track_caller]
+    pub fn assert_remote_said(&self, needle: &str) -> &Self {
+        self.assert_failed();
+        let said = self
+            .stderr
+            .lines()
+            .any(|l| l.starts_with("remote: ") && l.contains(needle));
+        assert!(
+            said,
+            "expected a `remote:` line with {needle:?} in stderr:\n{self}"
+        );
+        self
+    }
+
     /// Asserts `needle` is in stderr.
     #[track_caller]
     pub fn assert_stderr_contains(&self, needle: &str) -> &Self {

@@ -12,6 +12,8 @@ mod audit;
 mod explain;
 #[path = "hook/identity.rs"]
 mod identity;
+#[path = "hook/install.rs"]
+mod install;
 #[path = "hook/policy_branch.rs"]
 mod policy_branch;
 #[path = "hook/refs.rs"]

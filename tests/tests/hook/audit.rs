@@ -58,10 +58,12 @@ fn each_accepted_push_adds_one_certificate_and_rejected_ones_none() {
     aw.switch("main");
     aw.write("README", "alice\n");
     aw.commit_all("alice");
-    aw.push_signed(&["origin", "main"]).assert_failed();
-    aw.push_unsigned(&["origin", "main"]).assert_failed();
+    aw.push_signed(&["origin", "main"])
+        .assert_denied("fast-forward", "heads/main");
+    aw.push_unsigned(&["origin", "main"])
+        .assert_rejected_with("--signed");
     ow.edit_access_control(&[("refs/bad.conf", Some("owner nonsense ^x$\n"))])
-        .assert_failed();
+        .assert_rejected_with("refs/bad.conf:1:");
     assert_eq!(server.ref_value("refs/apps/push-certs"), tip);
 
     // A push by another user records that user.

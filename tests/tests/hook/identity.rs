@@ -239,7 +239,8 @@ fn server_side_keyring_adds_keys() {
     cw.switch_orphan("anyone/carol");
     cw.write("file", "x\n");
     let commit = cw.commit_all("carol");
-    cw.push_signed(&["origin", "anyone/carol"]).assert_failed();
+    cw.push_signed(&["origin", "anyone/carol"])
+        .assert_rejected_with(carol.fingerprint());
 
     // The admin adds carol's key to a keyring file on the server.
     let keyring = carol.public_key_file();
@@ -283,7 +284,7 @@ fn self_registration_with_open_registration() {
     nw.write("hello.txt", "hello\n");
     nw.commit_all("hello");
     // Not registered yet: rejected.
-    nw.push_signed(&["origin", &branch]).assert_failed();
+    nw.push_signed(&["origin", &branch]).assert_rejected_with(n);
     assert_eq!(server.ref_value(&format!("refs/heads/{branch}")), None);
 
     // Register: add keys/<own FPR>.asc on apps/access-control.
@@ -333,7 +334,7 @@ fn registration_is_closed_without_open_registration() {
     let nw = Workdir::clone(&newcomer, &server);
     let out =
         nw.edit_access_control(&[(&newcomer.key_path(), Some(newcomer.public_key_armored()))]);
-    out.assert_failed();
+    out.assert_denied("fast-forward", "heads/apps/access-control");
     assert_refs_unchanged(&server, &before);
 }
 
@@ -367,19 +368,44 @@ fn key_file_named_with_someone_elses_fingerprint_is_rejected() {
     // A newcomer's own key under another person's fingerprint.
     let nw = Workdir::clone(&newcomer, &server);
     nw.edit_access_control(&[(&other.key_path(), Some(newcomer.public_key_armored()))])
-        .assert_failed();
+        .assert_rejected_with(newcomer.fingerprint());
     assert_refs_unchanged(&server, &before);
 
     // Another person's real key, correctly named, pushed by a newcomer: the
     // newcomer's key is still unknown, and it is not their $user_id.
     nw.edit_access_control(&[(&other.key_path(), Some(other.public_key_armored()))])
-        .assert_failed();
+        .assert_rejected_with(newcomer.fingerprint());
     assert_refs_unchanged(&server, &before);
 
     // Even the owner, who may write any file, cannot name a key wrongly.
     let out = ow.edit_access_control(&[(&other.key_path(), Some(newcomer.public_key_armored()))]);
     out.assert_failed();
     out.assert_stderr_contains(&other.key_path());
+    assert_refs_unchanged(&server, &before);
+}
+
+#[test]
+fn a_key_file_with_more_than_one_certificate_is_rejected() {
+    let owner = User::new("owner");
+    let newcomer = User::new("newcomer");
+    let stowaway = User::new("stowaway");
+    let server = Server::install_with(&owner, &["--open-registration"]);
+    let before = server.refs();
+    // The newcomer's own key file, named right, carrying a second key.
+    let two = format!(
+        "{}{}",
+        newcomer.public_key_armored(),
+        stowaway.public_key_armored()
+    );
+    let nw = Workdir::clone(&newcomer, &server);
+    nw.edit_access_control(&[(&newcomer.key_path(), Some(&two))])
+        .assert_rejected_with(newcomer.fingerprint());
+    assert_refs_unchanged(&server, &before);
+    // Not even the owner may add such a file.
+    let ow = Workdir::clone(&owner, &server);
+    ow.edit_access_control(&[(&newcomer.key_path(), Some(&two))])
+        .assert_failed()
+        .assert_stderr_contains(&newcomer.key_path());
     assert_refs_unchanged(&server, &before);
 }
 

@@ -115,7 +115,7 @@ fn a_push_that_locks_the_owner_out_is_rejected() {
     .assert_stderr_mentions(&["lock"]);
     // The policy branch itself cannot go.
     ow.push_signed(&["origin", ":refs/heads/apps/access-control"])
-        .assert_failed();
+        .assert_remote_said("apps/access-control");
     assert_refs_unchanged(&server, &before);
 
     // Moving the owner's rules to other files is fine.

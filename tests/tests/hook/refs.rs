@@ -252,7 +252,7 @@ fn push_certs_ref_cannot_be_pushed_even_by_the_owner() {
     // Create it before the server has one.
     let before = server.refs();
     ow.push_signed(&["origin", "fake:refs/apps/push-certs"])
-        .assert_failed();
+        .assert_remote_said("push-certs");
     assert_refs_unchanged(&server, &before);
 
     // Once it exists (after an accepted push), it can be neither moved nor deleted.
@@ -262,7 +262,7 @@ fn push_certs_ref_cannot_be_pushed_even_by_the_owner() {
         .expect("an accepted push makes the audit log");
     let before = server.refs();
     ow.push_signed(&["origin", "+fake:refs/apps/push-certs"])
-        .assert_failed();
+        .assert_remote_said("push-certs");
     ow.git_ok(&["fetch", "--quiet", "origin", "refs/apps/push-certs"]);
     let extended = ow.git_ok(&[
         "commit-tree",
@@ -273,9 +273,9 @@ fn push_certs_ref_cannot_be_pushed_even_by_the_owner() {
         "FETCH_HEAD^{tree}",
     ]);
     ow.push_signed(&["origin", &format!("{extended}:refs/apps/push-certs")])
-        .assert_failed();
+        .assert_remote_said("push-certs");
     ow.push_signed(&["origin", ":refs/apps/push-certs"])
-        .assert_failed();
+        .assert_remote_said("push-certs");
     assert_refs_unchanged(&server, &before);
     assert_eq!(server.ref_value("refs/apps/push-certs"), Some(log));
 }
