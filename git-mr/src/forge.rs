@@ -91,7 +91,24 @@ impl Forge {
 
     /// Fetch the data branch, `apps/access-control` and the revision tags, with explicit
     /// refspecs. A remote without a data branch (or access-control branch) is no error.
+    /// Another git-mr fetching into the same repository at the same time may hold a
+    /// ref lock: that is retried.
     pub fn fetch(&self) -> Result<Fetched> {
+        let mut attempt = 0;
+        loop {
+            match self.fetch_once() {
+                Err(Error::Command { detail, .. })
+                    if attempt < MAX_ATTEMPTS && detail.contains("lock") =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(backoff(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn fetch_once(&self) -> Result<Fetched> {
         let data = format!("+{DATA_REF}:{}", layout::tracking_data_ref(&self.remote));
         let ac = format!(
             "+{ACCESS_CONTROL_REF}:{}",
@@ -305,8 +322,9 @@ impl Forge {
             .collect();
         match self.git.push_signed(&self.remote, &specs)? {
             Ok(()) => {
+                // Best effort: the push is done; the next fetch sets these anyway.
                 for (name, id) in updates {
-                    self.set_local_ref(&self.local_name(name), *id)?;
+                    let _ = self.set_local_ref(&self.local_name(name), *id);
                 }
                 Ok(Ok(()))
             }

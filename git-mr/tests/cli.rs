@@ -13,6 +13,20 @@ fn init_create_list_show() {
     let bob = world.user("bob");
     world.setup_main();
     owner.mr(&["init", "--maintainer", &bob.fpr]);
+    // The policies init wrote are valid, and the same as the library's.
+    let out = owner
+        .cmd(common::hook_bin(), world.root.path())
+        .arg("validate")
+        .arg(format!("{}:apps/access-control", world.server.display()))
+        .output()
+        .unwrap();
+    common::check(out, "gitapps-hook validate");
+    let out = owner
+        .cmd("git", &world.server)
+        .args(["show", "apps/access-control:branches/merge-reqs.conf"])
+        .output()
+        .unwrap();
+    assert_eq!(common::check(out, "show"), git_mr::policy::branches_conf());
     world.grant_main_to_maintainers();
 
     alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
@@ -213,4 +227,159 @@ fn life_cycle_of_a_merge_request() {
         alice.git(&["symbolic-ref", "HEAD"]).trim(),
         "refs/heads/feature"
     );
+}
+
+/// A crafted push (not through git mr) that edits another user's title or comment
+/// is rejected by the hook; 16 comments posted at once by two users all arrive.
+#[test]
+fn crafted_pushes_are_rejected_and_concurrent_comments_all_arrive() {
+    let world = World::new(&["owner", "alice", "bob"]);
+    let owner = world.owner();
+    let alice = world.user("alice");
+    let bob = world.user("bob");
+    world.setup_main();
+    owner.mr(&["init"]);
+    alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
+    commit_file(alice, "a.txt", "one\n", "add a");
+    alice.mr(&["create", "-t", "Add a", "-m", "Adds a.txt."]);
+
+    // Bob edits Alice's title and comment by hand, and pushes signed.
+    let dir = world.root.path().join("bob-data");
+    let out = bob
+        .cmd("git", world.root.path())
+        .args(["clone", "-q", "-b", "apps/merge-reqs/data"])
+        .arg(&world.server)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    common::check(out, "clone data");
+    let hand = common::User {
+        clone: dir.clone(),
+        ..bob.clone()
+    };
+    hand.git(&["config", "user.signingkey", &bob.fpr]);
+    hand.git(&["config", "user.email", &bob.email]);
+    hand.git(&["config", "user.name", "Bob"]);
+    let mr = format!("merge-reqs/{}/1", alice.fpr);
+    for (file, content) in [
+        (format!("{mr}/title"), "Hijacked\n".to_owned()),
+        (
+            format!("{mr}/comments/{}/0", alice.fpr),
+            "Date: 2026-11-26T11:00:00Z\n\nnot what alice said\n".to_owned(),
+        ),
+    ] {
+        std::fs::write(dir.join(&file), content).unwrap();
+        hand.git(&["commit", "-q", "-am", "edit"]);
+        let out = hand
+            .cmd("git", &dir)
+            .args([
+                "push",
+                "--signed",
+                "origin",
+                "HEAD:refs/heads/apps/merge-reqs/data",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{file}: {stderr}");
+        assert!(
+            stderr.contains(&format!("denied: modify {file}")),
+            "{stderr}"
+        );
+        hand.git(&["reset", "-q", "--hard", "HEAD^"]);
+    }
+    assert_eq!(bob.json(&["show", "1", "--json"])["title"], "Add a");
+
+    // 16 comments at once, 8 by each user.
+    let mut children = Vec::new();
+    for i in 0..8 {
+        for u in [alice, bob] {
+            let child = u
+                .cmd(common::git_mr_bin(), &u.clone)
+                .args(["comment", "1", "-m", &format!("comment {i} by {}", u.name)])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            children.push(child);
+        }
+    }
+    for child in children {
+        common::check(child.wait_with_output().unwrap(), "concurrent comment");
+    }
+    let show = bob.json(&["show", "1", "--json"]);
+    let comments = show["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 17, "{comments:#?}");
+    for i in 0..8 {
+        for u in ["alice", "bob"] {
+            let body = format!("comment {i} by {u}\n");
+            assert!(comments.iter().any(|c| c["body"] == body), "{body}");
+        }
+    }
+}
+
+/// Malformed data on the branch is a warning naming the path, never a crash.
+#[test]
+fn malformed_data_is_skipped_with_a_warning() {
+    let world = World::new(&["owner", "alice"]);
+    let owner = world.owner();
+    let alice = world.user("alice");
+    world.setup_main();
+    owner.mr(&["init"]);
+    alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
+    commit_file(alice, "a.txt", "one\n", "add a");
+    alice.mr(&["create", "-t", "Good", "-m", "fine"]);
+
+    // The owner (who may do anything) pushes malformed data by hand.
+    let dir = world.root.path().join("owner-data");
+    let out = owner
+        .cmd("git", world.root.path())
+        .args(["clone", "-q", "-b", "apps/merge-reqs/data"])
+        .arg(&world.server)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    common::check(out, "clone data");
+    let hand = common::User {
+        clone: dir.clone(),
+        ..owner.clone()
+    };
+    hand.git(&["config", "user.signingkey", &owner.fpr]);
+    hand.git(&["config", "user.email", &owner.email]);
+    hand.git(&["config", "user.name", "Owner"]);
+    let mr = format!("merge-reqs/{}/1", alice.fpr);
+    let bad_comment = format!("{mr}/comments/{}/0", owner.fpr);
+    std::fs::create_dir_all(dir.join(&bad_comment).parent().unwrap()).unwrap();
+    std::fs::write(dir.join(&bad_comment), "Revision: 1\n\nno date\n").unwrap();
+    std::fs::create_dir_all(dir.join(format!("merge-reqs/{}/x", alice.fpr))).unwrap();
+    std::fs::write(dir.join(format!("merge-reqs/{}/x/title", alice.fpr)), "x\n").unwrap();
+    std::os::unix::fs::symlink("/labels/nope", dir.join(format!("{mr}/labels/nope"))).unwrap();
+    hand.git(&["add", "-A"]);
+    hand.git(&["commit", "-q", "-m", "malformed"]);
+    hand.git(&[
+        "push",
+        "-q",
+        "--signed",
+        "origin",
+        "HEAD:refs/heads/apps/merge-reqs/data",
+    ]);
+
+    let out = alice.mr_out(&["show", "1", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let show: serde_json::Value = serde_json::from_str(&common::check(out, "show")).unwrap();
+    assert_eq!(show["title"], "Good");
+    assert_eq!(show["labels"], serde_json::json!(["open"]));
+    assert_eq!(show["comments"].as_array().unwrap().len(), 1);
+    for path in [
+        bad_comment,
+        format!("merge-reqs/{}/x", alice.fpr),
+        format!("{mr}/labels/nope"),
+    ] {
+        assert!(
+            stderr.contains(&format!("warning: skipped {path}:")),
+            "{path} in {stderr}"
+        );
+    }
+    // Writing still works next to malformed data.
+    alice.mr(&["comment", "1", "-m", "still fine"]);
 }
