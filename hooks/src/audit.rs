@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use gitapps_policy::Fingerprint;
-use gix::ObjectId;
 use gix::objs::tree::{Entry, EntryKind};
+use gix::ObjectId;
 
 use crate::error::{GitContext, HookError, IoContext};
 use crate::judge::AUDIT_REF;
@@ -23,11 +23,18 @@ use crate::write::commit_to_ref;
 const MAX_ATTEMPTS: usize = 20;
 
 fn accepted_path(git_dir: &Path, cert: ObjectId) -> PathBuf {
-    git_dir.join("gitapps").join("accepted").join(cert.to_string())
+    git_dir
+        .join("gitapps")
+        .join("accepted")
+        .join(cert.to_string())
 }
 
 /// Called by pre-receive once it has accepted the push.
-pub fn remember_accepted(git_dir: &Path, cert: ObjectId, pusher: &Fingerprint) -> Result<(), HookError> {
+pub fn remember_accepted(
+    git_dir: &Path,
+    cert: ObjectId,
+    pusher: &Fingerprint,
+) -> Result<(), HookError> {
     let path = accepted_path(git_dir, cert);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).io(format!("creating {}", dir.display()))?;
@@ -38,8 +45,10 @@ pub fn remember_accepted(git_dir: &Path, cert: ObjectId, pusher: &Fingerprint) -
 /// The post-receive step. `summary` is the ref updates, for the message.
 pub fn record(git_dir: &Path, cert: ObjectId, summary: &str) -> Result<ObjectId, HookError> {
     let marker = accepted_path(git_dir, cert);
-    let pusher = std::fs::read_to_string(&marker)
-        .io(format!("reading {} (written by pre-receive)", marker.display()))?;
+    let pusher = std::fs::read_to_string(&marker).io(format!(
+        "reading {} (written by pre-receive)",
+        marker.display()
+    ))?;
     let pusher = Fingerprint::parse(pusher.trim())
         .map_err(|e| HookError::Protocol(format!("{}: {e}", marker.display())))?;
     let repo = gix::open_opts(git_dir, gix::open::Options::isolated())
@@ -62,7 +71,10 @@ pub fn record(git_dir: &Path, cert: ObjectId, summary: &str) -> Result<ObjectId,
             },
         ],
     };
-    let tree = repo.write_object(&tree).git("writing the audit tree")?.detach();
+    let tree = repo
+        .write_object(&tree)
+        .git("writing the audit tree")?
+        .detach();
     let message = format!("push by {pusher}\n\n{summary}");
     let mut last = None;
     for _ in 0..MAX_ATTEMPTS {

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use gitapps_policy::{RefOp, TreeOp};
-use gix::ObjectId;
 use gix::objs::tree::EntryKind;
+use gix::ObjectId;
 
 use crate::error::{GitContext, HookError};
 use crate::repo::peel_to_commit;

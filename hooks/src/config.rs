@@ -20,6 +20,8 @@ pub struct ServerConfig {
     pub keyring: Option<PathBuf>,
     pub allow_nonce_slop: bool,
     pub max_file_size: Option<u64>,
+    /// `receive.certNonceSlop`: how long git calls an HTTP nonce fresh.
+    pub nonce_slop_secs: u64,
 }
 
 impl ServerConfig {
@@ -59,7 +61,14 @@ impl ServerConfig {
                 })
             })
             .transpose()?;
+        let nonce_slop_secs = match get("receive.certNonceSlop") {
+            None => 0,
+            Some(v) => parse_size(&v).ok_or_else(|| {
+                HookError::Config(format!("receive.certNonceSlop = {v:?} is not a number"))
+            })?,
+        };
         Ok(ServerConfig {
+            nonce_slop_secs,
             owner,
             keyring,
             allow_nonce_slop,

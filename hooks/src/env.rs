@@ -165,7 +165,10 @@ mod tests {
             ("GIT_PUSH_CERT_NONCE_STATUS", "OK"),
             ("GIT_PUSH_CERT_NONCE", "123-abc"),
             ("GIT_OBJECT_DIRECTORY", "/r/objects/incoming-x"),
-            ("GIT_ALTERNATE_OBJECT_DIRECTORIES", "/r/objects:\"/q u\\\"o\""),
+            (
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                "/r/objects:\"/q u\\\"o\"",
+            ),
         ])
         .expect("valid");
         assert!(e.cert.is_some());

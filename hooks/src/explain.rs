@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use gitapps_policy::{ACCESS_CONTROL_REF, Fingerprint};
+use gitapps_policy::{Fingerprint, ACCESS_CONTROL_REF};
 
 use crate::config::ServerConfig;
 use crate::error::{GitContext, HookError, IoContext};
-use crate::judge::{Decision, Detail, Verdict, judge};
-use crate::repo::{BranchFiles, ref_target};
+use crate::judge::{judge, Decision, Detail, Verdict};
+use crate::repo::{ref_target, BranchFiles};
 use crate::updates::RefUpdate;
 
 /// Print one line per operation; returns whether all are allowed.
@@ -19,17 +19,19 @@ pub fn explain(
     pairs: &[(String, String)],
     out: &mut dyn Write,
 ) -> Result<bool, HookError> {
-    let user = Fingerprint::parse(user)
-        .map_err(|e| HookError::Usage(format!("--user {user:?}: {e}")))?;
+    let user =
+        Fingerprint::parse(user).map_err(|e| HookError::Usage(format!("--user {user:?}: {e}")))?;
     let repo = gix::open_opts(repo_path, gix::open::Options::isolated())
         .git(format!("opening {}", repo_path.display()))?;
     let config = ServerConfig::read(&repo)?;
     let tip = ref_target(&repo, ACCESS_CONTROL_REF)?.ok_or_else(|| {
-        HookError::Config(format!("{ACCESS_CONTROL_REF} does not exist: run `gitapps-hook install`"))
+        HookError::Config(format!(
+            "{ACCESS_CONTROL_REF} does not exist: run `gitapps-hook install`"
+        ))
     })?;
-    let policy = BranchFiles::read(&repo, tip)?.policy().map_err(|d| {
-        HookError::Config(format!("the current policy is invalid:\n{d}"))
-    })?;
+    let policy = BranchFiles::read(&repo, tip)?
+        .policy()
+        .map_err(|d| HookError::Config(format!("the current policy is invalid:\n{d}")))?;
 
     let mut updates = Vec::with_capacity(pairs.len());
     for (name, rev) in pairs {
@@ -49,7 +51,9 @@ pub fn explain(
             )
         };
         if old.is_none() && new.is_none() {
-            return Err(HookError::Usage(format!("{name} does not exist: nothing to delete")));
+            return Err(HookError::Usage(format!(
+                "{name} does not exist: nothing to delete"
+            )));
         }
         updates.push(RefUpdate { old, new, name });
     }
@@ -57,7 +61,13 @@ pub fn explain(
     let rules = policy
         .for_user(&user, &config.owner)
         .git("compiling the policy")?;
-    let decisions = judge(&repo, &rules, &updates, config.max_file_size, Detail::WithRules)?;
+    let decisions = judge(
+        &repo,
+        &rules,
+        &updates,
+        config.max_file_size,
+        Detail::WithRules,
+    )?;
     let mut out = std::io::BufWriter::new(out);
     for d in &decisions {
         writeln!(out, "{}", line(d)).io("writing the explanation")?;

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use gitapps_policy::{
-    ACCESS_CONTROL_REF, DEFAULT_REF_RULES, DEFAULT_TREE_RULES, Fingerprint,
+    Fingerprint, ACCESS_CONTROL_REF, DEFAULT_REF_RULES, DEFAULT_TREE_RULES,
     OPEN_REGISTRATION_REF_RULES, OPEN_REGISTRATION_TREE_RULES,
 };
 
@@ -33,11 +33,12 @@ pub struct InstallOptions {
 /// Returns what was done, one line each, for the admin.
 pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
     let mut report = Vec::new();
-    let key_bytes = std::fs::read(&opts.owner_key)
-        .io(format!("reading the owner's key {}", opts.owner_key.display()))?;
-    let (owner, public_key) = public_key_file(&key_bytes).map_err(|e| {
-        HookError::Usage(format!("{}: {e}", opts.owner_key.display()))
-    })?;
+    let key_bytes = std::fs::read(&opts.owner_key).io(format!(
+        "reading the owner's key {}",
+        opts.owner_key.display()
+    ))?;
+    let (owner, public_key) = public_key_file(&key_bytes)
+        .map_err(|e| HookError::Usage(format!("{}: {e}", opts.owner_key.display())))?;
 
     let repo = if opts.repo.exists() {
         gix::open_opts(&opts.repo, gix::open::Options::isolated())
@@ -56,7 +57,10 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
         .canonicalize()
         .io(format!("resolving {}", binary.display()))?;
     // Check both hooks before writing either, so a refusal changes nothing.
-    let hooks = [("pre-receive", "pre-receive"), ("post-receive", "post-receive")];
+    let hooks = [
+        ("pre-receive", "pre-receive"),
+        ("post-receive", "post-receive"),
+    ];
     for (file, _) in hooks {
         check_hook_is_ours(&git_dir.join("hooks").join(file), opts.force)?;
     }
@@ -75,8 +79,14 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
         ));
     } else {
         let mut files = vec![
-            ("refs/owner.conf".to_owned(), DEFAULT_REF_RULES.as_bytes().to_vec()),
-            ("branches/owner.conf".to_owned(), DEFAULT_TREE_RULES.as_bytes().to_vec()),
+            (
+                "refs/owner.conf".to_owned(),
+                DEFAULT_REF_RULES.as_bytes().to_vec(),
+            ),
+            (
+                "branches/owner.conf".to_owned(),
+                DEFAULT_TREE_RULES.as_bytes().to_vec(),
+            ),
             (format!("keys/{owner}.asc"), public_key),
         ];
         if opts.open_registration {
@@ -153,8 +163,14 @@ fn write_config(
         set(&mut config, "receive.certNonceSeed", &random_hex(32)?)?;
         report.push("set receive.certNonceSeed (random)".to_owned());
     }
-    set(&mut config, "receive.certNonceSlop", &nonce_slop.to_string())?;
-    report.push(format!("set {OWNER_KEY} and receive.certNonceSlop = {nonce_slop}"));
+    set(
+        &mut config,
+        "receive.certNonceSlop",
+        &nonce_slop.to_string(),
+    )?;
+    report.push(format!(
+        "set {OWNER_KEY} and receive.certNonceSlop = {nonce_slop}"
+    ));
     let mut out = Vec::new();
     config
         .write_to(&mut out)

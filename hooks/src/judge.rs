@@ -12,8 +12,15 @@ pub const AUDIT_REF: &str = "refs/apps/push-certs";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Subject {
-    Ref { op: RefOp, refname: String },
-    Tree { op: TreeOp, path: Vec<u8>, refname: String },
+    Ref {
+        op: RefOp,
+        refname: String,
+    },
+    Tree {
+        op: TreeOp,
+        path: Vec<u8>,
+        refname: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +31,10 @@ pub enum Verdict {
     /// A ref only the server writes.
     Protected,
     /// A file larger than `gitapps.maxFileSize`.
-    TooLarge { size: u64, limit: u64 },
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -151,12 +151,14 @@ impl Keyring {
                 Err(e) => last_error = Some(e),
             }
         }
+        // Name the key by its fingerprint when the signature says it, else
+        // by its key id.
+        let named = issuers
+            .iter()
+            .find(|h| matches!(h, KeyHandle::Fingerprint(_)))
+            .unwrap_or(&issuers[0]);
         Err(last_error.unwrap_or_else(|| VerifyError::UnknownKey {
-            issuers: issuers
-                .iter()
-                .map(|h| h.to_hex())
-                .collect::<Vec<_>>()
-                .join(", "),
+            issuers: named.to_hex(),
         }))
     }
 }
@@ -266,8 +268,8 @@ fn one_line(e: &openpgp::anyhow::Error) -> String {
 /// secret key given by mistake is reduced to its public part).
 pub fn public_key_file(bytes: &[u8]) -> Result<(Fingerprint, Vec<u8>), String> {
     use openpgp::serialize::SerializeInto;
-    let mut certs =
-        CertParser::from_bytes(bytes).map_err(|e| format!("not an OpenPGP key: {}", one_line(&e)))?;
+    let mut certs = CertParser::from_bytes(bytes)
+        .map_err(|e| format!("not an OpenPGP key: {}", one_line(&e)))?;
     let cert = match certs.next() {
         Some(Ok(c)) => c,
         Some(Err(e)) => return Err(format!("not an OpenPGP key: {}", one_line(&e))),

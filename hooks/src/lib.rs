@@ -17,6 +17,7 @@ pub mod install;
 pub mod judge;
 pub mod keyring;
 pub mod prereceive;
+pub mod replay;
 pub mod repo;
 pub mod updates;
 pub mod validate;

@@ -40,8 +40,10 @@ enum Command {
     /// installs hooks/pre-receive and hooks/post-receive; creates apps/access-control
     /// with the default rules (the owner may do anything) and keys/<owner>.asc.
     /// Running it again is safe: it updates hooks and config and leaves the branch alone.
-    #[command(after_help = "Example:\n  gpg --export --armor you@example.org > owner.asc\n  \
-        gitapps-hook install /srv/git/project.git --owner owner.asc --open-registration")]
+    #[command(
+        after_help = "Example:\n  gpg --export --armor you@example.org > owner.asc\n  \
+        gitapps-hook install /srv/git/project.git --owner owner.asc --open-registration"
+    )]
     Install {
         /// The server repository (created bare if missing).
         repo: PathBuf,
@@ -70,8 +72,10 @@ enum Command {
     /// Prints `allow OP NAME (FILE:LINE)` or `deny OP NAME` per operation: first the
     /// ref operation of each update, then its file operations. Exit 0 when all are
     /// allowed, 1 otherwise.
-    #[command(after_help = "Example:\n  gitapps-hook explain --repo /srv/git/p.git --user 9A3F… \\\n    \
-        refs/heads/main 4f2a1c0 refs/heads/old delete")]
+    #[command(
+        after_help = "Example:\n  gitapps-hook explain --repo /srv/git/p.git --user 9A3F… \\\n    \
+        refs/heads/main 4f2a1c0 refs/heads/old delete"
+    )]
     Explain {
         /// The server repository.
         #[arg(long)]

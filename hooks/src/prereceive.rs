@@ -5,16 +5,17 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use gitapps_policy::{ACCESS_CONTROL_REF, Fingerprint, Policy};
+use gitapps_policy::{Fingerprint, Policy, ACCESS_CONTROL_REF};
 
 use crate::cert::{PushCertificate, SignatureKind};
-use crate::classify::{TreeChange, diff_trees};
-use crate::config::{ALLOW_SLOP_KEY, ServerConfig};
+use crate::classify::{diff_trees, TreeChange};
+use crate::config::{ServerConfig, ALLOW_SLOP_KEY};
 use crate::env::{NonceStatus, PushEnv};
 use crate::error::{GitContext, HookError};
-use crate::judge::{Detail, judge};
-use crate::keyring::{Keyring, VerifyError, check_key_file};
-use crate::repo::{BranchFiles, ServerRepo, commit_tree, ref_target};
+use crate::judge::{judge, Detail};
+use crate::keyring::{check_key_file, Keyring, VerifyError};
+use crate::replay;
+use crate::repo::{commit_tree, ref_target, BranchFiles, ServerRepo};
 use crate::updates::RefUpdate;
 
 /// At most this many denied operations are listed; the rest are counted.
@@ -43,9 +44,8 @@ pub struct Accepted {
 }
 
 pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejection> {
-    let updates = RefUpdate::parse_all(stdin).map_err(|e| {
-        Rejection::one(format!("gitapps: error: {e}; the push is rejected"))
-    })?;
+    let updates = RefUpdate::parse_all(stdin)
+        .map_err(|e| Rejection::one(format!("gitapps: error: {e}; the push is rejected")))?;
     let cert_id = env.cert.ok_or_else(|| {
         Rejection(vec![
             "gitapps: this push is not signed; the server accepts only signed pushes.".into(),
@@ -63,9 +63,8 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
         .git(format!("reading the push certificate {cert_id}"))?
         .data
         .clone();
-    let cert = PushCertificate::parse(&cert_bytes).map_err(|e| {
-        Rejection::one(format!("gitapps: rejected: {e}"))
-    })?;
+    let cert = PushCertificate::parse(&cert_bytes)
+        .map_err(|e| Rejection::one(format!("gitapps: rejected: {e}")))?;
     match cert.signature_kind {
         SignatureKind::OpenPgp => {}
         SignatureKind::Ssh | SignatureKind::X509 => {
@@ -142,6 +141,15 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
 
     if let Some(update) = policy_update {
         check_new_policy(repo, update, new_policy_files.as_ref(), &config.owner)?;
+    }
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    if !replay::claim(git_dir, &cert_id.to_string(), now, config.nonce_slop_secs)? {
+        return Err(Rejection::one(
+            "gitapps: rejected: this push certificate was used before (a replay): push again to get a fresh nonce",
+        ));
     }
     Ok(Accepted { pusher })
 }
@@ -317,7 +325,13 @@ fn changed_key_file_problems(
         None => None,
     };
     let mut changes: Vec<TreeChange> = Vec::new();
-    diff_trees(repo, old_tree, Some(commit_tree(repo, new)?), &[], &mut changes)?;
+    diff_trees(
+        repo,
+        old_tree,
+        Some(commit_tree(repo, new)?),
+        &[],
+        &mut changes,
+    )?;
     let mut problems = Vec::new();
     for change in changes.iter().filter(|c| c.blob.is_some()) {
         let Ok(path) = std::str::from_utf8(&change.path) else {

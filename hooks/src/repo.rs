@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use gix::ObjectId;
 use gix::objs::tree::EntryKind;
+use gix::ObjectId;
 
 use crate::env::ObjectDirs;
 use crate::error::{GitContext, HookError, IoContext};
@@ -89,7 +89,10 @@ impl BranchFiles {
                 .git(format!("reading {name}/"))?;
             let sub = sub.decode().git(format!("decoding {name}/"))?;
             for file in sub.entries.iter() {
-                if !matches!(file.mode.kind(), EntryKind::Blob | EntryKind::BlobExecutable) {
+                if !matches!(
+                    file.mode.kind(),
+                    EntryKind::Blob | EntryKind::BlobExecutable
+                ) {
                     continue;
                 }
                 let path = format!("{name}/{}", file.filename);
@@ -103,12 +106,11 @@ impl BranchFiles {
     }
 
     pub fn policy(&self) -> Result<gitapps_policy::Policy, gitapps_policy::Diagnostics> {
-        gitapps_policy::Policy::parse(self.files.iter().map(|(path, content)| {
-            gitapps_policy::PolicyFile {
-                path,
-                content,
-            }
-        }))
+        gitapps_policy::Policy::parse(
+            self.files
+                .iter()
+                .map(|(path, content)| gitapps_policy::PolicyFile { path, content }),
+        )
     }
 
     pub fn key_files(&self) -> impl Iterator<Item = (&str, &[u8])> {

@@ -18,8 +18,8 @@ pub fn validate(target: &str) -> Result<Vec<String>, HookError> {
             Some((repo, rev)) if !repo.is_empty() => (repo, rev),
             _ => (target, "apps/access-control"),
         };
-        let repo = gix::open_opts(repo, gix::open::Options::isolated())
-            .git(format!("opening {repo}"))?;
+        let repo =
+            gix::open_opts(repo, gix::open::Options::isolated()).git(format!("opening {repo}"))?;
         let commit = repo
             .rev_parse_single(rev)
             .git(format!("resolving {rev}"))?

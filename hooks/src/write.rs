@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use gix::ObjectId;
 use gix::objs::tree::{Entry, EntryKind};
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 use gix::refs::Target;
+use gix::ObjectId;
 
 use crate::error::{GitContext, HookError};
 
@@ -20,14 +20,20 @@ pub fn server_signature() -> gix::actor::Signature {
 }
 
 /// A tree holding `files` (paths with `/`, regular files), built bottom-up.
-pub fn write_tree(repo: &gix::Repository, files: &[(String, Vec<u8>)]) -> Result<ObjectId, HookError> {
+pub fn write_tree(
+    repo: &gix::Repository,
+    files: &[(String, Vec<u8>)],
+) -> Result<ObjectId, HookError> {
     enum Node {
         File(ObjectId),
         Dir(BTreeMap<String, Node>),
     }
     let mut root = BTreeMap::new();
     for (path, content) in files {
-        let blob = repo.write_blob(content).git(format!("writing {path}"))?.detach();
+        let blob = repo
+            .write_blob(content)
+            .git(format!("writing {path}"))?
+            .detach();
         let mut parts: Vec<&str> = path.split('/').collect();
         let file = parts.pop().unwrap_or_default();
         let mut dir = &mut root;
@@ -38,7 +44,9 @@ pub fn write_tree(repo: &gix::Repository, files: &[(String, Vec<u8>)]) -> Result
             dir = match node {
                 Node::Dir(d) => d,
                 Node::File(_) => {
-                    return Err(HookError::Usage(format!("{path}: a file stands where a directory should")));
+                    return Err(HookError::Usage(format!(
+                        "{path}: a file stands where a directory should"
+                    )));
                 }
             };
         }
@@ -89,9 +97,7 @@ pub fn commit_to_ref(
         Some(p) => PreviousValue::MustExistAndMatch(Target::Object(p)),
         None => PreviousValue::MustNotExist,
     };
-    let name = refname
-        .try_into()
-        .git(format!("ref name {refname}"))?;
+    let name = refname.try_into().git(format!("ref name {refname}"))?;
     repo.edit_reference(RefEdit {
         change: Change::Update {
             log: LogChange {
