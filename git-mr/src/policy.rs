@@ -79,6 +79,13 @@ ci create-directory,delete-directory ^merge-reqs/{id}/{n}/labels$
 ci create-symlink,delete-file ^merge-reqs/{id}/{n}/labels/ci-[^/]+$
 ci create-directory,delete-directory ^labels/ci-[^/]+/{id}$
 ci create-symlink,delete-file ^labels/ci-[^/]+/{id}/{n}$
+
+# CI bots claim a revision v<k> (k from 1) before running it, by creating
+# merge-reqs/<id>/<n>/ci/v<k>/claim-<attempt>: only one push can create a file, and
+# none may change it. A stale claim is taken over by creating claim-<attempt+1>.
+ci create-directory ^merge-reqs/{id}/{n}/ci$
+ci create-directory ^merge-reqs/{id}/{n}/ci/v{n}$
+ci create-file ^merge-reqs/{id}/{n}/ci/v{n}/claim-[1-9][0-9]*$
 "
     )
 }
