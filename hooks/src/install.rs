@@ -16,9 +16,12 @@ use crate::keyring::public_key_file;
 use crate::repo::ref_target;
 use crate::write::{commit_to_ref, write_tree};
 
-/// The line that marks a hook script as ours, so that `install` may
-/// replace it without `--force`.
+/// The line that marks a hook script as ours (older installs wrote
+/// scripts), so that `install` may replace it without `--force`.
 const MARKER: &str = "# installed by gitapps-hook install";
+
+/// The file name of our binary: a hook that is a symlink to it is ours.
+const BINARY_NAME: &str = "gitapps-hook";
 
 pub struct InstallOptions {
     pub repo: PathBuf,
@@ -57,19 +60,16 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
         .canonicalize()
         .io(format!("resolving {}", binary.display()))?;
     // Check both hooks before writing either, so a refusal changes nothing.
-    let hooks = [
-        ("pre-receive", "pre-receive"),
-        ("post-receive", "post-receive"),
-    ];
-    for (file, _) in hooks {
+    let hooks = ["pre-receive", "post-receive"];
+    for file in hooks {
         check_hook_is_ours(&git_dir.join("hooks").join(file), opts.force)?;
     }
 
     write_config(&git_dir, &owner, opts.nonce_slop, &mut report)?;
 
-    for (file, step) in hooks {
+    for file in hooks {
         let path = git_dir.join("hooks").join(file);
-        write_hook(&path, &binary, step)?;
+        write_hook(&path, &binary)?;
         report.push(format!("installed {}", path.display()));
     }
 
@@ -114,6 +114,19 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
 }
 
 fn check_hook_is_ours(path: &Path, force: bool) -> Result<(), HookError> {
+    if let Ok(target) = std::fs::read_link(path) {
+        let ours = target
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(BINARY_NAME));
+        if ours || force {
+            return Ok(());
+        }
+        return Err(HookError::Usage(format!(
+            "{} is a link to {}, not to gitapps-hook; move it away or pass --force to replace it",
+            path.display(),
+            target.display()
+        )));
+    }
     match std::fs::read_to_string(path) {
         Ok(text) if !text.contains(MARKER) && !force => Err(HookError::Usage(format!(
             "{} exists and was not installed by gitapps-hook; move it away or pass --force to replace it",
@@ -128,16 +141,28 @@ fn check_hook_is_ours(path: &Path, force: bool) -> Result<(), HookError> {
     }
 }
 
-fn write_hook(path: &Path, binary: &Path, step: &str) -> Result<(), HookError> {
-    use std::os::unix::fs::PermissionsExt;
+/// The hook is a symlink to the binary, which knows from its name which
+/// step to run: git then starts one process per hook, not a shell and then
+/// the binary (a push pays for both hooks).
+fn write_hook(path: &Path, binary: &Path) -> Result<(), HookError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).io(format!("creating {}", dir.display()))?;
     }
-    let quoted = binary.display().to_string().replace('\'', r"'\''");
-    let script = format!("#!/bin/sh\n{MARKER}\nexec '{quoted}' {step}\n");
-    std::fs::write(path, script).io(format!("writing {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .io(format!("making {} executable", path.display()))
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(HookError::Io {
+                context: format!("replacing {}", path.display()),
+                source: e,
+            });
+        }
+    }
+    std::os::unix::fs::symlink(binary, path).io(format!(
+        "linking {} to {}",
+        path.display(),
+        binary.display()
+    ))
 }
 
 fn write_config(

@@ -20,9 +20,14 @@ use openpgp::{Cert, KeyHandle, Packet, PacketPile};
 /// How far a signature's creation time may lie in the future: clocks drift.
 const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
+/// The keys a push may be signed with: certificates from the admin's
+/// keyring file, and `keys/<FPR>.asc` files from the access-control branch,
+/// which are parsed only when needed (a server may hold thousands; the file
+/// named after the signature's issuer is tried first).
 #[derive(Default)]
 pub struct Keyring {
     certs: Vec<Cert>,
+    key_files: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,42 +77,35 @@ impl Keyring {
         Ok(n)
     }
 
-    /// Add `keys/<FPR>.asc` from the access-control branch. A file that does
-    /// not check out (see [`check_key_file`]) is skipped: it must not let
-    /// anyone in, and it must not lock everyone else out either.
-    pub fn add_key_file(&mut self, path: &str, bytes: &[u8]) -> bool {
-        match check_key_file(path, bytes) {
-            Ok(cert) => {
-                self.certs.push(cert);
-                true
-            }
-            Err(_) => false,
-        }
+    /// Add `keys/<FPR>.asc` from the access-control branch. It is checked
+    /// (see [`check_key_file`]) when it is used: a file that does not check
+    /// out must not let anyone in, and must not lock everyone else out.
+    pub fn add_key_file(&mut self, path: &str, bytes: &[u8]) {
+        self.key_files.push((path.to_owned(), bytes.to_vec()));
     }
 
-    pub fn len(&self) -> usize {
-        self.certs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.certs.is_empty()
-    }
-
-    pub fn contains(&self, fpr: &Fingerprint) -> bool {
-        self.certs
+    /// The certificates that may hold a key with one of `issuers`: the
+    /// admin's, then the key file named after an issuer fingerprint (the
+    /// usual case: the primary key signs), and only if none of those holds
+    /// the key, every other key file.
+    fn candidates(&self, issuers: &[KeyHandle]) -> Vec<Cert> {
+        let holds = |c: &Cert| holds_any(c, issuers);
+        let parse = |(path, bytes): &(String, Vec<u8>)| check_key_file(path, bytes).ok();
+        let (named, others): (Vec<_>, Vec<_>) = self
+            .key_files
             .iter()
-            .any(|c| c.fingerprint().to_hex() == fpr.as_str())
-    }
-
-    /// The name and e-mail of a user, for messages.
-    pub fn user_id_of(&self, fpr: &Fingerprint) -> Option<String> {
-        let cert = self
+            .partition(|(path, _)| named_after_issuer(path, issuers));
+        let mut found: Vec<Cert> = self
             .certs
             .iter()
-            .find(|c| c.fingerprint().to_hex() == fpr.as_str())?;
-        cert.userids()
-            .next()
-            .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+            .filter(|c| holds(c))
+            .cloned()
+            .chain(named.into_iter().filter_map(parse).filter(holds))
+            .collect();
+        if found.is_empty() {
+            found = others.into_iter().filter_map(parse).filter(holds).collect();
+        }
+        found
     }
 
     /// Verify a detached signature over `payload` and return the signer's
@@ -145,8 +143,8 @@ impl Keyring {
         }
 
         let mut last_error = None;
-        for cert in self.certs.iter().filter(|c| holds_any(c, &issuers)) {
-            match verify_with(cert, sig, payload, &issuers, &policy, now) {
+        for cert in self.candidates(&issuers) {
+            match verify_with(&cert, sig, payload, &issuers, &policy, now) {
                 Ok(fpr) => return Ok(fpr),
                 Err(e) => last_error = Some(e),
             }
@@ -161,6 +159,18 @@ impl Keyring {
             issuers: named.to_hex(),
         }))
     }
+}
+
+fn named_after_issuer(path: &str, issuers: &[KeyHandle]) -> bool {
+    let Some(name) = path
+        .strip_prefix("keys/")
+        .and_then(|p| p.strip_suffix(".asc"))
+    else {
+        return false;
+    };
+    issuers
+        .iter()
+        .any(|h| matches!(h, KeyHandle::Fingerprint(_)) && h.to_hex() == name)
 }
 
 fn holds_any(cert: &Cert, issuers: &[KeyHandle]) -> bool {

@@ -98,6 +98,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Installed as hooks/pre-receive and hooks/post-receive (symlinks to
+    // this binary), git runs us by those names.
+    let invoked_as = std::env::args_os()
+        .next()
+        .and_then(|a| PathBuf::from(a).file_name().map(|n| n.to_owned()));
+    match invoked_as.as_ref().and_then(|n| n.to_str()) {
+        Some("pre-receive") => return pre_receive(),
+        Some("post-receive") => return post_receive(),
+        _ => {}
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Install {
