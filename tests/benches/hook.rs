@@ -1,0 +1,202 @@
+//! The hook's cost on a large repository (issue "The signed-push gate").
+//!
+//! `cargo bench -p gitapps-tests --bench hook` builds a repository whose main
+//! has 50,000 files in 500 directories, copies it into three bare servers,
+//! and measures, alternately in one run:
+//!
+//! 1. a signed one-file push to the server WITH the hook, against the same
+//!    signed push to a server without it (the hook's own cost, goal <= 1.1);
+//! 2. the same, against an unsigned push to a plain server (what a user
+//!    feels against a plain server, goal <= 1.5);
+//! 3. `gitapps-hook explain` for a new branch of all 50,000 files, against
+//!    `git ls-tree -r` of it (goal <= 1.5).
+//!
+//! Sizes and rounds can be set with GITAPPS_BENCH_FILES, GITAPPS_BENCH_DIRS and
+//! GITAPPS_BENCH_ROUNDS.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gitapps_tests::{bin, sealed_command, short_tempdir, Server, User};
+
+fn env_usize(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn check(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Time one run of `cmd`, its output discarded; it must succeed.
+fn time(cmd: &mut Command) -> Duration {
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let out = cmd.output().expect("spawn");
+    let elapsed = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elapsed
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A repository whose main has `files` files spread over `dirs` directories,
+/// made with `git fast-import`.
+fn seed_repo(dir: &Path, home: &Path, files: usize, dirs: usize) {
+    check(sealed_command("git", home, None).args(["init", "-q", "--bare"]).arg(dir));
+    let mut child = sealed_command("git", home, None)
+        .arg("--git-dir")
+        .arg(dir)
+        .args(["fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("fast-import");
+    let mut stream = Vec::new();
+    for i in 0..files {
+        let content = format!("file {i}\n");
+        write!(stream, "blob\nmark :{}\ndata {}\n{content}\n", i + 1, content.len()).expect("write");
+    }
+    stream.extend_from_slice(b"commit refs/heads/main\ncommitter Bench <bench@example.org> 1700000000 +0000\ndata 5\nseed\n");
+    for i in 0..files {
+        writeln!(stream, "M 100644 :{} d{:03}/f{:05}.txt", i + 1, i % dirs, i).expect("write");
+    }
+    stream.push(b'\n');
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&stream)
+        .expect("feed fast-import");
+    assert!(child.wait().expect("wait").success(), "fast-import failed");
+}
+
+struct Target {
+    name: &'static str,
+    clone: std::path::PathBuf,
+    signed: bool,
+    samples: Vec<Duration>,
+}
+
+fn main() {
+    let files = env_usize("GITAPPS_BENCH_FILES", 50_000);
+    let dirs = env_usize("GITAPPS_BENCH_DIRS", 500);
+    let rounds = env_usize("GITAPPS_BENCH_ROUNDS", 15);
+    let hook = bin("gitapps-hook");
+    let owner = User::new("Owner");
+    let work = short_tempdir("bench");
+    let home = work.path().join("home");
+    std::fs::create_dir(&home).expect("home");
+    let git = |gnupg: bool| sealed_command("git", &home, gnupg.then(|| owner.gnupghome()));
+
+    eprintln!("bench: seeding {files} files in {dirs} directories …");
+    let seed = work.path().join("seed.git");
+    seed_repo(&seed, &home, files, dirs);
+
+    // (a) with the hook; (b) signed, no hook; (c) plain, no hook.
+    let hooked = Server::install(&owner);
+    let plain_signed = work.path().join("signed.git");
+    let plain = work.path().join("plain.git");
+    for bare in [&plain_signed, &plain] {
+        check(git(false).args(["init", "-q", "--bare"]).arg(bare));
+    }
+    check(git(false).arg("--git-dir").arg(&plain_signed).args(["config", "receive.certNonceSeed", "bench-seed"]));
+    for bare in [hooked.path(), plain_signed.as_path(), plain.as_path()] {
+        // A fetch into the server runs no receive hook: an admin's import.
+        check(git(false).arg("--git-dir").arg(bare).arg("fetch").arg("-q").arg(&seed).arg("main:main"));
+    }
+
+    let mut targets = Vec::new();
+    for (name, server, signed) in [
+        ("signed push, with hook", hooked.path().to_path_buf(), true),
+        ("signed push, no hook", plain_signed.clone(), true),
+        ("unsigned push, no hook", plain.clone(), false),
+    ] {
+        let clone = work.path().join(format!("clone-{}", targets.len()));
+        check(git(false).args(["clone", "-q", "-b", "main"]).arg(&server).arg(&clone));
+        check(git(false).current_dir(&clone).args(["config", "user.signingkey", owner.fingerprint()]));
+        targets.push(Target { name, clone, signed, samples: Vec::new() });
+    }
+
+    eprintln!("bench: {rounds} rounds of one-file pushes, alternating …");
+    for round in 0..rounds {
+        for k in 0..targets.len() {
+            // Rotate the order so no target always runs first.
+            let t = &mut targets[(k + round) % 3];
+            let path = format!("d{:03}/f{:05}.txt", round % dirs, round);
+            std::fs::write(t.clone.join(&path), format!("changed in round {round}\n")).expect("edit");
+            check(git(true).current_dir(&t.clone).args(["commit", "-q", "-am", "one file"]));
+            let mut push = git(true);
+            push.current_dir(&t.clone).arg("push").arg("-q");
+            if t.signed {
+                push.arg("--signed");
+            }
+            push.args(["origin", "main"]);
+            t.samples.push(time(&mut push));
+        }
+    }
+    let medians: Vec<Duration> = targets.iter().map(|t| median(t.samples.clone())).collect();
+
+    eprintln!("bench: explain of a new branch of all {files} files vs git ls-tree -r …");
+    let mut explain_samples = Vec::new();
+    let mut lstree_samples = Vec::new();
+    for round in 0..rounds {
+        let mut explain = sealed_command(&hook, &home, None);
+        explain
+            .arg("explain")
+            .arg("--repo")
+            .arg(hooked.path())
+            .args(["--user", owner.fingerprint(), "refs/heads/bench-new", "main"]);
+        let mut lstree = git(false);
+        lstree.arg("--git-dir").arg(hooked.path()).args(["ls-tree", "-r", "main"]);
+        if round % 2 == 0 {
+            explain_samples.push(time(&mut explain));
+            lstree_samples.push(time(&mut lstree));
+        } else {
+            lstree_samples.push(time(&mut lstree));
+            explain_samples.push(time(&mut explain));
+        }
+    }
+    let explain = median(explain_samples);
+    let lstree = median(lstree_samples);
+
+    println!("repository: {files} files in {dirs} directories; {rounds} rounds, medians");
+    for (t, m) in targets.iter().zip(&medians) {
+        println!("  {:<28} {:>8.1} ms", t.name, ms(*m));
+    }
+    println!("  {:<28} {:>8.1} ms", "gitapps-hook explain", ms(explain));
+    println!("  {:<28} {:>8.1} ms", "git ls-tree -r", ms(lstree));
+    println!(
+        "ratio hook / signed push without hook:   {:.3}  (goal <= 1.1)",
+        ms(medians[0]) / ms(medians[1])
+    );
+    println!(
+        "ratio hook / unsigned push, plain server: {:.3}  (goal <= 1.5)",
+        ms(medians[0]) / ms(medians[2])
+    );
+    println!(
+        "ratio explain / git ls-tree -r:           {:.3}  (goal <= 1.5)",
+        ms(explain) / ms(lstree)
+    );
+}
