@@ -93,10 +93,22 @@ impl Forge {
     /// refspecs. A remote without a data branch (or access-control branch) is no error.
     /// Another git-mr fetching into the same repository at the same time may hold a
     /// ref lock: that is retried.
+    ///
+    /// The revision tags are fetched only when the data branch moved (the tools push
+    /// them together with a data commit); [`Forge::fetch_all`] always fetches them.
     pub fn fetch(&self) -> Result<Fetched> {
+        self.fetch_retrying(false)
+    }
+
+    /// [`Forge::fetch`], the revision tags always included.
+    pub fn fetch_all(&self) -> Result<Fetched> {
+        self.fetch_retrying(true)
+    }
+
+    fn fetch_retrying(&self, all: bool) -> Result<Fetched> {
         let mut attempt = 0;
         loop {
-            match self.fetch_once() {
+            match self.fetch_once(all) {
                 Err(Error::Command { detail, .. })
                     if attempt < MAX_ATTEMPTS && detail.contains("lock") =>
                 {
@@ -108,7 +120,16 @@ impl Forge {
         }
     }
 
-    fn fetch_once(&self) -> Result<Fetched> {
+    fn fetch_once(&self, all: bool) -> Result<Fetched> {
+        let before = self.data_tip()?;
+        let fetched = self.fetch_refs(false)?;
+        if fetched.data && (all || before.is_none() || self.data_tip()? != before) {
+            self.fetch_refs(true)?;
+        }
+        Ok(fetched)
+    }
+
+    fn fetch_refs(&self, with_tags: bool) -> Result<Fetched> {
         let data = format!("+{DATA_REF}:{}", layout::tracking_data_ref(&self.remote));
         let ac = format!(
             "+{ACCESS_CONTROL_REF}:{}",
@@ -122,7 +143,15 @@ impl Forge {
                 .filter(|(_, w)| *w)
                 .map(|(s, _)| s.clone())
                 .collect();
-            specs.push(tags.clone());
+            if with_tags {
+                specs.push(tags.clone());
+            }
+            if specs.is_empty() {
+                return Ok(Fetched {
+                    data: false,
+                    access_control: false,
+                });
+            }
             match self.git.fetch(&self.remote, &specs) {
                 Ok(()) => {
                     return Ok(Fetched {
@@ -195,6 +224,9 @@ impl Forge {
                 None => {
                     let s = store::read_tree(&self.repo, Some(tip), depth)?;
                     self.store_cache(&s, depth);
+                    if depth == Depth::Full {
+                        self.store_cache(&store::summarize(&s), Depth::Summary);
+                    }
                     s
                 }
             },
@@ -214,7 +246,7 @@ impl Forge {
 
     fn load_cache(&self, tip: ObjectId, depth: Depth) -> Option<Snapshot> {
         let depths: &[Depth] = match depth {
-            Depth::Summary => &[Depth::Summary, Depth::Full],
+            Depth::Summary => &[Depth::Summary],
             Depth::Full => &[Depth::Full],
         };
         for d in depths {

@@ -425,6 +425,16 @@ fn read_comments(
     Ok(())
 }
 
+/// A Full snapshot cut down to what [`Depth::Summary`] reads (only descriptions).
+pub fn summarize(full: &Snapshot) -> Snapshot {
+    let mut s = full.clone();
+    for mr in &mut s.mrs {
+        let author = mr.id.author.clone();
+        mr.comments.retain(|c| c.index == 0 && c.author == author);
+    }
+    s
+}
+
 /// Attach the revisions (from the tags `refs/tags/apps/merge-reqs/<id>/<n>-v<k>`).
 pub fn attach_revisions(repo: &gix::Repository, snapshot: &mut Snapshot) -> Result<()> {
     let mut revisions: HashMap<MrId, Vec<Revision>> = HashMap::new();

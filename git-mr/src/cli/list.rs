@@ -3,7 +3,7 @@
 use git_mr::people::People;
 use git_mr::store::Depth;
 use git_mr::{MergeRequest, State};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{ui, CommandResult, Ctx};
 
@@ -31,21 +31,44 @@ pub struct Args {
     json: bool,
 }
 
-/// The fields every JSON view of a merge request has (SPEC section 6).
+/// The fields every JSON view of a merge request has (SPEC section 6), plus
+/// `author_name`, `ci` and `created`.
+#[derive(serde::Serialize)]
+pub struct Summary<'a> {
+    id: String,
+    author: &'a str,
+    author_name: Option<&'a str>,
+    number: u32,
+    title: &'a str,
+    target: &'a str,
+    state: &'static str,
+    labels: &'a [String],
+    revisions: usize,
+    ci: Option<&'static str>,
+    created: Option<String>,
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(mr: &'a MergeRequest, people: &'a People) -> Self {
+        Summary {
+            id: mr.id.to_string(),
+            author: mr.id.author.as_str(),
+            author_name: people.name(&mr.id.author),
+            number: mr.id.number,
+            title: &mr.title,
+            target: &mr.target,
+            state: mr.state().as_str(),
+            labels: &mr.labels,
+            revisions: mr.revisions.len(),
+            ci: mr.ci_status(),
+            created: mr.created().map(|d| git_mr::clock::format(&d)),
+        }
+    }
+}
+
+/// [`Summary`] as a JSON value.
 pub fn summary_json(mr: &MergeRequest, people: &People) -> Value {
-    json!({
-        "id": mr.id.to_string(),
-        "author": mr.id.author.to_string(),
-        "author_name": ui::name_json(people, &mr.id.author),
-        "number": mr.id.number,
-        "title": mr.title,
-        "target": mr.target,
-        "state": mr.state().as_str(),
-        "labels": mr.labels,
-        "revisions": mr.revisions.len(),
-        "ci": mr.ci_status(),
-        "created": mr.created().map(|d| git_mr::clock::format(&d)),
-    })
+    serde_json::to_value(Summary::new(mr, people)).expect("plain data serializes")
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
@@ -76,8 +99,8 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         .filter(|m| author.as_ref().is_none_or(|a| a.contains(&m.id.author)))
         .collect();
     if args.json {
-        let list: Vec<Value> = selected.iter().map(|m| summary_json(m, &people)).collect();
-        return ctx.ui.json(&Value::Array(list));
+        let list: Vec<Summary> = selected.iter().map(|m| Summary::new(m, &people)).collect();
+        return ctx.ui.json(&list);
     }
     if selected.is_empty() {
         ctx.ui.note("no merge requests");
@@ -117,6 +140,6 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         out.push_str(&line);
         out.push('\n');
     }
-    print!("{out}");
+    ui::print(&out)?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{CommandResult, Ctx};
+use super::{ui, CommandResult, Ctx};
 
 /// Find text in titles and comments (case-insensitive).
 #[derive(clap::Args)]
@@ -52,6 +52,6 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             out.push_str(&format!("    {}: {}\n", ctx.ui.dim(&m.location), m.line));
         }
     }
-    print!("{out}");
+    ui::print(&out)?;
     Ok(())
 }

@@ -136,7 +136,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             out.push_str(&format!("    {line}\n"));
         }
     }
-    print!("{out}");
+    ui::print(&out)?;
     Ok(())
 }
 

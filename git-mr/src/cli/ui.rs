@@ -79,11 +79,12 @@ impl Ui {
         }
     }
 
-    pub fn json(&self, value: &serde_json::Value) -> CommandResult {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value)
+    pub fn json(&self, value: &impl serde::Serialize) -> CommandResult {
+        // One write: stdout is line-buffered, and a big listing has many lines.
+        let mut text = serde_json::to_vec_pretty(value)
             .map_err(|e| CommandError::from(std::io::Error::other(e)))?;
-        writeln!(out)?;
+        text.push(b'\n');
+        std::io::stdout().lock().write_all(&text)?;
         Ok(())
     }
 }
@@ -161,4 +162,10 @@ pub fn message(
     let text: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
     let text = text.join("\n").trim().to_owned();
     Ok((!text.is_empty()).then(|| format!("{text}\n")))
+}
+
+/// Print text in one write.
+pub fn print(text: &str) -> CommandResult {
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
 }
