@@ -1,4 +1,164 @@
-fn main() {
-    eprintln!("ci-bot: not implemented yet");
-    std::process::exit(2);
+//! `ci-bot`: tests every revision of every open merge request and reports back on the
+//! data branch (SPEC section 5).
+//!
+//! * [`config`]: `ci-bot.toml`, validated.
+//! * [`bot`]: the bot's clone and identity; one pass: fetch, find, claim, run, post.
+//! * [`state`]: claims and results as read back from the data branch.
+//! * [`job`]: a checkout in a fresh directory and the command in its own process group.
+//! * [`report`]: the result comment.
+
+mod bot;
+mod config;
+mod job;
+mod report;
+mod state;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use tracing::{error, info, warn};
+
+/// Everything that stops the bot or a pass.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The configuration does not work with the world (remote, key, group …).
+    #[error("{0}")]
+    Start(String),
+    #[error(transparent)]
+    Mr(#[from] git_mr::Error),
+}
+
+/// The CI bot of git apps: tests each merge-request revision and reports back.
+///
+/// Each pass fetches the data branch and the revision tags from the remote, and for
+/// every revision of an open merge request without a CI result: claims it (so that
+/// several bots share the work), checks it out in a fresh directory, runs the command
+/// with a timeout, and posts one comment with the result and the log's tail, setting
+/// ci-pass or ci-fail on the merge request when it is the newest revision.
+///
+/// Logs go to stderr (RUST_LOG filters them; default: info). SIGTERM or SIGINT stop
+/// the bot after killing the running job, which is then not reported; a second
+/// signal exits at once.
+///
+/// Exit status: 0 on success, 1 when a --once pass met an error, 2 when the
+/// configuration or the start failed.
+#[derive(Parser, Debug)]
+#[command(name = "ci-bot", version)]
+struct Args {
+    /// The configuration file (TOML: remote, workdir, command, timeout_secs,
+    /// poll_secs, signing_key, log_tail_lines, lease_secs).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Do one pass and exit.
+    #[arg(long)]
+    once: bool,
+}
+
+/// The longest wait between passes after errors.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // The second signal exits at once: registered first, it sees the flag the
+        // first one set.
+        let registered =
+            signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())
+                .and_then(|_| signal_hook::flag::register(signal, stop.clone()));
+        if let Err(e) = registered {
+            eprintln!("ci-bot: error: cannot handle signal {signal}: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let config = match config::Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ci-bot: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut bot = match bot::Bot::start(config.clone(), stop.clone()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("ci-bot: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let poll = Duration::from_secs(config.poll_secs);
+    let mut failures: u32 = 0;
+    loop {
+        let ok = match bot.pass() {
+            Ok(stats) => {
+                failures = 0;
+                if stats.ran + stats.posted + stats.busy + stats.errors > 0 {
+                    info!(
+                        ran = stats.ran,
+                        posted = stats.posted,
+                        busy = stats.busy,
+                        errors = stats.errors,
+                        "pass done"
+                    );
+                }
+                stats.errors == 0
+            }
+            Err(e) => {
+                failures += 1;
+                error!("pass failed: {e}");
+                false
+            }
+        };
+        if args.once || stop.load(Ordering::SeqCst) {
+            if stop.load(Ordering::SeqCst) {
+                info!("stopped");
+                return ExitCode::SUCCESS;
+            }
+            return if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+        let wait = if failures == 0 {
+            poll
+        } else {
+            let backoff = poll.saturating_mul(1 << failures.min(10));
+            let wait = backoff.min(MAX_BACKOFF.max(poll));
+            warn!(
+                "backing off: next pass in {} s ({failures} failed in a row)",
+                wait.as_secs()
+            );
+            wait
+        };
+        if !sleep(wait, &stop) {
+            info!("stopped");
+            return ExitCode::SUCCESS;
+        }
+    }
+}
+
+/// Sleep for `d`, or until `stop` is set (then false).
+fn sleep(d: Duration, stop: &AtomicBool) -> bool {
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        if stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
+    }
+    !stop.load(Ordering::SeqCst)
 }

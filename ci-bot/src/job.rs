@@ -1,0 +1,472 @@
+//! One job: check a revision out into a fresh directory and run the command there,
+//! in its own process group, with a timeout.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How a job ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+    Timeout,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::Timeout => "timeout",
+        }
+    }
+
+    /// The label the result sets: `ci-pass` for a pass, `ci-fail` for anything else.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "ci-pass",
+            _ => "ci-fail",
+        }
+    }
+}
+
+/// The result of a job that ran to its end (or its timeout).
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub status: Status,
+    pub duration: Duration,
+    /// `exit code 1`, `killed by signal 9`, `timed out after 2 s`, or the checkout's error.
+    pub detail: String,
+    /// The last lines of stdout+stderr.
+    pub log_tail: String,
+}
+
+/// What to run.
+pub struct Job<'a> {
+    /// The bot's own clone, which has the revision's commit.
+    pub repo: &'a Path,
+    /// Where fresh directories are made.
+    pub jobs_dir: &'a Path,
+    pub commit: &'a str,
+    pub command: &'a str,
+    pub timeout: Duration,
+    pub log_tail_lines: usize,
+    /// Extra environment for the command.
+    pub env: Vec<(String, String)>,
+}
+
+/// Why a job has no outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The bot is stopping: the command was killed, and nothing is to be reported.
+    #[error("interrupted: the bot is stopping")]
+    Interrupted,
+    /// Something on the bot's side (no scratch space …): try again later.
+    #[error("{0}")]
+    Bot(String),
+}
+
+/// How long a process group gets between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+/// How often a running job is looked at.
+const TICK: Duration = Duration::from_millis(50);
+/// The most of the log a comment carries, in bytes (the end is kept).
+const MAX_TAIL_BYTES: usize = 64 * 1024;
+
+impl Job<'_> {
+    /// Check out and run. `stop` turning true kills the job ([`JobError::Interrupted`]).
+    pub fn run(&self, stop: &AtomicBool) -> Result<Outcome, JobError> {
+        std::fs::create_dir_all(self.jobs_dir).map_err(|e| {
+            JobError::Bot(format!("cannot create {}: {e}", self.jobs_dir.display()))
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("job-")
+            .tempdir_in(self.jobs_dir)
+            .map_err(|e| JobError::Bot(format!("no scratch directory: {e}")))?;
+        let src = dir.path().join("src");
+        let log_path = dir.path().join("log");
+        let started = Instant::now();
+        if let Err(detail) = checkout(self.repo, self.commit, &src) {
+            return Ok(Outcome {
+                status: Status::Error,
+                duration: started.elapsed(),
+                detail: format!("cannot check out {}", self.commit),
+                log_tail: tail_of(&detail, self.log_tail_lines),
+            });
+        }
+        let log = File::create(&log_path)
+            .map_err(|e| JobError::Bot(format!("cannot create {}: {e}", log_path.display())))?;
+        let err = log
+            .try_clone()
+            .map_err(|e| JobError::Bot(format!("cannot duplicate the log's handle: {e}")))?;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(self.command)
+            .current_dir(&src)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .env("CI", "true")
+            .process_group(0);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        die_with_parent(&mut cmd);
+        let started = Instant::now();
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(Outcome {
+                    status: Status::Error,
+                    duration: started.elapsed(),
+                    detail: format!("cannot run sh: {e}"),
+                    log_tail: String::new(),
+                })
+            }
+        };
+        let ended = supervise(child, self.timeout, stop);
+        let duration = started.elapsed();
+        let log_tail = read_tail(&log_path, self.log_tail_lines)
+            .unwrap_or_else(|e| format!("(cannot read the log: {e})\n"));
+        let (status, detail) = match ended {
+            Ended::Interrupted => return Err(JobError::Interrupted),
+            Ended::TimedOut => (
+                Status::Timeout,
+                format!("timed out after {} s", self.timeout.as_secs()),
+            ),
+            Ended::Exited(s) if s.success() => (Status::Pass, "exit code 0".to_owned()),
+            Ended::Exited(s) => (Status::Fail, describe_status(s)),
+            Ended::Lost(e) => (Status::Error, format!("lost the command: {e}")),
+        };
+        Ok(Outcome {
+            status,
+            duration,
+            detail,
+            log_tail,
+        })
+    }
+}
+
+/// A fresh clone sharing the bot's object store, with `commit` checked out (detached).
+fn checkout(repo: &Path, commit: &str, dest: &Path) -> Result<(), String> {
+    let run = |cmd: &mut Command| -> Result<(), String> {
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    };
+    run(Command::new("git")
+        .args(["clone", "--quiet", "--no-checkout", "--shared"])
+        .arg(repo)
+        .arg(dest))?;
+    run(Command::new("git")
+        .arg("-C")
+        .arg(dest)
+        .args(["checkout", "--quiet", "--detach"])
+        .arg(format!("{commit}^{{commit}}")))
+}
+
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe, and only that runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
+
+enum Ended {
+    Exited(ExitStatus),
+    TimedOut,
+    Interrupted,
+    Lost(std::io::Error),
+}
+
+/// Wait for `child` (a process group leader) until it exits, the timeout passes or
+/// `stop` is set; then kill whatever is left of its process group.
+fn supervise(mut child: Child, timeout: Duration, stop: &AtomicBool) -> Ended {
+    let pgid = child.id() as libc::pid_t;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match exited(pgid) {
+            Ok(true) => {
+                // The leader is a zombie until reaped, so the group id is not reused:
+                // kill what it left behind, then reap.
+                kill_group(pgid, libc::SIGKILL);
+                return match child.wait() {
+                    Ok(s) => Ended::Exited(s),
+                    Err(e) => Ended::Lost(e),
+                };
+            }
+            Ok(false) => {}
+            Err(e) => {
+                kill_group(pgid, libc::SIGKILL);
+                let _ = child.wait();
+                return Ended::Lost(e);
+            }
+        }
+        let interrupted = stop.load(Ordering::SeqCst);
+        if interrupted || Instant::now() >= deadline {
+            terminate(&mut child, pgid);
+            return if interrupted {
+                Ended::Interrupted
+            } else {
+                Ended::TimedOut
+            };
+        }
+        std::thread::sleep(TICK);
+    }
+}
+
+/// SIGTERM to the group, SIGKILL after [`GRACE`] (or as soon as the leader is gone).
+fn terminate(child: &mut Child, pgid: libc::pid_t) {
+    kill_group(pgid, libc::SIGTERM);
+    let until = Instant::now() + GRACE;
+    while Instant::now() < until {
+        if exited(pgid).unwrap_or(true) {
+            break;
+        }
+        std::thread::sleep(TICK);
+    }
+    kill_group(pgid, libc::SIGKILL);
+    let _ = child.wait();
+}
+
+/// Whether the process `pid` has exited, without reaping it.
+fn exited(pid: libc::pid_t) -> std::io::Result<bool> {
+    // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid only writes into `info`.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: waitid filled `info` (si_pid stays 0 when nothing changed).
+    Ok(unsafe { info.si_pid() } != 0)
+}
+
+fn kill_group(pgid: libc::pid_t, signal: libc::c_int) {
+    // SAFETY: killpg has no memory effects; ESRCH (nobody left) is fine.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+fn describe_status(s: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => s.to_string(),
+    }
+}
+
+/// The last `lines` lines of a file, reading only its end.
+pub fn read_tail(path: &PathBuf, lines: usize) -> std::io::Result<String> {
+    if lines == 0 {
+        return Ok(String::new());
+    }
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut window: u64 = 8 * 1024;
+    loop {
+        let start = len.saturating_sub(window);
+        f.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        let newlines = buf.iter().filter(|b| **b == b'\n').count();
+        // One newline more than lines wanted: the first line of the window may be cut.
+        if start == 0 || newlines > lines || window >= 4 * MAX_TAIL_BYTES as u64 {
+            let mut text = String::from_utf8_lossy(&buf).into_owned();
+            if start > 0 {
+                // Drop the partial first line.
+                if let Some(i) = text.find('\n') {
+                    text.drain(..=i);
+                }
+            }
+            return Ok(tail_of(&text, lines));
+        }
+        window *= 4;
+    }
+}
+
+/// The last `lines` lines of `text`, at most [`MAX_TAIL_BYTES`] of them, ending in a newline.
+pub fn tail_of(text: &str, lines: usize) -> String {
+    if lines == 0 {
+        return String::new();
+    }
+    let trimmed = text.strip_suffix('\n').unwrap_or(text);
+    if trimmed.is_empty() {
+        return String::new();
+    }
+    let all: Vec<&str> = trimmed.split('\n').collect();
+    let from = all.len().saturating_sub(lines);
+    let mut out = all[from..].join("\n");
+    if out.len() > MAX_TAIL_BYTES {
+        let mut cut = out.len() - MAX_TAIL_BYTES;
+        while !out.is_char_boundary(cut) {
+            cut += 1;
+        }
+        let rest = &out[cut..];
+        let rest = rest.split_once('\n').map(|(_, r)| r).unwrap_or(rest);
+        out = format!("[… cut to the last {MAX_TAIL_BYTES} bytes …]\n{rest}");
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(command: &str, timeout: Duration) -> (Outcome, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.org")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.org")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&["init", "-q"]);
+        std::fs::write(repo.join("ok"), "yes\n").unwrap();
+        git(&["add", "ok"]);
+        git(&["commit", "-q", "-m", "x"]);
+        let commit = git(&["rev-parse", "HEAD"]).trim().to_owned();
+        let jobs = dir.path().join("jobs");
+        let stop = AtomicBool::new(false);
+        let outcome = Job {
+            repo: &repo,
+            jobs_dir: &jobs,
+            commit: &commit,
+            command,
+            timeout,
+            log_tail_lines: 3,
+            env: vec![("EXTRA".into(), "42".into())],
+        }
+        .run(&stop)
+        .unwrap();
+        assert_eq!(
+            std::fs::read_dir(&jobs).unwrap().count(),
+            0,
+            "the scratch directory is removed"
+        );
+        (outcome, dir)
+    }
+
+    #[test]
+    fn pass_and_fail_with_the_log_tail() {
+        let (o, _d) = run(
+            "for i in 1 2 3 4 5; do echo out $i; done; echo err >&2; cat ok; echo $EXTRA $CI",
+            Duration::from_secs(20),
+        );
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        assert_eq!(o.log_tail, "err\nyes\n42 true\n");
+        let (o, _d) = run("echo nope; exit 3", Duration::from_secs(20));
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.detail, "exit code 3");
+        assert_eq!(o.log_tail, "nope\n");
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let t = Instant::now();
+        let (o, d) = run(
+            "(sleep 30; echo late > /dev/null) & echo started; sleep 30",
+            Duration::from_millis(500),
+        );
+        assert_eq!(o.status, Status::Timeout, "{o:?}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        assert_eq!(o.log_tail, "started\n");
+        drop(d);
+    }
+
+    #[test]
+    fn a_bad_commit_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let stop = AtomicBool::new(false);
+        let o = Job {
+            repo: dir.path(),
+            jobs_dir: &dir.path().join("jobs"),
+            commit: "0123456789012345678901234567890123456789",
+            command: "true",
+            timeout: Duration::from_secs(5),
+            log_tail_lines: 10,
+            env: Vec::new(),
+        }
+        .run(&stop)
+        .unwrap();
+        assert_eq!(o.status, Status::Error);
+    }
+
+    #[test]
+    fn stopping_interrupts() {
+        let dir = tempfile::tempdir().unwrap();
+        let stop = AtomicBool::new(true);
+        let child = Command::new("sh")
+            .args(["-c", "sleep 30"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        assert!(matches!(
+            supervise(child, Duration::from_secs(30), &stop),
+            Ended::Interrupted
+        ));
+        assert!(t.elapsed() < Duration::from_secs(6));
+        drop(dir);
+    }
+
+    #[test]
+    fn tails() {
+        assert_eq!(tail_of("a\nb\nc\n", 2), "b\nc\n");
+        assert_eq!(tail_of("a\nb\nc", 5), "a\nb\nc\n");
+        assert_eq!(tail_of("", 5), "");
+        assert_eq!(tail_of("a\n", 0), "");
+        let big = "x".repeat(100_000);
+        let t = tail_of(&format!("{big}\nend\n"), 5);
+        assert!(t.len() < MAX_TAIL_BYTES + 100);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        let lines: Vec<String> = (0..100_000).map(|i| format!("line {i}")).collect();
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        assert_eq!(read_tail(&p, 2).unwrap(), "line 99998\nline 99999\n");
+    }
+}

@@ -1,0 +1,331 @@
+//! What the data branch says about a revision's CI: its claims and its results.
+//!
+//! A claim is a file `merge-reqs/<id>/<n>/ci/v<k>/claim-<attempt>` (attempt from 1)
+//! that only one push can create: the policy lets the `ci` group create it and
+//! nobody change it. A result is a comment with `Revision: <k>` and `CI-Status:`.
+
+use chrono::{DateTime, Utc};
+use git_mr::layout;
+use git_mr::model::header;
+use git_mr::{Comment, Fingerprint, MergeRequest, MrId};
+use gix::ObjectId;
+
+/// The header names of a claim file.
+pub const BOT: &str = "Bot";
+pub const INSTANCE: &str = "Instance";
+
+/// `merge-reqs/<id>/<n>/ci/v<k>`
+pub fn claims_dir(id: &MrId, k: u32) -> String {
+    format!("{}/ci/v{k}", layout::mr_dir(id))
+}
+
+/// `merge-reqs/<id>/<n>/ci/v<k>/claim-<attempt>`
+pub fn claim_path(id: &MrId, k: u32, attempt: u32) -> String {
+    format!("{}/claim-{attempt}", claims_dir(id, k))
+}
+
+/// One claim, as read back. Fields a hand-made file lacks stay `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub attempt: u32,
+    pub bot: Option<Fingerprint>,
+    pub instance: Option<String>,
+    pub date: Option<DateTime<Utc>>,
+}
+
+impl Claim {
+    /// The file's content.
+    pub fn render(bot: &Fingerprint, instance: &str, date: &DateTime<Utc>) -> String {
+        format!(
+            "{BOT}: {bot}\n{INSTANCE}: {instance}\n{}: {}\n",
+            header::DATE,
+            git_mr::clock::format(date)
+        )
+    }
+
+    pub fn parse(attempt: u32, data: &[u8]) -> Claim {
+        let mut claim = Claim {
+            attempt,
+            bot: None,
+            instance: None,
+            date: None,
+        };
+        for line in String::from_utf8_lossy(data).lines() {
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            let v = v.trim();
+            if k.trim().eq_ignore_ascii_case(BOT) {
+                claim.bot = Fingerprint::parse(v);
+            } else if k.trim().eq_ignore_ascii_case(INSTANCE) {
+                claim.instance = Some(v.to_owned());
+            } else if k.trim().eq_ignore_ascii_case(header::DATE) {
+                claim.date = git_mr::clock::parse(v);
+            }
+        }
+        claim
+    }
+}
+
+/// The claims on revision `k` of `id` in the data commit `commit`, by attempt.
+pub fn read_claims(
+    repo: &gix::Repository,
+    commit: Option<&str>,
+    id: &MrId,
+    k: u32,
+) -> Result<Vec<Claim>, String> {
+    let Some(commit) = commit else {
+        return Ok(Vec::new());
+    };
+    let commit = ObjectId::from_hex(commit.as_bytes()).map_err(|e| e.to_string())?;
+    let tree = repo
+        .find_commit(commit)
+        .map_err(|e| e.to_string())?
+        .tree()
+        .map_err(|e| e.to_string())?;
+    let Some(entry) = tree
+        .lookup_entry_by_path(claims_dir(id, k))
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(Vec::new());
+    };
+    if !entry.mode().is_tree() {
+        return Ok(Vec::new());
+    }
+    let dir = entry
+        .object()
+        .map_err(|e| e.to_string())?
+        .try_into_tree()
+        .map_err(|e| e.to_string())?;
+    let mut claims = Vec::new();
+    for e in dir.iter() {
+        let e = e.map_err(|e| e.to_string())?;
+        let name = e.filename().to_string();
+        let Some(attempt) = name
+            .strip_prefix("claim-")
+            .and_then(layout::parse_number)
+            .filter(|a| *a > 0)
+        else {
+            continue;
+        };
+        if !e.mode().is_blob() {
+            continue;
+        }
+        let blob = e.object().map_err(|e| e.to_string())?;
+        claims.push(Claim::parse(attempt, &blob.data));
+    }
+    claims.sort_by_key(|c| c.attempt);
+    Ok(claims)
+}
+
+/// The CI result for revision `k`, if one was posted: a comment with `Revision: k` and
+/// `CI-Status:` by this bot, a member of the `ci` group, or a bot that claimed `k`.
+pub fn result<'m>(
+    mr: &'m MergeRequest,
+    k: u32,
+    me: &Fingerprint,
+    ci: &[Fingerprint],
+    claims: &[Claim],
+) -> Option<&'m Comment> {
+    mr.comments.iter().find(|c| {
+        c.header(header::CI_STATUS).is_some()
+            && c.revision() == Some(k)
+            && (&c.author == me
+                || ci.contains(&c.author)
+                || claims.iter().any(|cl| cl.bot.as_ref() == Some(&c.author)))
+    })
+}
+
+/// What to do about a revision that has no result yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Create `claim-<attempt>`.
+    Claim { attempt: u32, takeover: bool },
+    /// This very process holds `claim-<attempt>` already.
+    Resume { attempt: u32 },
+    /// Another bot holds a live claim.
+    Busy {
+        bot: Option<Fingerprint>,
+        age_secs: i64,
+    },
+}
+
+/// Decide from the claims (by attempt) on a revision without a result.
+///
+/// The newest claim rules. Ours from this process: resume. Ours from another process
+/// (this bot's earlier life, which was killed: one bot per key and workdir, see the
+/// workdir lock): take over at once. Another bot's: busy while younger than the
+/// lease, else take over. A claim without a readable date counts as expired.
+pub fn decide(
+    claims: &[Claim],
+    me: &Fingerprint,
+    instance: &str,
+    now: DateTime<Utc>,
+    lease_secs: u64,
+) -> Decision {
+    let Some(newest) = claims.iter().max_by_key(|c| c.attempt) else {
+        return Decision::Claim {
+            attempt: 1,
+            takeover: false,
+        };
+    };
+    let next = Decision::Claim {
+        attempt: newest.attempt + 1,
+        takeover: true,
+    };
+    if newest.bot.as_ref() == Some(me) {
+        return if newest.instance.as_deref() == Some(instance) {
+            Decision::Resume {
+                attempt: newest.attempt,
+            }
+        } else {
+            next
+        };
+    }
+    match newest.date {
+        Some(date) => {
+            let age_secs = (now - date).num_seconds();
+            if age_secs < lease_secs as i64 {
+                Decision::Busy {
+                    bot: newest.bot.clone(),
+                    age_secs,
+                }
+            } else {
+                next
+            }
+        }
+        None => next,
+    }
+}
+
+/// Whether someone took the revision over from our `claim-<attempt>`.
+pub fn superseded(claims: &[Claim], attempt: u32) -> bool {
+    claims.iter().any(|c| c.attempt > attempt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fpr(c: char) -> Fingerprint {
+        Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        git_mr::clock::parse(s).unwrap()
+    }
+
+    fn claim(attempt: u32, bot: char, instance: &str, date: &str) -> Claim {
+        Claim::parse(
+            attempt,
+            Claim::render(&fpr(bot), instance, &at(date)).as_bytes(),
+        )
+    }
+
+    #[test]
+    fn claims_round_trip() {
+        let c = claim(2, 'A', "host/1/ff", "2026-11-26T11:00:00Z");
+        assert_eq!(c.attempt, 2);
+        assert_eq!(c.bot, Some(fpr('A')));
+        assert_eq!(c.instance.as_deref(), Some("host/1/ff"));
+        assert_eq!(c.date, Some(at("2026-11-26T11:00:00Z")));
+        let junk = Claim::parse(1, b"whatever\n");
+        assert_eq!(junk.bot, None);
+    }
+
+    #[test]
+    fn decisions() {
+        let me = fpr('A');
+        let now = at("2026-11-26T12:00:00Z");
+        let d = |claims: &[Claim]| decide(claims, &me, "me/1/a", now, 600);
+        assert_eq!(
+            d(&[]),
+            Decision::Claim {
+                attempt: 1,
+                takeover: false
+            }
+        );
+        // Ours, this process.
+        assert_eq!(
+            d(&[claim(1, 'A', "me/1/a", "2026-11-26T11:59:00Z")]),
+            Decision::Resume { attempt: 1 }
+        );
+        // Ours, an earlier life.
+        assert_eq!(
+            d(&[claim(1, 'A', "me/0/b", "2026-11-26T11:59:00Z")]),
+            Decision::Claim {
+                attempt: 2,
+                takeover: true
+            }
+        );
+        // Another bot's, live.
+        assert!(matches!(
+            d(&[claim(1, 'B', "b/1/a", "2026-11-26T11:59:00Z")]),
+            Decision::Busy { age_secs: 60, .. }
+        ));
+        // Another bot's, expired, and the newest one rules.
+        assert_eq!(
+            d(&[
+                claim(1, 'B', "b/1/a", "2026-11-26T10:00:00Z"),
+                claim(2, 'C', "c/1/a", "2026-11-26T11:00:00Z"),
+            ]),
+            Decision::Claim {
+                attempt: 3,
+                takeover: true
+            }
+        );
+        // Unreadable: expired.
+        assert_eq!(
+            d(&[Claim::parse(4, b"")]),
+            Decision::Claim {
+                attempt: 5,
+                takeover: true
+            }
+        );
+    }
+
+    #[test]
+    fn results_count_from_ci_members_and_claimers_only() {
+        let id = MrId {
+            author: fpr('E'),
+            number: 1,
+        };
+        let comment =
+            |author: char, text: &str| Comment::parse(fpr(author), 0, text.as_bytes()).unwrap();
+        let ci = "Date: 2026-11-26T11:00:00Z\nRevision: 2\nCI-Status: pass\n\nok\n";
+        let mr = MergeRequest {
+            id,
+            title: "t".into(),
+            target: "main".into(),
+            labels: vec![],
+            comments: vec![
+                comment('E', ci),
+                comment(
+                    'B',
+                    "Date: 2026-11-26T11:00:00Z\nRevision: 1\nCI-Status: fail\n\n",
+                ),
+            ],
+            revisions: vec![],
+        };
+        let me = fpr('A');
+        // The author's fake result does not count.
+        assert!(result(&mr, 2, &me, &[fpr('B')], &[]).is_none());
+        assert!(result(&mr, 2, &me, &[fpr('E')], &[]).is_some());
+        assert!(result(&mr, 1, &me, &[fpr('B')], &[]).is_some());
+        assert!(result(&mr, 1, &me, &[], &[]).is_none());
+        let claims = [claim(1, 'B', "b", "2026-11-26T11:00:00Z")];
+        assert!(result(&mr, 1, &me, &[], &claims).is_some());
+    }
+
+    #[test]
+    fn paths() {
+        let id = MrId {
+            author: fpr('E'),
+            number: 3,
+        };
+        assert_eq!(
+            claim_path(&id, 2, 1),
+            format!("merge-reqs/{}/3/ci/v2/claim-1", fpr('E'))
+        );
+    }
+}
