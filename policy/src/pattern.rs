@@ -1,0 +1,130 @@
+//! The `REGEX` of rules and scopes: `$user_id`, anchoring, validation.
+
+use crate::fingerprint::Fingerprint;
+
+/// The variable that stands for the pusher's fingerprint.
+pub(crate) const USER_ID_VAR: &str = "$user_id";
+
+/// Substituted for `$user_id` when validating, since the pusher is not known
+/// then; any fingerprint does, they all have the same shape.
+const SAMPLE_USER_ID: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
+
+/// What a regex is matched against, which decides the regex flavour: ref
+/// names are text, tree paths are bytes (they need not be UTF-8), and
+/// `regex::bytes` accepts patterns such as `(?-u:\xFF)` that `regex` refuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// A ref name without `refs/`, or a branch name (scopes).
+    RefName,
+    /// A path in a tree.
+    Path,
+}
+
+/// Replaces `$user_id` with the escaped fingerprint. Plain text replacement:
+/// `$` followed by `user_id` would otherwise be a useless end anchor.
+pub(crate) fn substitute(regex: &str, user: &Fingerprint) -> String {
+    substitute_text(regex, user.as_str())
+}
+
+fn substitute_text(regex: &str, user: &str) -> String {
+    regex.replace(USER_ID_VAR, &regex::escape(user))
+}
+
+/// The regex as compiled: it must match the whole name. A non-capturing group
+/// keeps alternations inside (`a|b` must not become `^a|b$`).
+pub(crate) fn anchor(regex: &str) -> String {
+    format!("^(?:{regex})$")
+}
+
+/// Checks that `regex` compiles for any user, both alone and anchored.
+/// Compiling it alone first proves its parentheses balance, so the anchored
+/// form cannot be subverted by text such as `a)|(.*`; the anchored form is
+/// still compiled because a `(?x)` comment would swallow the closing `)$`.
+pub(crate) fn check(regex: &str, subject: Subject) -> Result<(), String> {
+    let text = substitute_text(regex, SAMPLE_USER_ID);
+    compile_one(&text, subject)
+        .and_then(|()| compile_one(&anchor(&text), subject))
+        .map_err(|e| format!("bad regex `{regex}`: {}", condense(&e)))
+}
+
+fn compile_one(text: &str, subject: Subject) -> Result<(), regex::Error> {
+    match subject {
+        Subject::RefName => regex::Regex::new(text).map(drop),
+        Subject::Path => regex::bytes::Regex::new(text).map(drop),
+    }
+}
+
+/// The regex crate's message on one line. Its syntax errors are several lines
+/// (the pattern, a caret, `error: …`); in `file:line: message` form only the
+/// `error:` part is meaningful, since the pattern is quoted anyway.
+pub(crate) fn condense(err: &regex::Error) -> String {
+    let text = err.to_string();
+    if let Some(reason) = text
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error:"))
+    {
+        return reason.trim().to_owned();
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitution_escapes_and_anchors() {
+        let user = Fingerprint::parse(SAMPLE_USER_ID).expect("valid");
+        assert_eq!(
+            substitute("^heads/users/$user_id/.*$", &user),
+            format!("^heads/users/{SAMPLE_USER_ID}/.*$")
+        );
+        assert_eq!(substitute("a$user_id$user_id", &user).len(), 81);
+        assert_eq!(anchor("a|b"), "^(?:a|b)$");
+    }
+
+    #[test]
+    fn check_table() {
+        let cases = [
+            ("^.*$", Subject::RefName, Ok(())),
+            ("heads/users/$user_id/.*", Subject::RefName, Ok(())),
+            ("keys/$user_id\\.asc", Subject::Path, Ok(())),
+            (
+                "a(b",
+                Subject::Path,
+                Err("bad regex `a(b`: unclosed group".to_owned()),
+            ),
+            (
+                "a)|(.*",
+                Subject::RefName,
+                Err("bad regex `a)|(.*`: unopened group".to_owned()),
+            ),
+            ("(?-u:\\xFF)", Subject::Path, Ok(())),
+            (
+                "(?x)a # comment",
+                Subject::Path,
+                Err("bad regex `(?x)a # comment`: unclosed group".to_owned()),
+            ),
+            (
+                "[z-a]",
+                Subject::RefName,
+                Err("bad regex `[z-a]`: invalid character class range, the start must be <= the end".to_owned()),
+            ),
+        ];
+        for (regex, subject, want) in cases {
+            assert_eq!(check(regex, subject), want, "{regex}");
+        }
+        // Refused for text, accepted for bytes.
+        assert!(check("(?-u:\\xFF)", Subject::RefName).is_err());
+    }
+
+    #[test]
+    fn condense_is_one_line() {
+        let err = regex::Regex::new("a{99999999}").expect_err("too big");
+        let msg = condense(&err);
+        assert!(!msg.contains('\n'), "{msg}");
+        assert!(!msg.is_empty());
+    }
+}

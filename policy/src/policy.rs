@@ -1,0 +1,249 @@
+//! The whole policy of an access-control branch: parsing, validation,
+//! per-user compilation and the owner lock-out check.
+
+use crate::compile::{user_rules, PolicyError, Source, UserRules};
+use crate::defaults::ACCESS_CONTROL_REF;
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::fingerprint::Fingerprint;
+use crate::groups::{self, GroupFile, Groups, KnownGroups};
+use crate::ops::{RefOp, TreeOp};
+use crate::parse;
+use crate::rules::{RefRule, Scope, TreeRule};
+
+/// A file of the access-control branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyFile<'a> {
+    /// Path from the branch root, e.g. `refs/owner.conf`.
+    pub path: &'a str,
+    /// The file's bytes.
+    pub content: &'a [u8],
+}
+
+/// A valid policy: every rule file, group and regex checked.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// In file:line order (files sorted by path).
+    ref_rules: Vec<RefRule>,
+    /// In file:line order (files sorted by path).
+    tree_rules: Vec<TreeRule>,
+    scopes: Vec<Scope>,
+    groups: Groups,
+}
+
+/// What a policy path is.
+enum Kind<'a> {
+    Refs,
+    Tree,
+    Group(&'a str),
+}
+
+fn classify(path: &str) -> Option<Kind<'_>> {
+    let conf_child = |dir: &str| {
+        path.strip_prefix(dir)
+            .and_then(|rest| rest.strip_suffix(".conf"))
+            .is_some_and(|stem| !stem.is_empty() && !stem.contains('/'))
+    };
+    if conf_child("refs/") {
+        Some(Kind::Refs)
+    } else if conf_child("branches/") {
+        Some(Kind::Tree)
+    } else {
+        path.strip_prefix("groups/")
+            .filter(|name| !name.is_empty() && !name.contains('/'))
+            .map(Kind::Group)
+    }
+}
+
+/// The files the owner must be able to change on the access-control branch.
+const OWNER_FILES: [&str; 2] = ["refs/owner.conf", "branches/owner.conf"];
+/// What the owner must be able to do to them.
+const OWNER_FILE_OPS: [TreeOp; 3] = [TreeOp::Modify, TreeOp::CreateFile, TreeOp::DeleteFile];
+
+impl Policy {
+    /// Parses and validates the policy files among `files`. Only
+    /// `refs/*.conf`, `branches/*.conf` and `groups/<name>` (direct children)
+    /// are policy; other paths are ignored, so the whole branch may be passed.
+    /// Returns every problem, sorted by file and line, not just the first.
+    pub fn parse<'a>(
+        files: impl IntoIterator<Item = PolicyFile<'a>>,
+    ) -> Result<Policy, Diagnostics> {
+        let mut files: Vec<PolicyFile<'a>> = files
+            .into_iter()
+            .filter(|f| Self::is_policy_path(f.path))
+            .collect();
+        // Sorting makes "first rule" mean the same whatever order the caller
+        // read the tree in, and keeps messages in a stable order.
+        files.sort_by(|a, b| a.path.cmp(b.path));
+        let mut diagnostics = Vec::new();
+        files.dedup_by(|later, first| {
+            let duplicate = later.path == first.path;
+            if duplicate {
+                diagnostics.push(Diagnostic::new(later.path, 1, "duplicate file"));
+            }
+            duplicate
+        });
+
+        let mut refs = Vec::new();
+        let mut trees = Vec::new();
+        let mut group_files = Vec::new();
+        for file in &files {
+            match classify(file.path) {
+                Some(Kind::Refs) => refs.push(file),
+                Some(Kind::Tree) => trees.push(file),
+                Some(Kind::Group(name)) => match groups::name_problem(name) {
+                    Some(problem) => diagnostics.push(Diagnostic::new(file.path, 1, problem)),
+                    None => group_files.push(GroupFile {
+                        name,
+                        path: file.path,
+                        content: file.content,
+                    }),
+                },
+                None => {}
+            }
+        }
+
+        let known = KnownGroups::new(group_files.iter().map(|g| g.name.to_owned()));
+        let groups = groups::resolve(&group_files, &known, &mut diagnostics);
+        let mut ref_rules = Vec::new();
+        for file in refs {
+            ref_rules.extend(parse::ref_file(
+                file.path,
+                file.content,
+                &known,
+                &mut diagnostics,
+            ));
+        }
+        let mut tree_rules = Vec::new();
+        let mut scopes = Vec::new();
+        for file in trees {
+            tree_rules.extend(parse::tree_file(
+                file.path,
+                file.content,
+                &known,
+                &mut scopes,
+                &mut diagnostics,
+            ));
+        }
+
+        if diagnostics.is_empty() {
+            Ok(Policy {
+                ref_rules,
+                tree_rules,
+                scopes,
+                groups,
+            })
+        } else {
+            // Stable: problems on one line keep the order they were found in.
+            diagnostics.sort_by(|a, b| a.location.cmp(&b.location));
+            Err(Diagnostics(diagnostics))
+        }
+    }
+
+    /// Whether `path` (from the branch root) is read by [`Policy::parse`]:
+    /// `refs/*.conf`, `branches/*.conf` or `groups/<name>`, direct children only.
+    pub fn is_policy_path(path: &str) -> bool {
+        classify(path).is_some()
+    }
+
+    /// Compiles the rules that apply to `user`; `owner` is the configured
+    /// owner (for `owner` rules and `@owner` group members).
+    pub fn for_user(
+        &self,
+        user: &Fingerprint,
+        owner: &Fingerprint,
+    ) -> Result<UserRules, PolicyError> {
+        let source = Source {
+            ref_rules: &self.ref_rules,
+            tree_rules: &self.tree_rules,
+            scopes: &self.scopes,
+            groups: &self.groups,
+        };
+        user_rules(&source, user, owner)
+    }
+
+    /// Problems that would lock the owner out: the owner could no longer
+    /// fast-forward the access-control branch, or could no longer modify,
+    /// create or delete `refs/owner.conf` and `branches/owner.conf` on it.
+    /// Empty when the owner keeps control. Each entry is a sentence.
+    pub fn lockout_problems(&self, owner: &Fingerprint) -> Vec<String> {
+        let rules = match self.for_user(owner, owner) {
+            Ok(rules) => rules,
+            Err(e) => return vec![format!("the owner's rules cannot be compiled: {e}")],
+        };
+        let mut problems = Vec::new();
+        if !rules.ref_allowed(RefOp::FastForward, ACCESS_CONTROL_REF) {
+            problems.push(format!(
+                "the owner could no longer fast-forward {ACCESS_CONTROL_REF}"
+            ));
+        }
+        let tree = match rules.tree_rules_for(ACCESS_CONTROL_REF) {
+            Ok(tree) => tree,
+            Err(e) => {
+                problems.push(format!(
+                    "the owner's rules on {ACCESS_CONTROL_REF} cannot be compiled: {e}"
+                ));
+                return problems;
+            }
+        };
+        for path in OWNER_FILES {
+            let missing: Vec<&str> = OWNER_FILE_OPS
+                .into_iter()
+                .filter(|&op| !tree.allowed(op, path.as_bytes()))
+                .map(TreeOp::as_str)
+                .collect();
+            if !missing.is_empty() {
+                problems.push(format!(
+                    "the owner could no longer {} {path} on {ACCESS_CONTROL_REF}",
+                    join_or(&missing)
+                ));
+            }
+        }
+        problems
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn join_or(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [only] => (*only).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_paths() {
+        let cases = [
+            ("refs/owner.conf", true),
+            ("refs/merge-reqs.conf", true),
+            ("branches/owner.conf", true),
+            ("groups/maintainers", true),
+            ("groups/a b", true),
+            ("refs/.conf", false),
+            ("refs/sub/x.conf", false),
+            ("refs/owner.conf.bak", false),
+            ("refs/README", false),
+            ("branches/x.txt", false),
+            ("groups/", false),
+            ("groups/sub/x", false),
+            ("keys/0123.asc", false),
+            ("owner.conf", false),
+            ("", false),
+        ];
+        for (path, want) in cases {
+            assert_eq!(Policy::is_policy_path(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn join_or_table() {
+        assert_eq!(join_or(&[]), "");
+        assert_eq!(join_or(&["a"]), "a");
+        assert_eq!(join_or(&["a", "b"]), "a or b");
+        assert_eq!(join_or(&["a", "b", "c"]), "a, b or c");
+    }
+}
