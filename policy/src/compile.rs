@@ -1,10 +1,18 @@
 //! Turning the rules that apply to one user into regex sets.
 //!
 //! A push is judged per ref and per changed path; with one set per operation
-//! each question is a single set match, however many rules there are.
+//! each question is a single set match, however many rules there are. Sets
+//! are compiled on first use: a push that only modifies files never pays
+//! for the sets of the other eleven operations (compiling a Unicode-aware
+//! `.*` is most of the hook's CPU time on a small push).
 
-use regex::bytes::{RegexSet as BytesRegexSet, RegexSetBuilder as BytesRegexSetBuilder};
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use std::cell::OnceCell;
+
+use regex::bytes::{
+    Regex as BytesRegex, RegexBuilder as BytesRegexBuilder, RegexSet as BytesRegexSet,
+    RegexSetBuilder as BytesRegexSetBuilder,
+};
+use regex::Regex;
 
 use crate::diagnostics::Location;
 use crate::fingerprint::Fingerprint;
@@ -13,9 +21,10 @@ use crate::ops::{RefOp, TreeOp};
 use crate::pattern::{anchor, condense, substitute};
 use crate::rules::{RefRule, Scope, TreeRule};
 
-/// Why rules could not be compiled for a user. A policy that parsed has
-/// regexes that compile one by one, so this is about size: many large rules
-/// can exceed the regex crate's limits together.
+/// Why rules could not be compiled for a user: a policy that parsed has
+/// regexes that compile with the sample user id, but `$user_id` is
+/// substituted per user. (Rule sets that exceed the regex crate's size
+/// limits together allow nothing, rather than fail the push with an error.)
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// One regex did not compile once `$user_id` was substituted.
@@ -26,22 +35,67 @@ pub enum PolicyError {
         /// The regex crate's message, on one line.
         message: String,
     },
-    /// The rules for one operation did not compile together.
-    #[error("cannot compile the rules for `{op}`: {message}")]
-    RuleSet {
-        /// The operation whose rules these are.
-        op: &'static str,
-        /// The regex crate's message, on one line.
-        message: String,
-    },
 }
 
-/// The rules for one operation: a set whose pattern `i` is the rule at
-/// `locations[i]`, in file:line order.
-#[derive(Clone, Debug)]
-struct OpRules<S> {
-    set: S,
+/// The rules for one operation: pattern `i` (substituted and anchored) is
+/// the rule at `locations[i]`, in file:line order. The set answers "is it
+/// allowed"; the single regexes, compiled only when asked, which rule
+/// allows it. A pattern that fails to compile (only possible through size
+/// limits: each was checked on its own when the policy was parsed) allows
+/// nothing.
+#[derive(Clone, Debug, Default)]
+struct OpRules {
+    patterns: Vec<String>,
     locations: Vec<Location>,
+    set: OnceCell<Option<BytesRegexSet>>,
+    singles: OnceCell<Vec<Option<BytesRegex>>>,
+}
+
+impl OpRules {
+    fn new(rules: impl Iterator<Item = (String, Location)>) -> Self {
+        let (patterns, locations) = rules.unzip();
+        OpRules {
+            patterns,
+            locations,
+            ..OpRules::default()
+        }
+    }
+
+    fn is_match(&self, subject: &[u8]) -> bool {
+        if self.patterns.is_empty() {
+            return false;
+        }
+        self.set
+            .get_or_init(|| {
+                BytesRegexSetBuilder::new(&self.patterns)
+                    .dot_matches_new_line(true)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+            .is_some_and(|set| set.is_match(subject))
+    }
+
+    fn first_match(&self, subject: &[u8]) -> Option<&Location> {
+        if !self.is_match(subject) {
+            return None;
+        }
+        let singles = self.singles.get_or_init(|| {
+            self.patterns
+                .iter()
+                .map(|p| {
+                    BytesRegexBuilder::new(p)
+                        .dot_matches_new_line(true)
+                        .build()
+                        .ok()
+                })
+                .collect()
+        });
+        let index = singles
+            .iter()
+            .position(|re| re.as_ref().is_some_and(|re| re.is_match(subject)))?;
+        self.locations.get(index)
+    }
 }
 
 /// A tree rule that applies to the user, ready to be put in a set.
@@ -58,7 +112,7 @@ struct UserTreeRule {
 #[derive(Clone, Debug)]
 pub struct UserRules {
     /// Indexed by [`RefOp::index`].
-    refs: Vec<OpRules<RegexSet>>,
+    refs: Vec<OpRules>,
     /// Tree sets depend on the ref, so they are built by `tree_rules_for`.
     tree: Vec<UserTreeRule>,
     /// Indexed like the policy's scopes; `None` where no rule of this user
@@ -70,7 +124,7 @@ pub struct UserRules {
 #[derive(Clone, Debug)]
 pub struct TreeRules {
     /// Indexed by [`TreeOp::index`].
-    ops: Vec<OpRules<BytesRegexSet>>,
+    ops: Vec<OpRules>,
 }
 
 /// What `Policy::for_user` compiles from.
@@ -92,18 +146,17 @@ pub(crate) fn user_rules(
         .iter()
         .filter(|r| r.who.includes(user, owner, &user_groups))
         .collect();
-    let mut refs = Vec::with_capacity(RefOp::ALL.len());
-    for op in RefOp::ALL {
-        let (patterns, locations): (Vec<String>, Vec<Location>) = ref_rules
-            .iter()
-            .filter(|r| r.ops.contains(&op))
-            .map(|r| (anchor(&substitute(&r.regex, user)), r.location.clone()))
-            .unzip();
-        let set = RegexSetBuilder::new(&patterns)
-            .build()
-            .map_err(|e| rule_set_error(op.as_str(), &e))?;
-        refs.push(OpRules { set, locations });
-    }
+    let refs = RefOp::ALL
+        .iter()
+        .map(|op| {
+            OpRules::new(
+                ref_rules
+                    .iter()
+                    .filter(|r| r.ops.contains(op))
+                    .map(|r| (anchor(&substitute(&r.regex, user)), r.location.clone())),
+            )
+        })
+        .collect();
 
     let tree: Vec<UserTreeRule> = source
         .tree_rules
@@ -137,13 +190,6 @@ pub(crate) fn user_rules(
     Ok(UserRules { refs, tree, scopes })
 }
 
-fn rule_set_error(op: &'static str, e: &regex::Error) -> PolicyError {
-    PolicyError::RuleSet {
-        op,
-        message: condense(e),
-    }
-}
-
 /// Rules match ref names without `refs/`. A name outside `refs/` cannot be
 /// written in that form, so nothing allows it (fail closed).
 fn short_ref_name(refname: &str) -> Option<&str> {
@@ -155,9 +201,7 @@ impl UserRules {
     /// full ref name such as `refs/heads/main`; rules see `heads/main`.
     pub fn ref_allowed_by(&self, op: RefOp, refname: &str) -> Option<&Location> {
         let name = short_ref_name(refname)?;
-        let rules = self.refs.get(op.index())?;
-        let first = rules.set.matches(name).iter().next()?;
-        rules.locations.get(first)
+        self.refs.get(op.index())?.first_match(name.as_bytes())
     }
 
     /// Whether any rule allows `op` on `refname` (a full ref name); cheaper
@@ -168,7 +212,7 @@ impl UserRules {
         };
         self.refs
             .get(op.index())
-            .is_some_and(|rules| rules.set.is_match(name))
+            .is_some_and(|rules| rules.is_match(name.as_bytes()))
     }
 
     /// The tree rules that apply on `refname` (a full ref name): the rules
@@ -198,20 +242,18 @@ impl UserRules {
             Some(i) => active.get(i).copied().unwrap_or(false),
         };
 
-        let mut ops = Vec::with_capacity(TreeOp::ALL.len());
-        for op in TreeOp::ALL {
-            let (patterns, locations): (Vec<&str>, Vec<Location>) = self
-                .tree
-                .iter()
-                .filter(applies)
-                .filter(|r| r.ops.contains(&op))
-                .map(|r| (r.pattern.as_str(), r.location.clone()))
-                .unzip();
-            let set = BytesRegexSetBuilder::new(patterns)
-                .build()
-                .map_err(|e| rule_set_error(op.as_str(), &e))?;
-            ops.push(OpRules { set, locations });
-        }
+        let ops = TreeOp::ALL
+            .iter()
+            .map(|op| {
+                OpRules::new(
+                    self.tree
+                        .iter()
+                        .filter(applies)
+                        .filter(|r| r.ops.contains(op))
+                        .map(|r| (r.pattern.clone(), r.location.clone())),
+                )
+            })
+            .collect();
         Ok(TreeRules { ops })
     }
 }
@@ -221,13 +263,11 @@ impl TreeRules {
     pub fn allowed(&self, op: TreeOp, path: &[u8]) -> bool {
         self.ops
             .get(op.index())
-            .is_some_and(|rules| rules.set.is_match(path))
+            .is_some_and(|rules| rules.is_match(path))
     }
 
     /// The first rule (in file:line order) that allows `op` on `path`.
     pub fn allowed_by(&self, op: TreeOp, path: &[u8]) -> Option<&Location> {
-        let rules = self.ops.get(op.index())?;
-        let first = rules.set.matches(path).iter().next()?;
-        rules.locations.get(first)
+        self.ops.get(op.index())?.first_match(path)
     }
 }

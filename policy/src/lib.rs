@@ -32,8 +32,10 @@
 //!   name: it is compiled as `^(?:REGEX)$`. Ref rules see the ref name
 //!   without `refs/` (`heads/main`, `tags/v1.0`); a ref outside `refs/` is
 //!   never allowed. Tree rules see the path's bytes from the tree root,
-//!   without a leading `/`. Paths that are not UTF-8 are only matched by
-//!   byte patterns such as `(?s-u:.)*`, since `.` matches a character.
+//!   without a leading `/`. In paths `.` also matches a newline (a path has
+//!   no lines), so the owner's `^.*$` covers every UTF-8 path; paths that are
+//!   not UTF-8 are only matched by byte patterns such as `(?s-u:.)*`, since
+//!   `.` matches a character.
 //! - `$user_id` in a regex is replaced by the pusher's escaped fingerprint,
 //!   so `anyone create-branch ^heads/users/$user_id/.*$` gives every user a
 //!   namespace of their own.

@@ -486,6 +486,8 @@ fn byte_paths() {
     // `.` is a character: a path that is not UTF-8 needs a byte pattern.
     assert!(!tree.allowed(TreeOp::CreateFile, b"docs/\xE9"));
     assert!(tree.allowed(TreeOp::Modify, b"docs/\xE9\n"));
+    // A path has no lines: `.` matches a newline in it.
+    assert!(tree.allowed(TreeOp::CreateFile, b"docs/two\nlines"));
 }
 
 #[test]
