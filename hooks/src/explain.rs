@@ -8,7 +8,7 @@ use gitapps_policy::{Fingerprint, ACCESS_CONTROL_REF};
 
 use crate::config::ServerConfig;
 use crate::error::{GitContext, HookError, IoContext};
-use crate::judge::{judge, Decision, Detail, Verdict};
+use crate::judge::{judge, Detail, Judged, Verdict};
 use crate::repo::{ref_target, BranchFiles};
 use crate::updates::RefUpdate;
 
@@ -61,29 +61,41 @@ pub fn explain(
     let rules = policy
         .for_user(&user, &config.owner)
         .git("compiling the policy")?;
-    let decisions = judge(
+    let mut out = std::io::BufWriter::new(out);
+    let mut all_allowed = true;
+    judge(
         &repo,
         &rules,
         &updates,
         config.max_file_size,
         Detail::WithRules,
+        &mut |judged| {
+            all_allowed &= judged.allowed();
+            write_line(&mut out, judged).io("writing the explanation")
+        },
     )?;
-    let mut out = std::io::BufWriter::new(out);
-    for d in &decisions {
-        writeln!(out, "{}", line(d)).io("writing the explanation")?;
-    }
     out.flush().io("writing the explanation")?;
-    Ok(decisions.iter().all(Decision::allowed))
+    Ok(all_allowed)
 }
 
-fn line(d: &Decision) -> String {
-    let (op, name) = (d.op_name(), d.name());
-    match &d.verdict {
-        Verdict::Allowed(at) => format!("allow {op} {name} ({at})"),
-        Verdict::NoRule => format!("deny {op} {name}"),
-        Verdict::Protected => format!("deny {op} {name} (only the server writes it)"),
+/// Write one line as raw bytes: paths are bytes, and a large explanation
+/// is mostly file names, so this skips `fmt` on the hot path.
+fn write_line(out: &mut impl Write, j: &Judged<'_>) -> std::io::Result<()> {
+    let verdict = if j.allowed() { "allow " } else { "deny " };
+    out.write_all(verdict.as_bytes())?;
+    out.write_all(j.op.as_str().as_bytes())?;
+    out.write_all(b" ")?;
+    out.write_all(j.name)?;
+    match j.verdict {
+        Verdict::Allowed(Some(at)) => {
+            out.write_all(b" (")?;
+            out.write_all(at.file.as_bytes())?;
+            writeln!(out, ":{})", at.line)
+        }
+        Verdict::Allowed(None) | Verdict::NoRule => out.write_all(b"\n"),
+        Verdict::Protected => out.write_all(b" (only the server writes it)\n"),
         Verdict::TooLarge { size, limit } => {
-            format!("deny {op} {name} ({size} bytes, over gitapps.maxFileSize = {limit})")
+            writeln!(out, " ({size} bytes, over gitapps.maxFileSize = {limit})")
         }
     }
 }

@@ -1,79 +1,65 @@
 //! Judging ref updates against one user's rules: every ref operation and
-//! every tree operation gets a verdict, with the rule that allowed it.
+//! every tree operation gets a verdict, handed to a sink as it is made.
 
 use gitapps_policy::{Location, RefOp, TreeOp, UserRules};
 
-use crate::classify::{ref_op, tree_changes};
+use crate::classify::{diff_trees, ref_op, update_trees};
 use crate::error::{GitContext, HookError};
 use crate::updates::RefUpdate;
 
 /// The audit log's ref: written only by the server itself.
 pub const AUDIT_REF: &str = "refs/apps/push-certs";
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Subject {
-    Ref {
-        op: RefOp,
-        refname: String,
-    },
-    Tree {
-        op: TreeOp,
-        path: Vec<u8>,
-        refname: String,
-    },
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Ref(RefOp),
+    Tree(TreeOp),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Allowed(Location),
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Ref(op) => op.as_str(),
+            Op::Tree(op) => op.as_str(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// Allowed, by this rule when it was asked for ([`Detail::WithRules`]).
+    Allowed(Option<&'a Location>),
     /// No rule allows it.
     NoRule,
     /// A ref only the server writes.
     Protected,
     /// A file larger than `gitapps.maxFileSize`.
-    TooLarge {
-        size: u64,
-        limit: u64,
-    },
+    TooLarge { size: u64, limit: u64 },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decision {
-    pub subject: Subject,
-    pub verdict: Verdict,
+/// One judged operation. `name` is what the rule matched: the ref name
+/// without `refs/`, or the path.
+#[derive(Clone, Copy, Debug)]
+pub struct Judged<'a> {
+    pub op: Op,
+    pub name: &'a [u8],
+    pub refname: &'a str,
+    pub verdict: Verdict<'a>,
 }
 
-impl Decision {
+impl Judged<'_> {
     pub fn allowed(&self) -> bool {
         matches!(self.verdict, Verdict::Allowed(_))
     }
 
-    pub fn op_name(&self) -> &'static str {
-        match &self.subject {
-            Subject::Ref { op, .. } => op.as_str(),
-            Subject::Tree { op, .. } => op.as_str(),
-        }
-    }
-
-    /// The name the rule matched: the ref without `refs/`, or the path.
-    pub fn name(&self) -> String {
-        match &self.subject {
-            Subject::Ref { refname, .. } => short(refname).to_owned(),
-            Subject::Tree { path, .. } => String::from_utf8_lossy(path).into_owned(),
-        }
-    }
-
     /// The line a pusher sees for a denied operation.
     pub fn denial(&self, user: &str) -> String {
-        let what = match &self.subject {
-            Subject::Ref { op, refname } => format!("{op} {}", short(refname)),
-            Subject::Tree { op, path, refname } => format!(
-                "{op} {} on {}",
-                String::from_utf8_lossy(path),
-                short(refname)
-            ),
+        let name = String::from_utf8_lossy(self.name);
+        let what = match self.op {
+            Op::Ref(op) => format!("{op} {name}"),
+            Op::Tree(op) => format!("{op} {name} on {}", short(self.refname)),
         };
-        let why = match &self.verdict {
+        let why = match self.verdict {
             Verdict::Allowed(_) => "allowed".to_owned(),
             Verdict::NoRule => "no rule allows it".to_owned(),
             Verdict::Protected => {
@@ -99,21 +85,16 @@ pub enum Detail {
     VerdictOnly,
 }
 
-/// Judge all updates. The result lists every operation in order: each ref
-/// operation followed by the tree operations of that ref.
+/// Judge all updates, handing each operation to `sink` in order: each ref
+/// operation, then the tree operations of that ref.
 pub fn judge(
     repo: &gix::Repository,
     rules: &UserRules,
     updates: &[RefUpdate],
     max_file_size: Option<u64>,
     detail: Detail,
-) -> Result<Vec<Decision>, HookError> {
-    // Without a location to report, any rule will do.
-    let anywhere = || Location {
-        file: String::new(),
-        line: 0,
-    };
-    let mut decisions = Vec::new();
+    sink: &mut dyn FnMut(&Judged<'_>) -> Result<(), HookError>,
+) -> Result<(), HookError> {
     for update in updates {
         let op = ref_op(repo, update)?;
         let verdict = if update.name == AUDIT_REF {
@@ -122,47 +103,38 @@ pub fn judge(
             match detail {
                 Detail::WithRules => rules
                     .ref_allowed_by(op, &update.name)
-                    .cloned()
-                    .map_or(Verdict::NoRule, Verdict::Allowed),
-                Detail::VerdictOnly => {
-                    if rules.ref_allowed(op, &update.name) {
-                        Verdict::Allowed(anywhere())
-                    } else {
-                        Verdict::NoRule
-                    }
+                    .map_or(Verdict::NoRule, |at| Verdict::Allowed(Some(at))),
+                Detail::VerdictOnly if rules.ref_allowed(op, &update.name) => {
+                    Verdict::Allowed(None)
                 }
+                Detail::VerdictOnly => Verdict::NoRule,
             }
         };
-        decisions.push(Decision {
-            subject: Subject::Ref {
-                op,
-                refname: update.name.clone(),
-            },
+        sink(&Judged {
+            op: Op::Ref(op),
+            name: short(&update.name).as_bytes(),
+            refname: &update.name,
             verdict,
-        });
+        })?;
 
-        let Some(changes) = tree_changes(repo, update)? else {
+        let Some((old_tree, new_tree)) = update_trees(repo, update)? else {
             continue;
         };
         let tree_rules = rules
             .tree_rules_for(&update.name)
             .git(format!("compiling the tree rules for {}", update.name))?;
-        for change in changes {
+        diff_trees(repo, old_tree, Some(new_tree), &mut |change| {
             let mut verdict = match detail {
                 Detail::WithRules => tree_rules
-                    .allowed_by(change.op, &change.path)
-                    .cloned()
-                    .map_or(Verdict::NoRule, Verdict::Allowed),
-                Detail::VerdictOnly => {
-                    if tree_rules.allowed(change.op, &change.path) {
-                        Verdict::Allowed(anywhere())
-                    } else {
-                        Verdict::NoRule
-                    }
+                    .allowed_by(change.op, change.path)
+                    .map_or(Verdict::NoRule, |at| Verdict::Allowed(Some(at))),
+                Detail::VerdictOnly if tree_rules.allowed(change.op, change.path) => {
+                    Verdict::Allowed(None)
                 }
+                Detail::VerdictOnly => Verdict::NoRule,
             };
             if let (Some(limit), Some(blob), Verdict::Allowed(_)) =
-                (max_file_size, change.blob, &verdict)
+                (max_file_size, change.blob, verdict)
             {
                 let size = repo
                     .find_header(blob)
@@ -172,15 +144,13 @@ pub fn judge(
                     verdict = Verdict::TooLarge { size, limit };
                 }
             }
-            decisions.push(Decision {
-                subject: Subject::Tree {
-                    op: change.op,
-                    path: change.path,
-                    refname: update.name.clone(),
-                },
+            sink(&Judged {
+                op: Op::Tree(change.op),
+                name: change.path,
+                refname: &update.name,
                 verdict,
-            });
-        }
+            })
+        })?;
     }
-    Ok(decisions)
+    Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use gitapps_policy::{Fingerprint, Policy, ACCESS_CONTROL_REF};
 
 use crate::cert::{PushCertificate, SignatureKind};
-use crate::classify::{diff_trees, TreeChange};
+use crate::classify::diff_trees;
 use crate::config::{ServerConfig, ALLOW_SLOP_KEY};
 use crate::env::{NonceStatus, PushEnv};
 use crate::error::{GitContext, HookError};
@@ -116,27 +116,32 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
         .git("compiling the policy")?;
     // A push to apps/access-control is judged by the policy as it was
     // before the push: `policy` is the old one here.
-    let decisions = judge(
+    let mut denials = Vec::new();
+    let mut denied = 0usize;
+    judge(
         repo,
         &rules,
         &updates,
         config.max_file_size,
         Detail::VerdictOnly,
+        &mut |judged| {
+            if !judged.allowed() {
+                denied += 1;
+                if denials.len() < MAX_DENIALS_SHOWN {
+                    denials.push(judged.denial(pusher.as_str()));
+                }
+            }
+            Ok(())
+        },
     )?;
-    let denied: Vec<_> = decisions.iter().filter(|d| !d.allowed()).collect();
-    if !denied.is_empty() {
-        let mut lines: Vec<String> = denied
-            .iter()
-            .take(MAX_DENIALS_SHOWN)
-            .map(|d| d.denial(pusher.as_str()))
-            .collect();
-        if denied.len() > MAX_DENIALS_SHOWN {
-            lines.push(format!(
+    if denied > 0 {
+        if denied > MAX_DENIALS_SHOWN {
+            denials.push(format!(
                 "gitapps: … and {} more denied operations (`gitapps-hook explain` lists them all)",
-                denied.len() - MAX_DENIALS_SHOWN
+                denied - MAX_DENIALS_SHOWN
             ));
         }
-        return Err(Rejection(lines));
+        return Err(Rejection(denials));
     }
 
     if let Some(update) = policy_update {
@@ -324,33 +329,31 @@ fn changed_key_file_problems(
         Some(old) => Some(commit_tree(repo, old)?),
         None => None,
     };
-    let mut changes: Vec<TreeChange> = Vec::new();
+    let mut problems = Vec::new();
     diff_trees(
         repo,
         old_tree,
         Some(commit_tree(repo, new)?),
-        &[],
-        &mut changes,
+        &mut |change| {
+            let Some(path) = std::str::from_utf8(change.path)
+                .ok()
+                .filter(|p| change.blob.is_some() && p.starts_with("keys/"))
+            else {
+                return Ok(());
+            };
+            let bytes = new_files
+                .key_files()
+                .find(|(p, _)| *p == path)
+                .map(|(_, b)| b);
+            let result = match bytes {
+                Some(bytes) => check_key_file(path, bytes).map(|_| ()),
+                None => Err("key files live directly in keys/, named <FINGERPRINT>.asc".to_owned()),
+            };
+            if let Err(problem) = result {
+                problems.push((path.to_owned(), problem));
+            }
+            Ok(())
+        },
     )?;
-    let mut problems = Vec::new();
-    for change in changes.iter().filter(|c| c.blob.is_some()) {
-        let Ok(path) = std::str::from_utf8(&change.path) else {
-            continue;
-        };
-        if !path.starts_with("keys/") {
-            continue;
-        }
-        let bytes = new_files
-            .key_files()
-            .find(|(p, _)| *p == path)
-            .map(|(_, b)| b);
-        let result = match bytes {
-            Some(bytes) => check_key_file(path, bytes).map(|_| ()),
-            None => Err("key files live directly in keys/, named <FINGERPRINT>.asc".to_owned()),
-        };
-        if let Err(problem) = result {
-            problems.push((path.to_owned(), problem));
-        }
-    }
     Ok(problems)
 }
