@@ -113,8 +113,7 @@ impl Bot {
             e => Error::Start(e.to_string()),
         })?;
         clean_jobs(&config);
-        forge
-            .fetch()
+        fetch(&forge)
             .map_err(|e| Error::Start(format!("cannot fetch from {}: {e}", config.remote)))?;
         let people = forge.people().map_err(|e| Error::Start(e.to_string()))?;
         if !people.is_ci(&me) {
@@ -152,7 +151,7 @@ impl Bot {
     /// one at a time: claim, run, post.
     pub fn pass(&mut self) -> Result<PassStats, Error> {
         let mut stats = PassStats::default();
-        self.forge.fetch()?;
+        fetch(&self.forge)?;
         let snapshot = self.forge.snapshot(Depth::Full)?;
         if snapshot.commit.is_none() {
             return Err(git_mr::Error::NoDataBranch {
@@ -258,7 +257,7 @@ impl Bot {
                 return;
             }
             Err(e) => {
-                error!(revision = %t, "cannot claim: {e}");
+                error!(revision = %t, "cannot claim: {e}{}", claim_hint(&e));
                 stats.errors += 1;
                 return;
             }
@@ -452,6 +451,48 @@ enum Claimed {
 enum Posted {
     Now { index: u32, labels: Vec<String> },
     Skip(String),
+}
+
+/// Fetch the data branch, `apps/access-control` and the revision tags with explicit
+/// refspecs, all forced and pruned: a tag the owner moved or deleted must not stop
+/// every later fetch (the library's own fetches then find the tags up to date).
+fn fetch(forge: &Forge) -> Result<(), git_mr::Error> {
+    let remote = forge.remote();
+    let prefix = layout::REVISION_TAG_PREFIX;
+    forge
+        .git()
+        .run([
+            "fetch".to_owned(),
+            "--quiet".to_owned(),
+            "--prune".to_owned(),
+            "--no-write-fetch-head".to_owned(),
+            "--no-auto-gc".to_owned(),
+            remote.to_owned(),
+            format!(
+                "+{}:{}",
+                layout::DATA_REF,
+                layout::tracking_data_ref(remote)
+            ),
+            format!(
+                "+{}:{}",
+                layout::ACCESS_CONTROL_REF,
+                layout::tracking_access_control_ref(remote)
+            ),
+            format!("+{prefix}*:{prefix}*"),
+        ])
+        .map(|_| ())
+}
+
+/// A hint for a refused claim: policies from before ci-bot lack the claim rules.
+fn claim_hint(e: &Error) -> &'static str {
+    let text = e.to_string();
+    if text.contains("denied") && text.contains("/ci") {
+        "\nhint: the policies on apps/access-control lack the ci-bot claim rules: the owner \
+         adds the `ci create-…` lines for merge-reqs/<id>/<n>/ci that `git mr init` writes \
+         to branches/merge-reqs.conf"
+    } else {
+        ""
+    }
 }
 
 /// `git args…` in `dir` (plus one path argument), failing with git's stderr.

@@ -1,0 +1,268 @@
+//! ci-bot end to end: a real bare repository with `gitapps-hook` installed, real gpg
+//! keys, `git mr` for the people, and the `ci-bot` binary for the bots.
+//!
+//! Needs `gitapps-hook` and `git-mr` built next to the tests
+//! (`cargo build -p gitapps-hooks -p git-mr`; `cargo test --workspace` does it).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{wait_exit, wait_for, World};
+
+#[test]
+fn pass_and_fail_then_nothing_new_then_a_fix_flips_the_label() {
+    let w = World::new(&["bot"], &[]);
+    let alice = w.alice();
+    let good = alice.open_mr("good", &[("ok", "")]);
+    let bad = alice.open_mr("bad", &[("other", "")]);
+    let closed = alice.open_mr("closed", &[("ok", "")]);
+    alice.mr(&["close", &closed]);
+    let bot = w.bot("bot", 20, "");
+    let fpr = &bot.user.fpr;
+
+    bot.once_ok(&[]);
+    assert!(w.labels(&good).contains(&"ci-pass".to_owned()));
+    assert!(!w.labels(&good).contains(&"ci-fail".to_owned()));
+    assert!(w.labels(&bad).contains(&"ci-fail".to_owned()));
+    assert!(!w.labels(&bad).contains(&"ci-pass".to_owned()));
+    let g = w.ci_comments(&good);
+    assert_eq!(g.len(), 1, "{g:?}");
+    assert_eq!(&g[0].author, fpr);
+    assert_eq!(g[0].status(), "pass");
+    assert_eq!(g[0].revision(), "1");
+    assert_eq!(
+        g[0].headers["CI-Command"],
+        common::command(&w.runs).replace('\n', "\\n")
+    );
+    assert!(g[0].headers.contains_key("Date"));
+    assert!(g[0].headers["CI-Duration"].ends_with('s'));
+    assert!(
+        g[0].body.starts_with("CI pass on revision 1"),
+        "{}",
+        g[0].body
+    );
+    assert!(g[0].body.contains("checking\n"), "{}", g[0].body);
+    let b = w.ci_comments(&bad);
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert_eq!(b[0].status(), "fail");
+    assert!(b[0].body.contains("exit code 1"), "{}", b[0].body);
+    assert_eq!(w.claims(&good, 1).len(), 1);
+    // The closed merge request is neither claimed nor tested.
+    assert!(w.ci_comments(&closed).is_empty());
+    assert!(w.claims(&closed, 1).is_empty());
+    assert_eq!(w.runs().len(), 2, "{:?}", w.runs());
+
+    // git mr reads the bot's comment back.
+    let show = alice.mr(&["show", &bad, "--json"]);
+    let show: serde_json::Value = serde_json::from_str(&show).unwrap();
+    let ci_status: Vec<&str> = show["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["headers"]["CI-Status"].as_str())
+        .collect();
+    assert_eq!(ci_status, vec!["fail"], "{show}");
+
+    // A second pass adds nothing.
+    let tip = w.data_tip();
+    bot.once_ok(&[]);
+    assert_eq!(w.data_tip(), tip);
+    assert_eq!(w.runs().len(), 2);
+
+    // A new revision that fixes the failure flips the label.
+    alice.revise(&bad, "bad", &[("ok", "")], &[]);
+    bot.once_ok(&[]);
+    let labels = w.labels(&bad);
+    assert!(labels.contains(&"ci-pass".to_owned()), "{labels:?}");
+    assert!(!labels.contains(&"ci-fail".to_owned()), "{labels:?}");
+    let b = w.ci_comments(&bad);
+    assert_eq!(b.len(), 2, "{b:?}");
+    let v2 = b.iter().find(|c| c.revision() == "2").unwrap();
+    assert_eq!(v2.status(), "pass");
+    assert_eq!(w.runs().len(), 3, "{:?}", w.runs());
+
+    // And back: a revision that breaks it again.
+    alice.revise(&bad, "bad", &[], &["ok"]);
+    bot.once_ok(&[]);
+    let labels = w.labels(&bad);
+    assert!(labels.contains(&"ci-fail".to_owned()), "{labels:?}");
+    assert!(!labels.contains(&"ci-pass".to_owned()), "{labels:?}");
+}
+
+#[test]
+fn a_command_that_outlives_the_timeout_reports_timeout() {
+    let w = World::new(&["bot"], &[]);
+    let slow = w.alice().open_mr("slow", &[("slow", ""), ("ok", "")]);
+    let bot = w.bot("bot", 2, "");
+    let t = Instant::now();
+    bot.once_ok(&[]);
+    assert!(t.elapsed() < Duration::from_secs(25), "{:?}", t.elapsed());
+    let c = w.ci_comments(&slow);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].status(), "timeout");
+    assert!(c[0].body.contains("timed out after 2 s"), "{}", c[0].body);
+    assert!(w.labels(&slow).contains(&"ci-fail".to_owned()));
+
+    // A key outside the group `ci` is refused on start, with the reason.
+    let intruder = w.bot("alice", 2, "");
+    let out = intruder.once(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not in the group `ci`"), "{err}");
+
+    // Policies without the claim rules refuse the claim: the pass fails, and says why.
+    let conf = w.cat_access_control("branches/merge-reqs.conf");
+    let old: String = conf
+        .lines()
+        .filter(|l| !(l.starts_with("ci ") && (l.contains("/ci$") || l.contains("/ci/v"))))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(conf.lines().count() - old.lines().count(), 3, "{conf}");
+    w.edit_access_control(
+        &[("branches/merge-reqs.conf", Some(&old))],
+        "policies from before ci-bot",
+    );
+    let other = w.alice().open_mr("other", &[("ok", "")]);
+    let out = bot.once(&[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot claim"), "{err}");
+    assert!(err.contains("hint: the policies"), "{err}");
+    assert!(w.claims(&other, 1).is_empty());
+    assert!(w.ci_comments(&other).is_empty());
+}
+
+#[test]
+fn a_daemon_survives_a_lost_remote() {
+    let w = World::new(&["bot"], &[]);
+    let bot = w.bot("bot", 20, "");
+    let mut daemon = bot.spawn(&[]);
+    wait_for(60, "the first pass", || {
+        bot.log().contains("ci-bot started")
+    });
+    let away = w.root.path().join("server.away");
+    std::fs::rename(&w.server, &away).unwrap();
+    wait_for(60, "a failed pass", || bot.log().contains("pass failed"));
+    std::fs::rename(&away, &w.server).unwrap();
+    assert!(daemon.try_wait().unwrap().is_none(), "{}", bot.log());
+    let mr = w.alice().open_mr("late", &[("ok", "")]);
+    wait_for(60, "the result", || w.ci_comments(&mr).len() == 1);
+    assert!(bot.log().contains("backing off"), "{}", bot.log());
+    unsafe {
+        libc::kill(daemon.id() as libc::pid_t, libc::SIGINT);
+    }
+    assert!(wait_exit(&mut daemon, 20).success(), "{}", bot.log());
+    assert!(w.labels(&mr).contains(&"ci-pass".to_owned()));
+}
+
+#[test]
+fn a_stopped_or_killed_bot_restarted_finishes_without_a_duplicate() {
+    let w = World::new(&["bot"], &[]);
+    let mr = w.alice().open_mr("long", &[("wait", "30"), ("ok", "")]);
+    let bot = w.bot("bot", 60, "");
+
+    // SIGTERM: the running job is killed, nothing is reported, the bot exits 0.
+    let mut daemon = bot.spawn(&[]);
+    wait_for(60, "the first job to start", || w.runs().len() == 1);
+    let t = Instant::now();
+    unsafe {
+        libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let status = wait_exit(&mut daemon, 20);
+    assert!(status.success(), "{status}: {}", bot.log());
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(bot.log().contains("not reported"), "{}", bot.log());
+    assert!(w.ci_comments(&mr).is_empty());
+    assert_eq!(w.claims(&mr, 1).len(), 1);
+
+    // SIGKILL in the middle of the next job.
+    let mut daemon = bot.spawn(&[]);
+    wait_for(60, "the second job to start", || w.runs().len() == 2);
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert!(w.ci_comments(&mr).is_empty());
+
+    // Restarted, it takes its own claim over at once and reports once.
+    bot.once_ok(&[("WAIT_SECS", "0")]);
+    let c = w.ci_comments(&mr);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].status(), "pass");
+    let claims: Vec<String> = w.claims(&mr, 1).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(claims, vec!["claim-1", "claim-2", "claim-3"]);
+    assert_eq!(w.runs().len(), 3);
+    bot.once_ok(&[]);
+    assert_eq!(w.ci_comments(&mr).len(), 1);
+    assert_eq!(w.runs().len(), 3);
+}
+
+#[test]
+fn two_bots_started_at_once_run_each_revision_exactly_once() {
+    let w = World::new(&["bot1", "bot2"], &[]);
+    let alice = w.alice();
+    let mrs = [
+        alice.open_mr("one", &[("ok", "")]),
+        alice.open_mr("two", &[]),
+        alice.open_mr("three", &[("ok", "")]),
+    ];
+    let bot1 = w.bot("bot1", 20, "");
+    let bot2 = w.bot("bot2", 20, "");
+    let mut a = bot1.spawn_once(&[]);
+    let mut b = bot2.spawn_once(&[]);
+    assert!(wait_exit(&mut a, 240).success(), "{}", bot1.log());
+    assert!(wait_exit(&mut b, 240).success(), "{}", bot2.log());
+    let runs = w.runs();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    for mr in &mrs {
+        assert_eq!(
+            runs.iter()
+                .filter(|r| r.starts_with(&format!("{mr} v1 ")))
+                .count(),
+            1,
+            "{runs:?}"
+        );
+        let c = w.ci_comments(mr);
+        assert_eq!(c.len(), 1, "{mr}: {c:?}");
+        assert_eq!(w.claims(mr, 1).len(), 1);
+    }
+    assert!(w.labels(&mrs[1]).contains(&"ci-fail".to_owned()));
+    // Neither bot repeats what the other did.
+    bot1.once_ok(&[]);
+    bot2.once_ok(&[]);
+    assert_eq!(w.runs().len(), 3);
+}
+
+#[test]
+fn configuration_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |text: &str| {
+        let path = dir.path().join("ci-bot.toml");
+        std::fs::write(&path, text).unwrap();
+        let mut cmd = std::process::Command::new(common::ci_bot_bin());
+        common::sealed(&mut cmd, dir.path(), dir.path());
+        let out = cmd
+            .arg("--config")
+            .arg(&path)
+            .arg("--once")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let base = "remote = \"/nonexistent/server.git\"\nworkdir = \"work\"\n";
+    let err = run(&format!("{base}command = \"true\"\ncolour = \"red\"\n"));
+    assert!(err.contains("unknown field `colour`"), "{err}");
+    let err = run(base);
+    assert!(err.contains("missing `command`"), "{err}");
+    let err = run(&format!("{base}command = \"true\"\n"));
+    assert!(
+        err.contains("cannot reach the remote /nonexistent/server.git"),
+        "{err}"
+    );
+    let missing = dir.path().join("nope.toml");
+    let mut cmd = std::process::Command::new(common::ci_bot_bin());
+    common::sealed(&mut cmd, dir.path(), dir.path());
+    let out = cmd.arg("--config").arg(&missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}
