@@ -311,46 +311,44 @@ impl Bot {
     /// Create the next claim file, unless the revision has a result or a live claim
     /// on the new tip: the push is the compare-and-swap, retried on a moved branch.
     fn claim(&self, t: &Target, ci: &[Fingerprint]) -> Result<Claimed, Error> {
-        let committed: Committed<Claimed> =
-            self.forge.transact_at(Depth::Full, |forge, snapshot, tx| {
-                let Some(mr) = snapshot.get(&t.mr) else {
-                    return Ok(Claimed::Skip("the merge request is gone".to_owned()));
-                };
-                if mr.state() != State::Open {
-                    return Ok(Claimed::Skip(format!(
-                        "the merge request is {}",
-                        mr.state()
-                    )));
+        let committed: Committed<Claimed> = transact(&self.forge, |forge, snapshot, tx| {
+            let Some(mr) = snapshot.get(&t.mr) else {
+                return Ok(Claimed::Skip("the merge request is gone".to_owned()));
+            };
+            if mr.state() != State::Open {
+                return Ok(Claimed::Skip(format!(
+                    "the merge request is {}",
+                    mr.state()
+                )));
+            }
+            let claims = state::read_claims(forge.repo(), snapshot.commit.as_deref(), &t.mr, t.k)
+                .map_err(git_mr::Error::Git)?;
+            if state::result(mr, t.k, &self.me, ci, &claims).is_some() {
+                return Ok(Claimed::Skip("it has a result already".to_owned()));
+            }
+            let now = git_mr::clock::now()?;
+            match state::decide(
+                &claims,
+                &self.me,
+                &self.instance,
+                now,
+                self.config.lease_secs,
+            ) {
+                Decision::Busy { .. } => Ok(Claimed::Busy),
+                Decision::Resume { attempt } => Ok(Claimed::Mine {
+                    attempt,
+                    takeover: false,
+                }),
+                Decision::Claim { attempt, takeover } => {
+                    tx.message = format!("ci-bot: claim {} v{} ({attempt})\n", t.mr, t.k);
+                    tx.file(
+                        state::claim_path(&t.mr, t.k, attempt),
+                        Claim::render(&self.me, &self.instance, &now),
+                    );
+                    Ok(Claimed::Mine { attempt, takeover })
                 }
-                let claims =
-                    state::read_claims(forge.repo(), snapshot.commit.as_deref(), &t.mr, t.k)
-                        .map_err(git_mr::Error::Git)?;
-                if state::result(mr, t.k, &self.me, ci, &claims).is_some() {
-                    return Ok(Claimed::Skip("it has a result already".to_owned()));
-                }
-                let now = git_mr::clock::now()?;
-                match state::decide(
-                    &claims,
-                    &self.me,
-                    &self.instance,
-                    now,
-                    self.config.lease_secs,
-                ) {
-                    Decision::Busy { .. } => Ok(Claimed::Busy),
-                    Decision::Resume { attempt } => Ok(Claimed::Mine {
-                        attempt,
-                        takeover: false,
-                    }),
-                    Decision::Claim { attempt, takeover } => {
-                        tx.message = format!("ci-bot: claim {} v{} ({attempt})\n", t.mr, t.k);
-                        tx.file(
-                            state::claim_path(&t.mr, t.k, attempt),
-                            Claim::render(&self.me, &self.instance, &now),
-                        );
-                        Ok(Claimed::Mine { attempt, takeover })
-                    }
-                }
-            })?;
+            }
+        })?;
         Ok(committed.value)
     }
 
@@ -372,7 +370,7 @@ impl Bot {
         } else {
             "ci-pass"
         };
-        let result = self.forge.transact_at(Depth::Full, |forge, snapshot, tx| {
+        let result = transact(&self.forge, |forge, snapshot, tx| {
             let Some(mr) = snapshot.get(&t.mr) else {
                 return Ok(Posted::Skip("the merge request is gone".to_owned()));
             };
@@ -481,6 +479,48 @@ fn fetch(forge: &Forge) -> Result<(), git_mr::Error> {
             format!("+{prefix}*:{prefix}*"),
         ])
         .map(|_| ())
+}
+
+/// How often a push refused by a lost race is tried again (see [`transact`]).
+const RACE_ATTEMPTS: u32 = 10;
+
+/// [`Forge::transact_at`] (every comment read), again when the server refused the push
+/// because another push held or had just moved the data branch: the library retries
+/// only when the branch has moved by the time it fetches, and a push that lost the
+/// race for the ref lock can see the old tip still.
+fn transact<T>(
+    forge: &Forge,
+    mut change: impl FnMut(&Forge, &Snapshot, &mut git_mr::tx::Tx) -> git_mr::Result<T>,
+) -> git_mr::Result<Committed<T>> {
+    let mut attempt = 1;
+    loop {
+        match forge.transact_at(Depth::Full, &mut change) {
+            Err(git_mr::Error::PushRejected { stderr })
+                if attempt < RACE_ATTEMPTS && lost_race(&stderr) =>
+            {
+                warn!("the push lost a race for the data branch: trying again");
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether a refused push only lost a race for the ref (not a policy denial).
+fn lost_race(stderr: &str) -> bool {
+    !stderr.contains("gitapps: denied")
+        && [
+            "cannot lock ref",
+            "failed to update ref",
+            "incorrect old value",
+            "fetch first",
+            "non-fast-forward",
+            "stale info",
+            "Unable to create",
+        ]
+        .iter()
+        .any(|m| stderr.contains(m))
 }
 
 /// A hint for a refused claim: policies from before ci-bot lack the claim rules.
