@@ -87,7 +87,7 @@ pub fn commit_to_ref(
         tree,
         parents: parent.into_iter().collect(),
         author: signature.clone(),
-        committer: signature,
+        committer: signature.clone(),
         encoding: None,
         message: message.into(),
         extra_headers: Vec::new(),
@@ -98,19 +98,26 @@ pub fn commit_to_ref(
         None => PreviousValue::MustNotExist,
     };
     let name = refname.try_into().git(format!("ref name {refname}"))?;
-    repo.edit_reference(RefEdit {
-        change: Change::Update {
-            log: LogChange {
-                mode: RefLog::AndReference,
-                force_create_reflog: false,
-                message: message.lines().next().unwrap_or_default().into(),
+    // Name the committer of the ref update ourselves: without one gix asks
+    // for the local time zone, which can mean scanning the zoneinfo
+    // database, several milliseconds on every push.
+    let mut time = gix::date::parse::TimeBuf::default();
+    repo.edit_references_as(
+        [RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: message.lines().next().unwrap_or_default().into(),
+                },
+                expected,
+                new: Target::Object(id),
             },
-            expected,
-            new: Target::Object(id),
-        },
-        name,
-        deref: false,
-    })
+            name,
+            deref: false,
+        }],
+        Some(signature.to_ref(&mut time)),
+    )
     .git(format!("updating {refname}"))?;
     Ok(id)
 }
