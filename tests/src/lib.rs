@@ -12,6 +12,9 @@
 //!   when they fail.
 //! - [`cert`]: push certificates built by hand, as git builds them, and a way
 //!   to run `gitapps-hook pre-receive` directly with git's environment.
+//! - [`http`], [`ssh`]: real servers in front of a [`Server`] (nginx +
+//!   fcgiwrap + `git http-backend`; `sshd` + `git-shell`), started by the
+//!   tests and always stopped ([`daemon`]).
 //!
 //! Every command runs in a sealed environment (see [`sealed_command`]): no
 //! system or global git config, its own `HOME`, and a fixed author/committer.
@@ -19,8 +22,11 @@
 //! servers and clones in their own temporary directories.
 
 pub mod cert;
+pub mod daemon;
+pub mod http;
 mod output;
 mod server;
+pub mod ssh;
 mod user;
 mod workdir;
 
