@@ -88,6 +88,13 @@ enum Command {
         #[arg(value_name = "REFNAME NEWREV", num_args = 2.., required = true)]
         updates: Vec<String>,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// For bash: `gitapps-hook completions bash > /etc/bash_completion.d/gitapps-hook`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// Check a policy: a checkout of apps/access-control, or REPO:REV.
     ///
     /// Prints `FILE:LINE: message` per problem; exit 0 when valid, 1 otherwise.
@@ -135,6 +142,16 @@ fn main() -> ExitCode {
                 }
                 Err(e) => fail(&e),
             }
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "gitapps-hook",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
         }
         Command::PreReceive => pre_receive(),
         Command::PostReceive => post_receive(),

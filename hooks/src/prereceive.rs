@@ -74,7 +74,12 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
             ]));
         }
     }
-    if env.nonce.as_deref() != Some(cert.nonce.as_str()) {
+    // git exports the certificate's nonce only when it is fresh; for SLOP
+    // it exports its own new one, after checking the certificate's HMAC
+    // (a forged nonce is BAD). So the two differ exactly when SLOP was
+    // accepted above, by the admin's choice.
+    let slop_accepted = env.nonce_status == Some(NonceStatus::Slop) && config.allow_nonce_slop;
+    if env.nonce.as_deref() != Some(cert.nonce.as_str()) && !slop_accepted {
         return Err(Rejection::one(
             "gitapps: rejected: the certificate's nonce is not the one git checked",
         ));
