@@ -65,7 +65,11 @@ fn ms(d: Duration) -> f64 {
 /// A repository whose main has `files` files spread over `dirs` directories,
 /// made with `git fast-import`.
 fn seed_repo(dir: &Path, home: &Path, files: usize, dirs: usize) {
-    check(sealed_command("git", home, None).args(["init", "-q", "--bare"]).arg(dir));
+    check(
+        sealed_command("git", home, None)
+            .args(["init", "-q", "--bare"])
+            .arg(dir),
+    );
     let mut child = sealed_command("git", home, None)
         .arg("--git-dir")
         .arg(dir)
@@ -76,7 +80,13 @@ fn seed_repo(dir: &Path, home: &Path, files: usize, dirs: usize) {
     let mut stream = Vec::new();
     for i in 0..files {
         let content = format!("file {i}\n");
-        write!(stream, "blob\nmark :{}\ndata {}\n{content}\n", i + 1, content.len()).expect("write");
+        write!(
+            stream,
+            "blob\nmark :{}\ndata {}\n{content}\n",
+            i + 1,
+            content.len()
+        )
+        .expect("write");
     }
     stream.extend_from_slice(b"commit refs/heads/main\ncommitter Bench <bench@example.org> 1700000000 +0000\ndata 5\nseed\n");
     for i in 0..files {
@@ -121,10 +131,22 @@ fn main() {
     for bare in [&plain_signed, &plain] {
         check(git(false).args(["init", "-q", "--bare"]).arg(bare));
     }
-    check(git(false).arg("--git-dir").arg(&plain_signed).args(["config", "receive.certNonceSeed", "bench-seed"]));
+    check(git(false).arg("--git-dir").arg(&plain_signed).args([
+        "config",
+        "receive.certNonceSeed",
+        "bench-seed",
+    ]));
     for bare in [hooked.path(), plain_signed.as_path(), plain.as_path()] {
         // A fetch into the server runs no receive hook: an admin's import.
-        check(git(false).arg("--git-dir").arg(bare).arg("fetch").arg("-q").arg(&seed).arg("main:main"));
+        check(
+            git(false)
+                .arg("--git-dir")
+                .arg(bare)
+                .arg("fetch")
+                .arg("-q")
+                .arg(&seed)
+                .arg("main:main"),
+        );
     }
 
     let mut targets = Vec::new();
@@ -134,9 +156,23 @@ fn main() {
         ("unsigned push, no hook", plain.clone(), false),
     ] {
         let clone = work.path().join(format!("clone-{}", targets.len()));
-        check(git(false).args(["clone", "-q", "-b", "main"]).arg(&server).arg(&clone));
-        check(git(false).current_dir(&clone).args(["config", "user.signingkey", owner.fingerprint()]));
-        targets.push(Target { name, clone, signed, samples: Vec::new() });
+        check(
+            git(false)
+                .args(["clone", "-q", "-b", "main"])
+                .arg(&server)
+                .arg(&clone),
+        );
+        check(git(false).current_dir(&clone).args([
+            "config",
+            "user.signingkey",
+            owner.fingerprint(),
+        ]));
+        targets.push(Target {
+            name,
+            clone,
+            signed,
+            samples: Vec::new(),
+        });
     }
 
     eprintln!("bench: {rounds} rounds of one-file pushes, alternating …");
@@ -145,8 +181,13 @@ fn main() {
             // Rotate the order so no target always runs first.
             let t = &mut targets[(k + round) % 3];
             let path = format!("d{:03}/f{:05}.txt", round % dirs, round);
-            std::fs::write(t.clone.join(&path), format!("changed in round {round}\n")).expect("edit");
-            check(git(true).current_dir(&t.clone).args(["commit", "-q", "-am", "one file"]));
+            std::fs::write(t.clone.join(&path), format!("changed in round {round}\n"))
+                .expect("edit");
+            check(
+                git(true)
+                    .current_dir(&t.clone)
+                    .args(["commit", "-q", "-am", "one file"]),
+            );
             let mut push = git(true);
             push.current_dir(&t.clone).arg("push").arg("-q");
             if t.signed {
@@ -167,9 +208,17 @@ fn main() {
             .arg("explain")
             .arg("--repo")
             .arg(hooked.path())
-            .args(["--user", owner.fingerprint(), "refs/heads/bench-new", "main"]);
+            .args([
+                "--user",
+                owner.fingerprint(),
+                "refs/heads/bench-new",
+                "main",
+            ]);
         let mut lstree = git(false);
-        lstree.arg("--git-dir").arg(hooked.path()).args(["ls-tree", "-r", "main"]);
+        lstree
+            .arg("--git-dir")
+            .arg(hooked.path())
+            .args(["ls-tree", "-r", "main"]);
         if round % 2 == 0 {
             explain_samples.push(time(&mut explain));
             lstree_samples.push(time(&mut lstree));
