@@ -343,7 +343,7 @@ impl Bot {
                     tx.message = format!("ci-bot: claim {} v{} ({attempt})\n", t.mr, t.k);
                     tx.file(
                         state::claim_path(&t.mr, t.k, attempt),
-                        Claim::render(&self.me, &self.instance, &now),
+                        Claim::render(&self.me, &self.instance, &now, self.config.lease_secs),
                     );
                     Ok(Claimed::Mine { attempt, takeover })
                 }

@@ -13,6 +13,8 @@ use gix::ObjectId;
 /// The header names of a claim file.
 pub const BOT: &str = "Bot";
 pub const INSTANCE: &str = "Instance";
+/// Until when the claim holds: its date plus the claiming bot's `lease_secs`.
+pub const EXPIRES: &str = "Expires";
 
 /// `merge-reqs/<id>/<n>/ci/v<k>`
 pub fn claims_dir(id: &MrId, k: u32) -> String {
@@ -31,16 +33,26 @@ pub struct Claim {
     pub bot: Option<Fingerprint>,
     pub instance: Option<String>,
     pub date: Option<DateTime<Utc>>,
+    pub expires: Option<DateTime<Utc>>,
 }
 
 impl Claim {
     /// The file's content.
-    pub fn render(bot: &Fingerprint, instance: &str, date: &DateTime<Utc>) -> String {
-        format!(
+    pub fn render(
+        bot: &Fingerprint,
+        instance: &str,
+        date: &DateTime<Utc>,
+        lease_secs: u64,
+    ) -> String {
+        let mut text = format!(
             "{BOT}: {bot}\n{INSTANCE}: {instance}\n{}: {}\n",
             header::DATE,
-            git_mr::clock::format(date)
-        )
+            git_mr::clock::format(date),
+        );
+        if let Some(expires) = plus(date, lease_secs) {
+            text.push_str(&format!("{EXPIRES}: {}\n", git_mr::clock::format(&expires)));
+        }
+        text
     }
 
     pub fn parse(attempt: u32, data: &[u8]) -> Claim {
@@ -49,6 +61,7 @@ impl Claim {
             bot: None,
             instance: None,
             date: None,
+            expires: None,
         };
         for line in String::from_utf8_lossy(data).lines() {
             let Some((k, v)) = line.split_once(':') else {
@@ -61,6 +74,8 @@ impl Claim {
                 claim.instance = Some(v.to_owned());
             } else if k.trim().eq_ignore_ascii_case(header::DATE) {
                 claim.date = git_mr::clock::parse(v);
+            } else if k.trim().eq_ignore_ascii_case(EXPIRES) {
+                claim.expires = git_mr::clock::parse(v);
             }
         }
         claim
@@ -155,7 +170,8 @@ pub enum Decision {
 /// The newest claim rules. Ours from this process: resume. Ours from another process
 /// (this bot's earlier life, which was killed: one bot per key and workdir, see the
 /// workdir lock): take over at once. Another bot's: busy while younger than the
-/// lease, else take over. A claim without a readable date counts as expired.
+/// lease, else take over. The lease is the claiming bot's (`Expires:`), else
+/// `lease_secs` after its date; a claim without either counts as expired.
 pub fn decide(
     claims: &[Claim],
     me: &Fingerprint,
@@ -182,10 +198,13 @@ pub fn decide(
             next
         };
     }
-    match newest.date {
-        Some(date) => {
-            let age_secs = (now - date).num_seconds();
-            if age_secs < lease_secs as i64 {
+    let expires = newest
+        .expires
+        .or_else(|| newest.date.and_then(|d| plus(&d, lease_secs)));
+    match expires {
+        Some(expires) => {
+            let age_secs = newest.date.map(|d| (now - d).num_seconds()).unwrap_or(0);
+            if now < expires {
                 Decision::Busy {
                     bot: newest.bot.clone(),
                     age_secs,
@@ -196,6 +215,12 @@ pub fn decide(
         }
         None => next,
     }
+}
+
+/// `date` plus `secs` seconds, `None` past chrono's range.
+fn plus(date: &DateTime<Utc>, secs: u64) -> Option<DateTime<Utc>> {
+    let secs = chrono::Duration::try_seconds(i64::try_from(secs).ok()?)?;
+    date.checked_add_signed(secs)
 }
 
 /// Whether someone took the revision over from our `claim-<attempt>`.
@@ -218,7 +243,7 @@ mod tests {
     fn claim(attempt: u32, bot: char, instance: &str, date: &str) -> Claim {
         Claim::parse(
             attempt,
-            Claim::render(&fpr(bot), instance, &at(date)).as_bytes(),
+            Claim::render(&fpr(bot), instance, &at(date), 600).as_bytes(),
         )
     }
 
@@ -229,6 +254,7 @@ mod tests {
         assert_eq!(c.bot, Some(fpr('A')));
         assert_eq!(c.instance.as_deref(), Some("host/1/ff"));
         assert_eq!(c.date, Some(at("2026-11-26T11:00:00Z")));
+        assert_eq!(c.expires, Some(at("2026-11-26T11:10:00Z")));
         let junk = Claim::parse(1, b"whatever\n");
         assert_eq!(junk.bot, None);
     }
@@ -274,6 +300,17 @@ mod tests {
                 takeover: true
             }
         );
+        // The claiming bot's own lease rules, not ours.
+        let long = Claim::parse(
+            1,
+            Claim::render(&fpr('B'), "b", &at("2026-11-26T10:00:00Z"), 86_400).as_bytes(),
+        );
+        assert!(matches!(d(&[long]), Decision::Busy { .. }));
+        let short = Claim::parse(
+            1,
+            Claim::render(&fpr('B'), "b", &at("2026-11-26T11:59:00Z"), 30).as_bytes(),
+        );
+        assert!(matches!(d(&[short]), Decision::Claim { attempt: 2, .. }));
         // Unreadable: expired.
         assert_eq!(
             d(&[Claim::parse(4, b"")]),

@@ -233,6 +233,41 @@ fn two_bots_started_at_once_run_each_revision_exactly_once() {
 }
 
 #[test]
+fn an_expired_claim_is_taken_over_by_another_bot() {
+    let w = World::new(&["bot1", "bot2"], &[]);
+    let mr = w.alice().open_mr("stuck", &[("wait", "30"), ("ok", "")]);
+    // bot1 claims for 6 s (its own lease), starts, and dies.
+    let bot1 = w.bot("bot1", 3, "lease_secs = 6\n");
+    let mut daemon = bot1.spawn(&[]);
+    wait_for(60, "bot1's job to start", || w.runs().len() == 1);
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let claimed = Instant::now();
+    // bot2, whose own lease is long, honours bot1's while it lasts (checked when
+    // the machine is quick enough for the claim to be surely younger than 6 s).
+    let bot2 = w.bot("bot2", 20, "lease_secs = 3600\n");
+    let log = bot2.once_ok(&[("WAIT_SECS", "0")]);
+    if claimed.elapsed() < Duration::from_secs(4) {
+        assert!(log.contains("claimed by another bot"), "{log}");
+        assert!(w.ci_comments(&mr).is_empty());
+    }
+    std::thread::sleep(Duration::from_secs(7).saturating_sub(claimed.elapsed()));
+    bot2.once_ok(&[("WAIT_SECS", "0")]);
+    let c = w.ci_comments(&mr);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].author, bot2.user.fpr);
+    assert_eq!(c[0].status(), "pass");
+    let claims = w.claims(&mr, 1);
+    assert_eq!(claims.len(), 2, "{claims:?}");
+    assert!(claims[0].1.contains(&bot1.user.fpr), "{claims:?}");
+    assert!(claims[1].1.contains(&bot2.user.fpr), "{claims:?}");
+    // bot1, back, counts bot2's result as done.
+    bot1.once_ok(&[]);
+    assert_eq!(w.ci_comments(&mr).len(), 1);
+    assert_eq!(w.runs().len(), 2);
+}
+
+#[test]
 fn configuration_errors_are_clear() {
     let dir = tempfile::tempdir().unwrap();
     let run = |text: &str| {
