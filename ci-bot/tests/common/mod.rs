@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The command every test bot runs. `RUNS` gets one line per run; a file `slow`
@@ -27,13 +28,29 @@ pub fn ci_bot_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ci-bot"))
 }
 
-/// A binary of the workspace, next to this test's own directory (target/debug).
+/// A binary of the workspace (`gitapps-hook`, `git-mr`), next to this test's own
+/// directory (target/<profile>), built once per test run so that it is never stale
+/// (`GITAPPS_TESTS_NO_BUILD=1` skips the build).
 pub fn workspace_bin(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let exe = std::env::current_exe().expect("the test binary has a path");
     let dir = exe
         .parent()
         .and_then(Path::parent)
-        .expect("target/debug/deps/<test>");
+        .expect("target/<profile>/deps/<test>");
+    let package = match name {
+        "gitapps-hook" => "gitapps-hooks",
+        other => other,
+    };
+    {
+        let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+        if !built.iter().any(|p| p == package)
+            && std::env::var_os("GITAPPS_TESTS_NO_BUILD").is_none()
+        {
+            build(package, dir);
+            built.push(package.to_owned());
+        }
+    }
     let bin = dir.join(name);
     assert!(
         bin.exists(),
@@ -41,6 +58,36 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         bin.display()
     );
     bin
+}
+
+fn build(package: &str, profile_dir: &Path) {
+    let target_dir = profile_dir.parent().expect("the target directory");
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let out = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--bins",
+            "-p",
+            package,
+            "--profile",
+            &profile,
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .output()
+        .expect("run cargo build");
+    assert!(
+        out.status.success(),
+        "cargo build -p {package} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[derive(Clone, Debug)]
