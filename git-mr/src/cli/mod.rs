@@ -6,7 +6,9 @@ mod comment;
 mod create;
 mod diff;
 mod error;
+mod export;
 mod fetch;
+mod html;
 mod init;
 mod label;
 mod list;
@@ -58,6 +60,7 @@ enum Command {
     Reopen(close::ReopenArgs),
     Search(search::Args),
     Fetch(fetch::Args),
+    Export(export::Args),
 }
 
 /// What every command gets: the repository, the remote, the terminal.
@@ -204,5 +207,6 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         Command::Reopen(a) => close::run_reopen(&ctx, a),
         Command::Search(a) => search::run(&ctx, a),
         Command::Fetch(a) => fetch::run(&ctx, a),
+        Command::Export(a) => export::run(&ctx, a),
     }
 }
