@@ -244,16 +244,7 @@ pub fn check_key_file(path: &str, bytes: &[u8]) -> Result<Cert, String> {
         .ok_or_else(|| {
             format!("`{name}` is not a full upper-case hex fingerprint (40 or 64 digits)")
         })?;
-    let mut certs = CertParser::from_bytes(bytes)
-        .map_err(|e| format!("not an OpenPGP key: {}", one_line(&e)))?;
-    let cert = match certs.next() {
-        Some(Ok(c)) => c,
-        Some(Err(e)) => return Err(format!("not an OpenPGP key: {}", one_line(&e))),
-        None => return Err("the file holds no OpenPGP key".into()),
-    };
-    if certs.next().is_some() {
-        return Err("the file holds more than one key; one key per file".into());
-    }
+    let cert = single_cert(bytes)?;
     if cert.is_tsk() {
         return Err(
             "the file holds SECRET key material: export only the public key (gpg --export --armor)"
@@ -269,6 +260,21 @@ pub fn check_key_file(path: &str, bytes: &[u8]) -> Result<Cert, String> {
     Ok(cert)
 }
 
+/// The one certificate in `bytes` (armored or binary).
+fn single_cert(bytes: &[u8]) -> Result<Cert, String> {
+    let mut certs = CertParser::from_bytes(bytes)
+        .map_err(|e| format!("not an OpenPGP key: {}", one_line(&e)))?;
+    let cert = match certs.next() {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => return Err(format!("not an OpenPGP key: {}", one_line(&e))),
+        None => return Err("the file holds no OpenPGP key".into()),
+    };
+    if certs.next().is_some() {
+        return Err("the file holds more than one key; one key per file".into());
+    }
+    Ok(cert)
+}
+
 fn one_line(e: &openpgp::anyhow::Error) -> String {
     format!("{e:#}").replace('\n', " ")
 }
@@ -278,16 +284,7 @@ fn one_line(e: &openpgp::anyhow::Error) -> String {
 /// secret key given by mistake is reduced to its public part).
 pub fn public_key_file(bytes: &[u8]) -> Result<(Fingerprint, Vec<u8>), String> {
     use openpgp::serialize::SerializeInto;
-    let mut certs = CertParser::from_bytes(bytes)
-        .map_err(|e| format!("not an OpenPGP key: {}", one_line(&e)))?;
-    let cert = match certs.next() {
-        Some(Ok(c)) => c,
-        Some(Err(e)) => return Err(format!("not an OpenPGP key: {}", one_line(&e))),
-        None => return Err("the file holds no OpenPGP key".into()),
-    };
-    if certs.next().is_some() {
-        return Err("the file holds more than one key".into());
-    }
+    let cert = single_cert(bytes)?;
     let armored = cert
         .armored()
         .to_vec()
