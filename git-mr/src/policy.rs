@@ -203,41 +203,127 @@ mod tests {
         }
     }
 
+    /// The policies as the hook will read them: parsed by the policy
+    /// language itself, and asked what each kind of user may do.
     #[test]
-    fn every_rule_line_is_well_formed() {
-        let ops = [
-            "create-branch",
-            "create-tag",
-            "fast-forward",
-            "force",
-            "delete",
-            "create-directory",
-            "create-file",
-            "create-symlink",
-            "create-submodule",
-            "modify",
-            "delete-file",
-            "delete-directory",
-        ];
-        for text in [refs_conf(), branches_conf()] {
-            for line in text.lines() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') || line.starts_with("branch ") {
-                    continue;
-                }
-                let parts: Vec<&str> = line.split_whitespace().collect();
-                assert_eq!(parts.len(), 3, "{line}");
-                assert!(
-                    ["anyone", "maintainers", "ci"].contains(&parts[0]),
-                    "{line}"
-                );
-                for op in parts[1].split(',') {
-                    assert!(ops.contains(&op), "{op} in {line}");
-                }
-                let re = parts[2].replace("$user_id", &"A".repeat(40));
-                regex::Regex::new(&re).unwrap();
-            }
+    fn the_policies_grant_what_the_tools_need_and_no_more() {
+        use gitapps_policy::{Fingerprint as Fpr, Policy, PolicyFile, RefOp, TreeOp};
+        let fpr = |c: char| c.to_string().repeat(40);
+        let (owner, carol, bot, alice, eve) = (fpr('A'), fpr('C'), fpr('B'), fpr('D'), fpr('E'));
+        let id = |s: &str| Fingerprint::parse(s).expect("fingerprint");
+        let mut files = files(&[id(&carol)], &[id(&bot)]);
+        files.push((
+            "refs/owner.conf".into(),
+            gitapps_policy::DEFAULT_REF_RULES.into(),
+        ));
+        files.push((
+            "branches/owner.conf".into(),
+            gitapps_policy::DEFAULT_TREE_RULES.into(),
+        ));
+        let policy = Policy::parse(files.iter().map(|(path, content)| PolicyFile {
+            path,
+            content: content.as_bytes(),
+        }))
+        .expect("the policies git mr init writes are valid");
+        let owner_fpr = Fpr::parse(&owner).expect("fingerprint");
+        let rules = |who: &str| {
+            policy
+                .for_user(&Fpr::parse(who).expect("fingerprint"), &owner_fpr)
+                .expect("compiles")
+        };
+        let data = "refs/heads/apps/merge-reqs/data";
+        let tree = |who: &str| rules(who).tree_rules_for(data).expect("compiles");
+        let can = |who: &str, op: TreeOp, path: String| tree(who).allowed(op, path.as_bytes());
+
+        // Anyone opens merge requests of their own, every directory level included.
+        for path in [
+            "merge-reqs".to_owned(),
+            format!("merge-reqs/{alice}"),
+            format!("merge-reqs/{alice}/1"),
+        ] {
+            assert!(can(&alice, TreeOp::CreateDirectory, path.clone()), "{path}");
         }
+        assert!(can(
+            &alice,
+            TreeOp::CreateFile,
+            format!("merge-reqs/{alice}/1/title")
+        ));
+        assert!(!can(
+            &eve,
+            TreeOp::CreateFile,
+            format!("merge-reqs/{alice}/2/title")
+        ));
+        assert!(!can(
+            &alice,
+            TreeOp::Modify,
+            format!("merge-reqs/{alice}/1/title")
+        ));
+        assert!(!can(
+            &alice,
+            TreeOp::DeleteFile,
+            format!("merge-reqs/{alice}/1/title")
+        ));
+        // Comments: anyone, under their own id, never changed.
+        assert!(can(
+            &eve,
+            TreeOp::CreateFile,
+            format!("merge-reqs/{alice}/1/comments/{eve}/0")
+        ));
+        assert!(!can(
+            &eve,
+            TreeOp::CreateFile,
+            format!("merge-reqs/{alice}/1/comments/{alice}/3")
+        ));
+        assert!(!can(
+            &alice,
+            TreeOp::Modify,
+            format!("merge-reqs/{alice}/1/comments/{alice}/0")
+        ));
+        // Labels: the author on their own, maintainers on any, ci the ci-* ones.
+        let link = |mr: &str, label: &str| format!("merge-reqs/{mr}/1/labels/{label}");
+        assert!(can(
+            &alice,
+            TreeOp::CreateSymlink,
+            link(&alice, "needs-review")
+        ));
+        assert!(!can(&alice, TreeOp::CreateSymlink, link(&alice, "merged")));
+        assert!(!can(&alice, TreeOp::CreateSymlink, link(&alice, "ci-pass")));
+        assert!(!can(
+            &eve,
+            TreeOp::CreateSymlink,
+            link(&alice, "needs-review")
+        ));
+        assert!(can(&carol, TreeOp::CreateSymlink, link(&alice, "merged")));
+        assert!(can(&bot, TreeOp::CreateSymlink, link(&alice, "ci-pass")));
+        assert!(!can(&bot, TreeOp::CreateSymlink, link(&alice, "merged")));
+        // New label names: maintainers only.
+        assert!(can(
+            &carol,
+            TreeOp::CreateFile,
+            "labels/wip/description".to_owned()
+        ));
+        assert!(!can(
+            &alice,
+            TreeOp::CreateFile,
+            "labels/wip/description".to_owned()
+        ));
+        // CI claims: the ci group creates them, nobody changes them.
+        let claim = format!("merge-reqs/{alice}/1/ci/v2/claim-1");
+        assert!(can(&bot, TreeOp::CreateFile, claim.clone()));
+        assert!(!can(&bot, TreeOp::Modify, claim.clone()));
+        assert!(!can(&alice, TreeOp::CreateFile, claim));
+        // Refs: the data branch only moves forward; revision tags are one's own.
+        let r = rules(&alice);
+        assert!(r.ref_allowed(RefOp::FastForward, data));
+        assert!(!r.ref_allowed(RefOp::Force, data));
+        assert!(!r.ref_allowed(RefOp::Delete, data));
+        let tag = |who: &str| format!("refs/tags/apps/merge-reqs/{who}/1-v1");
+        assert!(r.ref_allowed(RefOp::CreateTag, &tag(&alice)));
+        assert!(!r.ref_allowed(RefOp::CreateTag, &tag(&eve)));
+        assert!(!r.ref_allowed(RefOp::Force, &tag(&alice)));
+        // Nothing on the project's own branches.
+        assert!(!r.ref_allowed(RefOp::FastForward, "refs/heads/main"));
+        assert!(!rules(&carol).ref_allowed(RefOp::FastForward, "refs/heads/main"));
     }
 
     #[test]
