@@ -11,7 +11,7 @@ use git_mr::forge::Committed;
 use git_mr::layout;
 use git_mr::store::Depth;
 use git_mr::{Fingerprint, Forge, MrId, Snapshot, State};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::job::{Job, JobError, Outcome};
@@ -217,7 +217,7 @@ impl Bot {
                     self.config.lease_secs,
                 );
                 if let Decision::Busy { bot, age_secs } = decision {
-                    info!(
+                    debug!(
                         mr = %mr.id, revision = rev.number,
                         claimed_by = %bot.map(|b| b.to_string()).unwrap_or_default(),
                         age_secs, "claimed by another bot: left to it"

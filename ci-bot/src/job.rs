@@ -73,6 +73,21 @@ pub enum JobError {
     Bot(String),
 }
 
+/// Variables that would point git somewhere else than the checkout, or hand the job
+/// the bot's agents: never passed on (see also `main`, which drops the git ones).
+pub const SCRUBBED_ENV: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "SSH_AUTH_SOCK",
+    "GPG_AGENT_INFO",
+];
+
 /// How long a process group gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
 /// How often a running job is looked at.
@@ -115,6 +130,9 @@ impl Job<'_> {
             .stderr(err)
             .env("CI", "true")
             .process_group(0);
+        for k in SCRUBBED_ENV {
+            cmd.env_remove(k);
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

@@ -65,6 +65,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // The bot's own git commands run in its clone (`git -C`): a GIT_DIR or GIT_WORK_TREE
+    // from the environment would send them elsewhere. No other thread runs yet.
+    for k in job::SCRUBBED_ENV.iter().filter(|k| k.starts_with("GIT_")) {
+        std::env::remove_var(k);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

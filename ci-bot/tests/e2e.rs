@@ -246,7 +246,7 @@ fn an_expired_claim_is_taken_over_by_another_bot() {
     // bot2, whose own lease is long, honours bot1's while it lasts (checked when
     // the machine is quick enough for the claim to be surely younger than 6 s).
     let bot2 = w.bot("bot2", 20, "lease_secs = 3600\n");
-    let log = bot2.once_ok(&[("WAIT_SECS", "0")]);
+    let log = bot2.once_ok(&[("WAIT_SECS", "0"), ("RUST_LOG", "info,ci_bot=debug")]);
     if claimed.elapsed() < Duration::from_secs(4) {
         assert!(log.contains("claimed by another bot"), "{log}");
         assert!(w.ci_comments(&mr).is_empty());
