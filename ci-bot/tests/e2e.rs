@@ -230,6 +230,34 @@ fn two_bots_started_at_once_run_each_revision_exactly_once() {
     bot1.once_ok(&[]);
     bot2.once_ok(&[]);
     assert_eq!(w.runs().len(), 3);
+
+    // Without `signing_key`, the bot signs with git's user.signingkey (and forgets the
+    // key an earlier configuration set in its clone).
+    let global = bot1.user.home.join("gitconfig");
+    std::fs::write(
+        &global,
+        format!("[user]\n\tsigningkey = {}\n", bot1.user.fpr),
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(&bot1.config).unwrap();
+    let config: String = config
+        .lines()
+        .filter(|l| !l.starts_with("signing_key"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&bot1.config, config).unwrap();
+    let four = alice.open_mr("four", &[("ok", "")]);
+    let global = global.display().to_string();
+    bot1.once_ok(&[("GIT_CONFIG_GLOBAL", &global)]);
+    let c = w.ci_comments(&four);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].author, bot1.user.fpr);
+    let out = bot1.once(&[]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no signing key"),
+        "{out:?}"
+    );
 }
 
 #[test]
