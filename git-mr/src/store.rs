@@ -355,6 +355,9 @@ fn read_mr(
             "comments" if e.mode.is_tree() => {
                 read_comments(reader, &epath, &id, &e.id, &mut comments, snapshot)?;
             }
+            // CI bots' claims on revisions (`ci/v<k>/claim-<attempt>`): the
+            // bots' business; the results they post are comments.
+            "ci" if e.mode.is_tree() => {}
             _ => reader.warn(epath, "unexpected entry"),
         }
     }
@@ -527,6 +530,8 @@ mod tests {
             file(&format!("{mr}/comments/{b}/1"), "Revision: 1\n\nno date\n"),
             file(&format!("merge-reqs/{a}/two/title"), "x\n"),
             file(&format!("merge-reqs/{b}/3/target"), "main\n"),
+            // A CI bot's claim is no malformed data.
+            file(&format!("{mr}/ci/v1/claim-1"), "Bot: x\n"),
         ];
         let c = commit(&repo, &edits);
         let s = read(&repo, Some(c), Depth::Full).unwrap();
@@ -539,6 +544,10 @@ mod tests {
         assert_eq!(m.comments[0].author, b, "date order");
         assert_eq!(m.description().unwrap().body, "The description.\n");
         let paths: Vec<&str> = s.warnings.iter().map(|w| w.path.as_str()).collect();
+        assert!(
+            !paths.iter().any(|p| p.contains("/ci")),
+            "claims are not warned about: {paths:?}"
+        );
         for expected in [
             format!("{mr}/labels/gone"),
             format!("{mr}/comments/{b}/1"),
