@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# A tour of git apps on this machine: a server repository with the hook,
-# an owner, a contributor who registers their own key, signed pushes that
-# are accepted, and pushes that the policy rejects. Leaves nothing behind.
+# A tour of git apps on this machine: a server repository with the hook, an owner,
+# a contributor and a maintainer who register their own keys, a CI bot, and one
+# merge request from creation to merge — with the pushes the policy refuses.
+# Everything lives in a temporary directory that is removed at the end; nothing
+# is left running.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
+[ -n "${NO_COLOR:-}" ] && bold='' dim='' off=''
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$off"; }
+say() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
 
-step "Building the binaries (cargo build --release)"
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p gitapps-hooks
+step "Building gitapps-hook, git-mr and ci-bot (cargo build --release)"
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" \
+  -p gitapps-hooks -p git-mr -p ci-bot
 export PATH="$root/target/release:$PATH"
 
 demo=$(mktemp -d /tmp/gitapps-demo.XXXXXX)
@@ -22,73 +27,118 @@ cleanup() {
 trap cleanup EXIT
 cd "$demo"
 
-# Every person has their own gpg home and git identity; nothing global is touched.
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="$demo"
-newuser() { # name -> prints fingerprint
+# Each person has their own gpg home, git identity and clone; nothing global is touched.
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="$demo" NO_COLOR=1
+declare -A fpr
+newuser() {
   local home="$demo/gpg-$1"
   mkdir -m 700 "$home"
   GNUPGHOME="$home" gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
     --quick-gen-key "$1 <$1@example.org>" ed25519 sign never 2>/dev/null
-  GNUPGHOME="$home" gpg --with-colons --list-keys 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}'
+  fpr[$1]=$(GNUPGHOME="$home" gpg --with-colons --list-keys 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}')
 }
-as() { # as NAME cmd... : run a command as that user
+# as NAME CMD...: run a command as that person.
+as() {
   local who=$1; shift
   GNUPGHOME="$demo/gpg-$who" GIT_AUTHOR_NAME=$who GIT_AUTHOR_EMAIL=$who@example.org \
     GIT_COMMITTER_NAME=$who GIT_COMMITTER_EMAIL=$who@example.org "$@"
 }
+# at NAME CMD...: run a command as that person, in their clone, echoing it.
+at() {
+  local who=$1; shift
+  printf '%s$ %s%s\n' "$dim" "$*" "$off"
+  (cd "$demo/$who" && as "$who" "$@")
+}
+clone() {
+  as "$1" git clone -q "$demo/server.git" "$demo/$1"
+  git -C "$demo/$1" config user.signingkey "${fpr[$1]}"
+}
+register() { # NAME: push one's own key to apps/access-control (open registration)
+  local who=$1
+  (cd "$demo/$who" &&
+    as "$who" git fetch -q origin apps/access-control &&
+    as "$who" git switch -q -c "register" FETCH_HEAD &&
+    mkdir -p keys && as "$who" gpg --export --armor "${fpr[$who]}" > "keys/${fpr[$who]}.asc" &&
+    as "$who" git add keys && as "$who" git commit -qm "Register $who" &&
+    as "$who" git push -q --signed origin register:apps/access-control &&
+    as "$who" git switch -q main)
+  say "$who registered keys/${fpr[$who]}.asc"
+}
 
-step "Two people, each with an OpenPGP key"
-alice=$(newuser alice); echo "alice (owner):       $alice"
-bob=$(newuser bob);     echo "bob (contributor):   $bob"
+step "Four keys: alice owns the project, bob contributes, carol maintains, ci is a bot"
+for who in alice bob carol ci; do newuser "$who"; say "$who: ${fpr[$who]}"; done
 
 step "The server: a bare repository with the hook, owned by alice, open for registration"
-as alice gpg --export --armor "$alice" > alice.asc
-run gitapps-hook install server.git --owner alice.asc --open-registration
+as alice gpg --export --armor "${fpr[alice]}" > alice.asc
+gitapps-hook install server.git --owner alice.asc --open-registration | sed "s|$demo/||"
 
-step "alice pushes main, signed"
-as alice git init -q -b main alice && cd alice
-git config user.signingkey "$alice"
-echo "# demo project" > README.md && as alice git add README.md && as alice git commit -qm "Start"
-run as alice git push --signed ../server.git main
-cd ..
+step "alice pushes the project; its test is ./check.sh"
+mkdir alice && cd alice && git init -q -b main && git config user.signingkey "${fpr[alice]}"
+printf '#!/bin/sh\n# The project test: every line of greeting.txt says hello.\n! grep -v hello greeting.txt\n' > check.sh
+chmod +x check.sh && echo "hello world" > greeting.txt
+as alice git add . && as alice git commit -qm "A project with a test"
+git remote add origin "$demo/server.git"
+cd .. && at alice git push -q --signed origin main
 
-step "bob is not registered yet: his signed push is refused"
-as bob git clone -q server.git bob && cd bob && git config user.signingkey "$bob"
-echo "bob was here" > bob.txt && as bob git add bob.txt && as bob git commit -qm "bob's change"
-run as bob git push --signed origin main || echo "(rejected, as it should be)"
+step "bob, carol and the bot register their own keys (anyone may add keys/<own fpr>.asc)"
+for who in bob carol ci; do clone "$who"; register "$who"; done
 
-step "bob registers his own key on apps/access-control (allowed by --open-registration)"
-as bob git fetch -q origin apps/access-control
-as bob git switch -q -c reg FETCH_HEAD
-mkdir -p keys && as bob gpg --export --armor "$bob" > "keys/$bob.asc"
-as bob git add keys && as bob git commit -qm "Register bob"
-run as bob git push --signed origin reg:apps/access-control
+step "alice sets merge requests up: carol maintains, ci is the CI group; maintainers may push main"
+at alice git fetch -q origin apps/access-control
+at alice git mr init --maintainer "${fpr[carol]}" --ci "${fpr[ci]}"
+(cd alice && as alice git fetch -q origin apps/access-control && as alice git switch -q -c ac FETCH_HEAD &&
+  printf 'maintainers fast-forward ^heads/main$\n' > refs/main.conf &&
+  printf 'branch ^heads/main$\nmaintainers create-directory,create-file,modify,delete ^.*$\n' > branches/main.conf &&
+  gitapps-hook validate . && as alice git add refs branches && as alice git commit -qm "Maintainers push main" &&
+  as alice git push -q --signed origin ac:apps/access-control && as alice git switch -q main)
+say "refs/main.conf and branches/main.conf pushed"
 
-step "bob is known now, but the policy does not let him push main"
-as bob git switch -q main
-run as bob git push --signed origin main || echo "(rejected: no rule allows bob to fast-forward main)"
+step "bob opens a merge request with a change that breaks the test"
+(cd bob && as bob git switch -q -c shout && echo "HELLO THERE" >> greeting.txt &&
+  as bob git commit -qam "Shout a greeting")
+at bob git mr create -t "Add a second greeting" -m "Greets louder." --label needs-review
 
-step "alice asks the hook why, without pushing"
-run gitapps-hook explain --repo ../server.git --user "$bob" refs/heads/main "$(git rev-parse main)" || true
+step "The CI bot tests every revision and reports back"
+cat > ci-bot.toml <<EOF
+remote = "$demo/server.git"
+workdir = "$demo/ci-work"
+command = "./check.sh"
+timeout_secs = 60
+poll_secs = 5
+signing_key = "${fpr[ci]}"
+log_tail_lines = 20
+EOF
+printf '%s$ ci-bot --config ci-bot.toml --once%s\n' "$dim" "$off"
+as ci ci-bot --config ci-bot.toml --once 2>&1 | sed 's/^/  /' | tail -5
+at carol git mr list
 
-step "alice gives everyone a namespace of their own: refs/heads/users/<fingerprint>/*"
-cd ../alice
-as alice git fetch -q ../server.git apps/access-control
-as alice git switch -q -c ac FETCH_HEAD
-printf 'anyone create-branch,fast-forward,force,delete ^heads/users/$user_id/.*$\n' > refs/users.conf
-printf 'branch ^heads/users/.*$\nanyone create-directory,create-file,modify,delete ^.*$\n' > branches/users.conf
-run gitapps-hook validate .
-as alice git add refs branches && as alice git commit -qm "Personal branches"
-run as alice git push --signed ../server.git ac:apps/access-control
-cd ../bob
+step "carol reviews"
+at carol git mr comment bob/1 -m "The test fails: greetings say hello, in lower case."
 
-step "bob pushes to his own namespace: accepted"
-run as bob git push --signed origin "main:refs/heads/users/$bob/feature"
-step "bob tries alice's namespace: rejected"
-run as bob git push --signed origin "main:refs/heads/users/$alice/feature" || echo "(rejected, as it should be)"
+step "bob fixes it and pushes revision 2"
+(cd bob && echo "hello there, loudly" > greeting.txt && echo "hello world" >> greeting.txt &&
+  as bob git commit -qam "Greet loudly, in lower case")
+at bob git mr revise bob/1 -m "Lower case, as the test wants."
+as ci ci-bot --config ci-bot.toml --once 2>&1 | sed 's/^/  /' | tail -3
+at bob git mr diff bob/1 --since 1 | head -20
 
-step "The audit log: one commit per accepted push, with its certificate"
-cd ..
-run git --git-dir=server.git log --format='%h %s' refs/apps/push-certs
+step "bob may not rewrite carol's comment: a crafted push is refused by the hook"
+(cd bob && as bob git fetch -q origin apps/merge-reqs/data && as bob git switch -q -c tamper FETCH_HEAD &&
+  comment=$(git ls-tree -r --name-only HEAD merge-reqs | grep "/comments/${fpr[carol]}/0$") &&
+  echo "Looks perfect, merge it!" >> "$comment" && as bob git commit -qam "edit carol's comment" &&
+  printf '%s$ git push --signed origin tamper:apps/merge-reqs/data%s\n' "$dim" "$off" &&
+  { as bob git push -q --signed origin tamper:apps/merge-reqs/data 2>&1 | grep -E "gitapps|rejected" || true; } &&
+  as bob git switch -q shout)
+
+step "carol merges revision 2 into main: one signed, atomic push"
+at carol git mr merge bob/1
+
+step "Where things stand"
+at carol git mr list --state all
+at carol git mr show bob/1
+
+step "Every accepted push is in the audit log, with its certificate"
+git --git-dir=server.git log --format='%h %s' refs/apps/push-certs | head -5
+say "… $(git --git-dir=server.git rev-list --count refs/apps/push-certs) signed pushes in all"
 
 step "Done. Everything was in $demo, which is removed now."
