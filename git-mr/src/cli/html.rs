@@ -109,13 +109,19 @@ fn page(title: &str, root: &str, body: &str) -> String {
 
 /// `Alice Example <span class="fpr">9A3F1C2B</span>`, or the short fingerprint alone.
 fn person(people: &People, who: &Fingerprint) -> String {
+    person_with(people, who, "")
+}
+
+/// [`person`] with `suffix` (safe markup) after the short fingerprint: `/3` names a
+/// comment the way `git mr comment --reply-to` takes it.
+fn person_with(people: &People, who: &Fingerprint, suffix: &str) -> String {
     match people.name(who) {
         Some(name) => format!(
-            "<span class=\"who\">{}</span> <span class=\"fpr\">{}</span>",
+            "<span class=\"who\">{}</span> <span class=\"fpr\">{}{suffix}</span>",
             escape(name),
             who.short()
         ),
-        None => format!("<span class=\"fpr\">{}</span>", who.short()),
+        None => format!("<span class=\"fpr\">{}{suffix}</span>", who.short()),
     }
 }
 
@@ -292,12 +298,13 @@ fn reply_to(cx: &Context<'_>, mr: &MergeRequest, value: &str) -> String {
     });
     match target {
         Some(c) => format!(
-            "reply to <a href=\"#{}\">{}/{}</a>",
+            "reply to <a href=\"#{}\">{}{}/{}</a>",
             comment_anchor(&c.author, c.index),
             match cx.people.name(&c.author) {
-                Some(name) => escape(name),
-                None => c.author.short().to_owned(),
+                Some(name) => format!("{} ", escape(name)),
+                None => String::new(),
             },
+            c.author.short(),
             c.index
         ),
         None => format!("reply to <code>{}</code>", escape(value)),
@@ -314,11 +321,9 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
     };
     write!(
         out,
-        "<article class=\"{class}\" id=\"{}\">\n<header>{} <span class=\"ref\">{}/{}</span> · {}",
+        "<article class=\"{class}\" id=\"{}\">\n<header>{} · {}",
         comment_anchor(&c.author, c.index),
-        person(cx.people, &c.author),
-        c.author.short(),
-        c.index,
+        person_with(cx.people, &c.author, &format!("/{}", c.index)),
         time(&c.date),
     )
     .expect("writing to a String cannot fail");
@@ -467,9 +472,10 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .4rem 0 0; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid var(--line); }
 td.num { text-align: right; }
-.id, .fpr, .ref, .counts, footer, .empty { color: var(--muted); }
-.fpr, .ref, .id { font-family: ui-monospace, monospace; font-size: .85em; }
-.state, .ci, .label, .tag { display: inline-block; padding: 0 .45rem; border-radius: 1rem; font-size: .85em; border: 1px solid var(--line); }
+.id, .fpr, .counts, footer, .empty { color: var(--muted); }
+.fpr, .id { font-family: ui-monospace, monospace; font-size: .85em; }
+.state, .ci, .label, .tag { display: inline-block; padding: 0 .45rem; border-radius: 1rem; font-size: .85em; border: 1px solid var(--line); white-space: nowrap; }
+time { white-space: nowrap; }
 .state.open, .ci.pass { color: var(--pass); border-color: var(--pass); }
 .state.closed, .ci.fail { color: var(--fail); border-color: var(--fail); }
 .state.merged { color: var(--merged); border-color: var(--merged); }
