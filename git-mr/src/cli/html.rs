@@ -125,6 +125,15 @@ fn person_with(people: &People, who: &Fingerprint, suffix: &str) -> String {
     }
 }
 
+/// The title, or something to click on when it is empty.
+fn title(mr: &MergeRequest) -> &str {
+    if mr.title.trim().is_empty() {
+        "(no title)"
+    } else {
+        &mr.title
+    }
+}
+
 fn state_badge(state: State) -> String {
     let s = state.as_str();
     format!("<span class=\"state {s}\">{s}</span>")
@@ -269,7 +278,7 @@ pub fn index(cx: &Context<'_>) -> String {
 <td class=\"num\">{revisions}</td><td>{opened}</td></tr>",
                 state = mr.state().as_str(),
                 href = mr_path(&mr.id),
-                title = escape(&mr.title),
+                title = escape(title(mr)),
                 short = ui::short_id(mr),
                 target = escape(&mr.target),
                 state_badge = state_badge(mr.state()),
@@ -380,7 +389,7 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
 pub fn mr_page(cx: &Context<'_>, mr: &MergeRequest) -> String {
     let mut body = format!(
         "<nav><a href=\"../{INDEX}\">← All merge requests</a></nav>\n<header>\n<h1>{}</h1>\n<p class=\"meta\">{} ",
-        escape(&mr.title),
+        escape(title(mr)),
         state_badge(mr.state())
     );
     if let Some(ci) = ci_badge(mr.ci_status()) {
@@ -458,7 +467,7 @@ pub fn mr_page(cx: &Context<'_>, mr: &MergeRequest) -> String {
     }
     body.push_str("</section>\n</main>\n");
     body.push_str(&footer(cx));
-    page(&mr.title, "../", &body)
+    page(title(mr), "../", &body)
 }
 
 /// The one stylesheet: readable without it, nothing that needs a network.
@@ -801,7 +810,13 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("unknown (no description)"), "{page}");
-        assert!(page.contains("<title></title>"), "{page}");
+        assert!(page.contains("<title>(no title)</title>"), "{page}");
+        assert!(page.contains("<h1>(no title)</h1>"), "{page}");
+        let index = file(&files, INDEX);
+        assert!(
+            index.contains(".html\">(no title)</a>"),
+            "a link to click: {index}"
+        );
         let index = file(&files, INDEX);
         assert!(index.contains("1 open · 0 merged · 0 closed"), "{index}");
         assert!(index.contains("<td>—</td>"), "{index}");
