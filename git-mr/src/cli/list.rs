@@ -135,7 +135,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             line.push_str(&format!("  {ci}"));
         }
         if !labels.is_empty() {
-            line.push_str(&format!("  [{}]", labels.join(", ")));
+            line.push_str(&format!("  [{}]", ui::clean(&labels.join(", "))));
         }
         out.push_str(&line);
         out.push('\n');

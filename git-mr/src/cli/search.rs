@@ -49,7 +49,11 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             ctx.ui.bold(&h.title)
         ));
         for m in h.matches {
-            out.push_str(&format!("    {}: {}\n", ctx.ui.dim(&m.location), m.line));
+            out.push_str(&format!(
+                "    {}: {}\n",
+                ctx.ui.dim(&m.location),
+                ui::clean(&m.line)
+            ));
         }
     }
     ui::print(&out)?;

@@ -81,15 +81,21 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         ctx.ui.state(mr.state())
     ));
     out.push_str(&format!("id:        {}\n", mr.id));
-    out.push_str(&format!("author:    {}\n", people.display(&mr.id.author)));
-    out.push_str(&format!("target:    {}\n", mr.target));
+    out.push_str(&format!(
+        "author:    {}\n",
+        ui::clean(&people.display(&mr.id.author))
+    ));
+    out.push_str(&format!("target:    {}\n", ui::clean(&mr.target)));
     let revs: Vec<String> = mr
         .revisions
         .iter()
         .map(|r| format!("v{} {}", r.number, &r.commit[..r.commit.len().min(12)]))
         .collect();
     out.push_str(&format!("revisions: {}\n", revs.join(", ")));
-    out.push_str(&format!("labels:    {}\n", mr.labels.join(", ")));
+    out.push_str(&format!(
+        "labels:    {}\n",
+        ui::clean(&mr.labels.join(", "))
+    ));
     if let Some(ci) = mr.ci_status() {
         out.push_str(&format!("ci:        {}\n", ctx.ui.ci(Some(ci))));
     }
@@ -103,7 +109,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     if let Some(d) = mr.description() {
         if !d.body.trim().is_empty() {
             out.push('\n');
-            for line in d.body.lines() {
+            for line in ui::clean(&d.body).lines() {
                 out.push_str(&format!("    {line}\n"));
             }
         }
@@ -132,7 +138,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             }
         }
         out.push_str(&format!("\n{}\n", ctx.ui.dim(&format!("--- {meta}"))));
-        for line in c.body.lines() {
+        for line in ui::clean(&c.body).lines() {
             out.push_str(&format!("    {line}\n"));
         }
     }
@@ -140,9 +146,25 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     Ok(())
 }
 
+/// `<FPR>/<k>` shortened to the 8-digit prefix; anything else (the header
+/// is written by anyone) as it is.
 fn short_ref(r: &str) -> String {
     match r.split_once('/') {
-        Some((a, k)) => format!("{}/{k}", &a[..a.len().min(8)]),
-        None => r.to_owned(),
+        Some((a, k)) if a.len() > 8 && a.is_ascii() => format!("{}/{k}", &a[..8]),
+        _ => r.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_ref;
+
+    #[test]
+    fn short_ref_never_cuts_inside_a_character() {
+        let fpr = "0123456789ABCDEF0123456789ABCDEF01234567";
+        assert_eq!(short_ref(&format!("{fpr}/3")), "01234567/3");
+        // The header is anyone's text: no panic on multi-byte characters.
+        assert_eq!(short_ref("aéééééé/0"), "aéééééé/0");
+        assert_eq!(short_ref("no slash"), "no slash");
     }
 }

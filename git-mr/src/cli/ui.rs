@@ -24,11 +24,14 @@ impl Ui {
         }
     }
 
+    /// Everything painted is data from the branch (titles, names, labels):
+    /// it is cleaned of terminal controls first.
     fn paint(on: bool, code: &str, text: &str) -> String {
+        let text = clean(text);
         if on {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
-            text.to_owned()
+            text.into_owned()
         }
     }
 
@@ -164,8 +167,51 @@ pub fn message(
     Ok((!text.is_empty()).then(|| format!("{text}\n")))
 }
 
+/// `text` made safe for a terminal. Titles, names and comments are written
+/// by anyone: escape sequences could hide text, move the cursor or retitle
+/// the window, and bidirectional overrides could make text read other than
+/// it is. Control characters (but newline and tab) and those overrides
+/// become U+FFFD.
+pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if text.chars().any(unsafe_char) {
+        text.chars()
+            .map(|c| if unsafe_char(c) { '\u{FFFD}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// Print text in one write.
 pub fn print(text: &str) -> CommandResult {
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_removes_terminal_controls_and_bidi_overrides() {
+        assert_eq!(clean("plain text\n\twith tab"), "plain text\n\twith tab");
+        assert_eq!(
+            clean("\x1b]0;pwned\x07title"),
+            "\u{FFFD}]0;pwned\u{FFFD}title"
+        );
+        assert_eq!(clean("a\x1b[8mhidden"), "a\u{FFFD}[8mhidden");
+        assert_eq!(clean("abc\u{202E}fed"), "abc\u{FFFD}fed");
+        assert_eq!(clean("naïve café"), "naïve café");
+    }
+
+    #[test]
+    fn painting_cleans_what_it_paints() {
+        assert_eq!(Ui::paint(false, "1", "x\x1by"), "x\u{FFFD}y");
+        assert_eq!(Ui::paint(true, "1", "x\x1by"), "\x1b[1mx\u{FFFD}y\x1b[0m");
+    }
 }
