@@ -193,8 +193,14 @@ fn write_config(
         "receive.certNonceSlop",
         &nonce_slop.to_string(),
     )?;
+    // Before it runs a hook on a signed push, git verifies the certificate
+    // with gpg.program against the server's own keyring, only to fill
+    // GIT_PUSH_CERT_STATUS, which the hook does not trust: it verifies the
+    // signature itself. A gpg that does nothing spares every push a gpg
+    // process. Unset it if another hook needs git's verdict.
+    set(&mut config, "gpg.program", "true")?;
     report.push(format!(
-        "set {OWNER_KEY} and receive.certNonceSlop = {nonce_slop}"
+        "set {OWNER_KEY}, receive.certNonceSlop = {nonce_slop} and gpg.program = true (the hook verifies signatures itself)"
     ));
     let mut out = Vec::new();
     config

@@ -30,6 +30,8 @@ fn install_sets_up_config_hooks_and_the_policy_branch() {
         server.config("receive.certNonceSlop").as_deref(),
         Some("30")
     );
+    // The hook verifies signatures itself; git need not run gpg per push.
+    assert_eq!(server.config("gpg.program").as_deref(), Some("true"));
     for hook in ["pre-receive", "post-receive"] {
         use std::os::unix::fs::PermissionsExt;
         let path = server.path().join("hooks").join(hook);
