@@ -8,7 +8,7 @@ use gitapps_policy::{Fingerprint, ACCESS_CONTROL_REF};
 
 use crate::config::ServerConfig;
 use crate::error::{GitContext, HookError, IoContext};
-use crate::judge::{judge, Detail, Judged, Verdict};
+use crate::judge::{judge, quote_name, Detail, Judged, Verdict};
 use crate::repo::{ref_target, BranchFiles};
 use crate::updates::RefUpdate;
 
@@ -78,14 +78,14 @@ pub fn explain(
     Ok(all_allowed)
 }
 
-/// Write one line as raw bytes: paths are bytes, and a large explanation
-/// is mostly file names, so this skips `fmt` on the hot path.
+/// Write one line, skipping `fmt` on the hot path: a large explanation is
+/// mostly file names. Names that would break the line are quoted.
 fn write_line(out: &mut impl Write, j: &Judged<'_>) -> std::io::Result<()> {
     let verdict = if j.allowed() { "allow " } else { "deny " };
     out.write_all(verdict.as_bytes())?;
     out.write_all(j.op.as_str().as_bytes())?;
     out.write_all(b" ")?;
-    out.write_all(j.name)?;
+    out.write_all(quote_name(j.name).as_bytes())?;
     match j.verdict {
         Verdict::Allowed(Some(at)) => {
             out.write_all(b" (")?;

@@ -1,6 +1,8 @@
 //! Judging ref updates against one user's rules: every ref operation and
 //! every tree operation gets a verdict, handed to a sink as it is made.
 
+use std::borrow::Cow;
+
 use gitapps_policy::{Location, RefOp, TreeOp, UserRules};
 
 use crate::classify::{diff_trees, ref_op, update_trees};
@@ -54,7 +56,7 @@ impl Judged<'_> {
 
     /// The line a pusher sees for a denied operation.
     pub fn denial(&self, user: &str) -> String {
-        let name = String::from_utf8_lossy(self.name);
+        let name = quote_name(self.name);
         let what = match self.op {
             Op::Ref(op) => format!("{op} {name}"),
             Op::Tree(op) => format!("{op} {name} on {}", short(self.refname)),
@@ -70,6 +72,40 @@ impl Judged<'_> {
             }
         };
         format!("gitapps: denied: {what} for {user} ({why})")
+    }
+}
+
+/// A path (or ref name) as one line of text. Paths are bytes and may hold
+/// newlines: like git, such a name is written in double quotes with C
+/// escapes (`\n`, `\"`, `\\`, octal for other control bytes and for bytes
+/// that are not UTF-8); any other name is written as it is.
+pub fn quote_name(name: &[u8]) -> Cow<'_, str> {
+    let plain = |b: &u8| *b >= 0x20 && *b != 0x7f && *b != b'"' && *b != b'\\';
+    match std::str::from_utf8(name) {
+        Ok(text) if name.iter().all(plain) => Cow::Borrowed(text),
+        _ => {
+            let mut out = String::with_capacity(name.len() + 8);
+            out.push('"');
+            for chunk in name.utf8_chunks() {
+                for c in chunk.valid().chars() {
+                    match c {
+                        '\n' => out.push_str("\\n"),
+                        '\t' => out.push_str("\\t"),
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                            out.push_str(&format!("\\{:03o}", c as u32));
+                        }
+                        c => out.push(c),
+                    }
+                }
+                for b in chunk.invalid() {
+                    out.push_str(&format!("\\{b:03o}"));
+                }
+            }
+            out.push('"');
+            Cow::Owned(out)
+        }
     }
 }
 
@@ -153,4 +189,18 @@ pub fn judge(
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_name;
+
+    #[test]
+    fn names_that_would_break_a_line_are_quoted() {
+        assert_eq!(quote_name(b"src/main.rs"), "src/main.rs");
+        assert_eq!(quote_name("caf\u{e9}/x".as_bytes()), "caf\u{e9}/x");
+        assert_eq!(quote_name(b"two\nlines"), "\"two\\nlines\"");
+        assert_eq!(quote_name(b"a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(quote_name(b"bad\xff\x01"), "\"bad\\377\\001\"");
+    }
 }

@@ -20,6 +20,12 @@ use openpgp::{Cert, KeyHandle, Packet, PacketPile};
 /// How far a signature's creation time may lie in the future: clocks drift.
 const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
+/// How old a push certificate's signature may be. The key is judged at the
+/// signature's time (SPEC section 2), and the signer chooses that time: a
+/// bound keeps a key retired since from signing "in the past". (The nonce
+/// already proves the certificate itself is fresh.)
+const MAX_SIGNATURE_AGE: Duration = Duration::from_secs(60 * 60);
+
 /// The keys a push may be signed with: certificates from the admin's
 /// keyring file, and `keys/<FPR>.asc` files from the access-control branch,
 /// which are parsed only when needed (a server may hold thousands; the file
@@ -53,7 +59,7 @@ pub enum VerifyError {
     NotSigningCapable(Fingerprint),
     #[error("the signature does not verify with key {0}: the certificate was altered or signed by someone else")]
     Bad(Fingerprint),
-    #[error("the signature's creation time is missing or in the future")]
+    #[error("the signature's creation time is missing, in the future, or more than an hour old: check your clock")]
     BadTime,
 }
 
@@ -110,7 +116,8 @@ impl Keyring {
 
     /// Verify a detached signature over `payload` and return the signer's
     /// user id: the fingerprint of the primary key of the certificate that
-    /// holds the signing key.
+    /// holds the signing key. The key must be valid, alive and not revoked
+    /// at the signature's time, which must lie within an hour before `now`.
     pub fn verify(
         &self,
         payload: &[u8],
@@ -133,10 +140,10 @@ impl Keyring {
         policy
             .signature(sig, HashAlgoSecurity::CollisionResistance)
             .map_err(|e| VerifyError::Policy(one_line(&e)))?;
-        match sig.signature_creation_time() {
-            Some(t) if t <= now + CLOCK_SKEW => {}
+        let signed_at = match sig.signature_creation_time() {
+            Some(t) if t <= now + CLOCK_SKEW && t + MAX_SIGNATURE_AGE >= now => t,
             _ => return Err(VerifyError::BadTime),
-        }
+        };
         let issuers = sig.get_issuers();
         if issuers.is_empty() {
             return Err(VerifyError::NoIssuer);
@@ -144,7 +151,7 @@ impl Keyring {
 
         let mut last_error = None;
         for cert in self.candidates(&issuers) {
-            match verify_with(&cert, sig, payload, &issuers, &policy, now) {
+            match verify_with(&cert, sig, payload, &issuers, &policy, signed_at) {
                 Ok(fpr) => return Ok(fpr),
                 Err(e) => last_error = Some(e),
             }
@@ -277,6 +284,15 @@ fn single_cert(bytes: &[u8]) -> Result<Cert, String> {
 
 fn one_line(e: &openpgp::anyhow::Error) -> String {
     format!("{e:#}").replace('\n', " ")
+}
+
+/// Whether a keyring file (the admin's `gitapps.keyring`) holds `fpr`.
+pub fn keyring_file_has(bytes: &[u8], fpr: &Fingerprint) -> bool {
+    CertParser::from_bytes(bytes).is_ok_and(|certs| {
+        certs
+            .flatten()
+            .any(|c| c.fingerprint().to_hex() == fpr.as_str())
+    })
 }
 
 /// Read a user's public key as given to `install --owner`: exactly one

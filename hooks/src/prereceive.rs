@@ -13,7 +13,7 @@ use crate::config::{ServerConfig, ALLOW_SLOP_KEY};
 use crate::env::{NonceStatus, PushEnv};
 use crate::error::{GitContext, HookError};
 use crate::judge::{judge, Detail};
-use crate::keyring::{check_key_file, Keyring, VerifyError};
+use crate::keyring::{check_key_file, keyring_file_has, Keyring, VerifyError};
 use crate::replay;
 use crate::repo::{commit_tree, ref_target, BranchFiles, ServerRepo};
 use crate::updates::RefUpdate;
@@ -150,7 +150,7 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
     }
 
     if let Some(update) = policy_update {
-        check_new_policy(repo, update, new_policy_files.as_ref(), &config.owner)?;
+        check_new_policy(repo, update, new_policy_files.as_ref(), &config)?;
     }
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -284,8 +284,9 @@ fn check_new_policy(
     repo: &gix::Repository,
     update: &RefUpdate,
     new_files: Option<&BranchFiles>,
-    owner: &Fingerprint,
+    config: &ServerConfig,
 ) -> Result<(), Rejection> {
+    let owner = &config.owner;
     let Some(new_files) = new_files else {
         return Err(Rejection::one(format!(
             "gitapps: rejected: deleting {ACCESS_CONTROL_REF} would remove the policy and lock everyone out, the owner included"
@@ -313,11 +314,38 @@ fn check_new_policy(
             ));
         }
     }
+    if !owner_keeps_a_key(new_files, config)? {
+        lines.push(format!(
+            "gitapps: rejected: this push would lock the owner out: keys/{owner}.asc must stay (or the owner's key be in gitapps.keyring), else no push of the owner verifies"
+        ));
+    }
     if lines.is_empty() {
         Ok(())
     } else {
         Err(Rejection(lines))
     }
+}
+
+/// Whether the owner can still sign pushes after this one: their key file is
+/// on the branch and sound, or the admin's keyring holds their key.
+fn owner_keeps_a_key(new_files: &BranchFiles, config: &ServerConfig) -> Result<bool, HookError> {
+    let owner_file = format!("keys/{}.asc", config.owner);
+    if new_files
+        .key_files()
+        .any(|(path, bytes)| path == owner_file && check_key_file(path, bytes).is_ok())
+    {
+        return Ok(true);
+    }
+    let Some(path) = &config.keyring else {
+        return Ok(false);
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        HookError::Config(format!(
+            "gitapps.keyring = {}: cannot read it: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(keyring_file_has(&bytes, &config.owner))
 }
 
 /// Every key file this push adds or changes must hold one public key whose

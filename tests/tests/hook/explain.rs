@@ -239,3 +239,27 @@ fn validate_a_revision_of_a_repository() {
     );
     assert!(!all.contains("refs/broken.conf:1:"), "{out}");
 }
+
+/// SPEC section 6: one line per operation, even for a path with a newline
+/// (quoted the way git quotes paths).
+#[test]
+fn explain_quotes_names_that_would_break_a_line() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    push_main(&ow, &[("README", "r\n")]);
+    ow.write("two\nlines", "x\n");
+    ow.write("quote\"d", "y\n");
+    ow.commit_all("odd names");
+    let rev = server.import(&ow, "HEAD");
+    let out = server.explain(owner.fingerprint(), &[("refs/heads/main", &rev)]);
+    out.assert_code(0);
+    assert_lines(
+        &out,
+        &[
+            "allow fast-forward heads/main (refs/owner.conf:1)",
+            "allow create-file \"quote\\\"d\" (branches/owner.conf:1)",
+            "allow create-file \"two\\nlines\" (branches/owner.conf:1)",
+        ],
+    );
+}

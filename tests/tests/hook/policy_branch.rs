@@ -116,6 +116,11 @@ fn a_push_that_locks_the_owner_out_is_rejected() {
     // The policy branch itself cannot go.
     ow.push_signed(&["origin", ":refs/heads/apps/access-control"])
         .assert_remote_said("apps/access-control");
+    // Nor the owner's key: no push of the owner would verify afterwards.
+    let key = owner.key_path();
+    ow.edit_access_control(&[(key.as_str(), None)])
+        .assert_failed()
+        .assert_stderr_mentions(&["lock", &key]);
     assert_refs_unchanged(&server, &before);
 
     // Moving the owner's rules to other files is fine.
