@@ -26,6 +26,15 @@ pub fn validate(target: &str) -> Result<Vec<String>, HookError> {
             .detach();
         BranchFiles::read(&repo, commit)?
     };
+    let has_rules = files
+        .files
+        .iter()
+        .any(|(path, _)| path.starts_with("refs/") || path.starts_with("branches/"));
+    if !has_rules {
+        return Ok(vec![format!(
+            "{target}: no policy here (no refs/*.conf nor branches/*.conf): is it a checkout of apps/access-control?"
+        )]);
+    }
     let mut problems: Vec<String> = match files.policy() {
         Ok(_) => Vec::new(),
         Err(d) => d.0.iter().map(ToString::to_string).collect(),

@@ -27,8 +27,9 @@
 //!   files take `create-directory`, `create-file`, `create-symlink`,
 //!   `create-submodule`, `modify`, `delete-file`, `delete-directory`, and
 //!   `delete` for both deletes. Duplicates are harmless.
-//! - `REGEX` is the rest of the line (it may contain spaces, and `#` is not
-//!   a comment there), in Rust `regex` syntax, matched against the *whole*
+//! - `REGEX` is the rest of the line (it may contain spaces; a `#` after a
+//!   space is refused, since a trailing "comment" would silently become part
+//!   of the regex: write `[#]` to match one), in Rust `regex` syntax, matched against the *whole*
 //!   name: it is compiled as `^(?:REGEX)$`. Ref rules see the ref name
 //!   without `refs/` (`heads/main`, `tags/v1.0`); a ref outside `refs/` is
 //!   never allowed. Tree rules see the path's bytes from the tree root,

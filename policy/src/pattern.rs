@@ -41,6 +41,14 @@ pub(crate) fn anchor(regex: &str) -> String {
 /// form cannot be subverted by text such as `a)|(.*`; the anchored form is
 /// still compiled because a `(?x)` comment would swallow the closing `)$`.
 pub(crate) fn check(regex: &str, subject: Subject) -> Result<(), String> {
+    // `WHO OPS REGEX  # why` looks like a commented rule, but the comment
+    // would be part of the regex and the rule would silently match nothing.
+    if let Some(at) = regex.find(" #").or_else(|| regex.find("\t#")) {
+        return Err(format!(
+            "`{}` after the regex is not a comment: comments take a whole line (to match `#`, write `[#]`)",
+            regex[at..].trim()
+        ));
+    }
     let text = substitute_text(regex, SAMPLE_USER_ID);
     compile_one(&text, subject)
         .and_then(|()| compile_one(&anchor(&text), subject))
@@ -103,9 +111,15 @@ mod tests {
             ),
             ("(?-u:\\xFF)", Subject::Path, Ok(())),
             (
+                "^docs/.*$   # the docs",
+                Subject::Path,
+                Err("`# the docs` after the regex is not a comment: comments take a whole line (to match `#`, write `[#]`)".to_owned()),
+            ),
+            ("^notes/[#]1$", Subject::Path, Ok(())),
+            (
                 "(?x)a # comment",
                 Subject::Path,
-                Err("bad regex `(?x)a # comment`: unclosed group".to_owned()),
+                Err("`# comment` after the regex is not a comment: comments take a whole line (to match `#`, write `[#]`)".to_owned()),
             ),
             (
                 "[z-a]",

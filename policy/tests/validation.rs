@@ -50,8 +50,8 @@ fn valid_policies_parse() {
             )],
         ),
         (
-            "spaces and # in the regex",
-            &[("branches/x.conf", "anyone modify ^docs/my file #1\\.txt$\n")],
+            "spaces and # in the regex (after a space, as [#])",
+            &[("branches/x.conf", "anyone modify ^docs/my file [#]1\\.txt$\nanyone modify ^a#b$\n")],
         ),
         (
             "duplicate ops, shorthand, lower-case fingerprint, @group",

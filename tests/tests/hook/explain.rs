@@ -238,6 +238,12 @@ fn validate_a_revision_of_a_repository() {
         "{out}"
     );
     assert!(!all.contains("refs/broken.conf:1:"), "{out}");
+
+    // A revision without any policy (a project branch, say) is not "valid".
+    push_main(&ow, &[("README", "r\n")]);
+    let out = server.validate_rev("main");
+    out.assert_code(1);
+    out.assert_stdout_contains("no policy here");
 }
 
 /// SPEC section 6: one line per operation, even for a path with a newline
