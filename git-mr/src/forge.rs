@@ -240,8 +240,12 @@ impl Forge {
             Depth::Summary => "summary",
             Depth::Full => "full",
         };
-        self.cache_dir()
-            .join(format!("{}.{kind}.json", layout::remote_slug(&self.remote)))
+        self.cache_dir().join(format!(
+            "{}.{kind}.{}-r{}.json",
+            layout::remote_slug(&self.remote),
+            env!("CARGO_PKG_VERSION"),
+            store::READER_VERSION
+        ))
     }
 
     fn load_cache(&self, tip: ObjectId, depth: Depth) -> Option<Snapshot> {

@@ -120,9 +120,12 @@ pub fn search_index(index: &[u8], text: &str) -> Vec<Hit> {
 /// Search titles and comments on the data branch as last fetched.
 pub fn search(forge: &Forge, text: &str) -> Result<Vec<Hit>> {
     let tip = forge.data_tip()?;
-    let path = forge
-        .cache_dir()
-        .join(format!("{}.search", layout::remote_slug(forge.remote())));
+    let path = forge.cache_dir().join(format!(
+        "{}.{}-r{}.search",
+        layout::remote_slug(forge.remote()),
+        env!("CARGO_PKG_VERSION"),
+        crate::store::READER_VERSION
+    ));
     let header = format!(
         "git-mr-search {}\n",
         tip.map(|t| t.to_string())

@@ -14,6 +14,11 @@ use crate::layout::{self, parse_number, LABELS_DIR, LABEL_DESCRIPTION, MERGE_REQ
 use crate::model::{Comment, Fingerprint, MergeRequest, MrId, Revision};
 use crate::Result;
 
+/// What the reader makes of a data commit. Caches are keyed to the data
+/// commit *and* to this (and the package version): bump it whenever the
+/// reader reads the same tree differently, or an old cache would be served.
+pub const READER_VERSION: u32 = 2;
+
 /// Something on the data branch that does not follow the layout, and was skipped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
