@@ -61,6 +61,13 @@ enum Command {
     Search(search::Args),
     Fetch(fetch::Args),
     Export(export::Args),
+    /// Print a shell completion script for git-mr (bash, zsh, fish, elvish, powershell).
+    ///
+    /// For bash: `git-mr completions bash > /etc/bash_completion.d/git-mr`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// What every command gets: the repository, the remote, the terminal.
@@ -189,6 +196,14 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, ui: Ui) -> CommandResult {
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "git-mr", &mut script);
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+        return Ok(());
+    }
     let cwd = std::env::current_dir()?;
     let forge = Forge::discover(&cwd, &cli.remote)?;
     let ctx = Ctx { forge, ui };
@@ -208,5 +223,6 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         Command::Search(a) => search::run(&ctx, a),
         Command::Fetch(a) => fetch::run(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
+        Command::Completions { .. } => Ok(()),
     }
 }
