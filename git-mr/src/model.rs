@@ -16,6 +16,13 @@ pub struct Fingerprint(String);
 impl Fingerprint {
     /// Accept 40 (v4) or 64 (v6) hex digits, any case, spaces ignored.
     pub fn parse(s: &str) -> Option<Fingerprint> {
+        // The data branch names every user this way: no copy to clean up.
+        let canonical = (s.len() == 40 || s.len() == 64)
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+        if canonical {
+            return Some(Fingerprint(s.to_owned()));
+        }
         let hex: String = s.chars().filter(|c| !c.is_whitespace()).collect();
         if (hex.len() == 40 || hex.len() == 64) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
             Some(Fingerprint(hex.to_ascii_uppercase()))
