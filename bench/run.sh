@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# All the benchmarks, in one command: builds release binaries, then prints each
+# figure as a ratio against its baseline, measured alternately in one run.
+#
+#   bash bench/run.sh            # full sizes (50,000 files; 5,000 merge requests)
+#   QUICK=1 bash bench/run.sh    # small sizes, for a smoke test
+#
+# 1. The hook (cargo bench -p gitapps-tests --bench hook): a signed one-file push
+#    to a 50,000-file repository with the hook, against the same push without it
+#    (goal <= 1.1) and against an unsigned push to a plain server (goal <= 1.5);
+#    `gitapps-hook explain` of a new branch of every file against `git ls-tree -r`
+#    (goal <= 1.5).
+# 2. git mr (git-mr/bench/run.sh): `git mr list --state all --json` on 5,000 merge
+#    requests against `git ls-tree -r | git cat-file --batch` (goal <= 1.0), and
+#    `git mr search` against `git grep` (goal <= 0.2).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+if [ -n "${QUICK:-}" ]; then
+  export GITAPPS_BENCH_FILES=2000 GITAPPS_BENCH_DIRS=20 GITAPPS_BENCH_ROUNDS=5
+  mrs=300 runs=3
+else
+  mrs=5000 runs=10
+fi
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "git $(git --version | awk '{print $3}'), gpg $(gpg --version | awk 'NR==1 {print $3}'), $(rustc --version)"
+cargo build --release --quiet -p gitapps-hooks -p git-mr
+
+echo
+echo "== the hook"
+cargo bench --quiet -p gitapps-tests --bench hook 2>/dev/null
+
+echo
+echo "== git mr"
+sh git-mr/bench/run.sh target/release/git-mr "$mrs" "$runs"
