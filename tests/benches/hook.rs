@@ -124,19 +124,42 @@ fn main() {
     let seed = work.path().join("seed.git");
     seed_repo(&seed, &home, files, dirs);
 
-    // (a) with the hook; (b) signed, no hook; (c) plain, no hook.
+    // (a) with the hook; (b) signed, no hook; (c) plain, no hook; and, for
+    // reference, (d) signed with two hooks that do nothing: what git itself
+    // spends on running any pre-receive and post-receive hook, the floor of
+    // every hook-based server.
     let hooked = Server::install(&owner);
     let plain_signed = work.path().join("signed.git");
     let plain = work.path().join("plain.git");
-    for bare in [&plain_signed, &plain] {
+    let noop = work.path().join("noop.git");
+    for bare in [&plain_signed, &plain, &noop] {
         check(git(false).args(["init", "-q", "--bare"]).arg(bare));
     }
-    check(git(false).arg("--git-dir").arg(&plain_signed).args([
-        "config",
-        "receive.certNonceSeed",
-        "bench-seed",
-    ]));
-    for bare in [hooked.path(), plain_signed.as_path(), plain.as_path()] {
+    for bare in [&plain_signed, &noop] {
+        check(git(false).arg("--git-dir").arg(bare).args([
+            "config",
+            "receive.certNonceSeed",
+            "bench-seed",
+        ]));
+    }
+    check(
+        git(false)
+            .arg("--git-dir")
+            .arg(&noop)
+            .args(["config", "gpg.program", "true"]),
+    );
+    for hook in ["pre-receive", "post-receive"] {
+        use std::os::unix::fs::PermissionsExt;
+        let path = noop.join("hooks").join(hook);
+        std::fs::write(&path, "#!/bin/sh\ncat >/dev/null\n").expect("write a no-op hook");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    for bare in [
+        hooked.path(),
+        plain_signed.as_path(),
+        plain.as_path(),
+        noop.as_path(),
+    ] {
         // A fetch into the server runs no receive hook: an admin's import.
         check(
             git(false)
@@ -154,6 +177,7 @@ fn main() {
         ("signed push, with hook", hooked.path().to_path_buf(), true),
         ("signed push, no hook", plain_signed.clone(), true),
         ("unsigned push, no hook", plain.clone(), false),
+        ("signed push, no-op hooks", noop.clone(), true),
     ] {
         let clone = work.path().join(format!("clone-{}", targets.len()));
         check(
@@ -179,7 +203,8 @@ fn main() {
     for round in 0..rounds {
         for k in 0..targets.len() {
             // Rotate the order so no target always runs first.
-            let t = &mut targets[(k + round) % 3];
+            let n = targets.len();
+            let t = &mut targets[(k + round) % n];
             let path = format!("d{:03}/f{:05}.txt", round % dirs, round);
             std::fs::write(t.clone.join(&path), format!("changed in round {round}\n"))
                 .expect("edit");
@@ -247,5 +272,9 @@ fn main() {
     println!(
         "ratio explain / git ls-tree -r:           {:.3}  (goal <= 1.5)",
         ms(explain) / ms(lstree)
+    );
+    println!(
+        "for reference, no-op hooks / no hook:     {:.3}  (git's own cost of running hooks)",
+        ms(medians[3]) / ms(medians[1])
     );
 }
