@@ -10,6 +10,9 @@
 //! - [`Workdir`]: a user's clone of a server, with helpers to edit, commit and push.
 //! - [`Output`]: a finished command, with assertions that print stdout and stderr
 //!   when they fail.
+//! - [`Member`], [`Forge`]: for the tools' tests (`git mr`, `ci-bot`): a person
+//!   with a clone who runs the tools as people do (real clock, identity from
+//!   git config), and a server owned by the first of a team of them.
 //! - [`cert`]: push certificates built by hand, as git builds them, and a way
 //!   to run `gitapps-hook pre-receive` directly with git's environment.
 //! - [`http`], [`ssh`]: real servers in front of a [`Server`] (nginx +
@@ -17,19 +20,24 @@
 //!   tests and always stopped ([`daemon`]).
 //!
 //! Every command runs in a sealed environment (see [`sealed_command`]): no
-//! system or global git config, its own `HOME`, and a fixed author/committer.
+//! system or global git config, its own `HOME`, and a fixed author/committer
+//! (but for a [`Member`]'s, see [`sealed_tool_command`]).
 //! Nothing mutable is shared between tests: each test makes its own users,
 //! servers and clones in their own temporary directories.
 
 pub mod cert;
 pub mod daemon;
+mod forge;
 pub mod http;
+mod member;
 mod output;
 mod server;
 pub mod ssh;
 mod user;
 mod workdir;
 
+pub use forge::Forge;
+pub use member::Member;
 pub use output::Output;
 pub use server::{PushCertEntry, Server};
 pub use user::User;
@@ -86,6 +94,30 @@ pub fn sealed_command(
     if let Some(gnupghome) = gnupghome {
         cmd.env("GNUPGHOME", gnupghome);
     }
+    cmd
+}
+
+/// A `Command` for one of the forge's tools (`git mr`, `ci-bot`, and the git
+/// they run) as people run them: sealed as by [`sealed_command`], but with no
+/// fixed author, committer or dates, so git takes the identity from config
+/// (`user.name`, `user.email`) and the time from the clock; and `NO_COLOR=1`.
+pub fn sealed_tool_command(
+    program: impl AsRef<OsStr>,
+    home: &Path,
+    gnupghome: Option<&Path>,
+) -> Command {
+    let mut cmd = sealed_command(program, home, gnupghome);
+    for fixed in [
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
+    ] {
+        cmd.env_remove(fixed);
+    }
+    cmd.env("NO_COLOR", "1");
     cmd
 }
 

@@ -16,7 +16,9 @@ pub struct Output {
 }
 
 impl Output {
-    pub(crate) fn new(command: String, out: std::process::Output) -> Self {
+    /// Describes a process that ran, `command` naming it in messages (for
+    /// one spawned and waited for by hand; [`crate::run`] makes the others).
+    pub fn new(command: String, out: std::process::Output) -> Self {
         Output {
             command,
             status: out.status,
@@ -65,6 +67,13 @@ impl Output {
     pub fn assert_ok(&self) -> &Self {
         assert!(self.success(), "expected success:\n{self}");
         self
+    }
+
+    /// Asserts the command succeeded and returns its stdout as it is.
+    #[track_caller]
+    pub fn success_stdout(&self) -> &str {
+        self.assert_ok();
+        &self.stdout
     }
 
     /// Asserts the command failed.

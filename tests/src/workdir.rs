@@ -41,15 +41,7 @@ impl<'a> Workdir<'a> {
             tick: Cell::new(0),
             _dir: dir,
         };
-        for (key, value) in [
-            ("user.name", user.name()),
-            ("user.email", user.email()),
-            ("user.signingkey", user.fingerprint()),
-            ("commit.gpgSign", "false"),
-            ("tag.gpgSign", "false"),
-            ("advice.detachedHead", "false"),
-            ("init.defaultBranch", "main"),
-        ] {
+        for (key, value) in clone_config(user) {
             wd.git_ok(&["config", key, value]);
         }
         wd
@@ -290,12 +282,17 @@ impl<'a> Workdir<'a> {
     /// `origin/apps/access-control` that writes (`Some`) or removes (`None`)
     /// `files`. The work tree and current branch are left alone.
     pub fn edit_access_control(&self, files: &[(&str, Option<&str>)]) -> Output {
+        self.edit_access_control_with(files, "edit access control")
+    }
+
+    /// [`Workdir::edit_access_control`] with `message` as the commit's message.
+    pub fn edit_access_control_with(
+        &self,
+        files: &[(&str, Option<&str>)],
+        message: &str,
+    ) -> Output {
         self.fetch();
-        let commit = self.commit_files(
-            Some("origin/apps/access-control"),
-            files,
-            "edit access control",
-        );
+        let commit = self.commit_files(Some("origin/apps/access-control"), files, message);
         let out = self.push_signed(&["origin", &format!("{commit}:{ACCESS_CONTROL_REF}")]);
         if out.success() {
             self.fetch();
@@ -324,6 +321,21 @@ impl<'a> Workdir<'a> {
             .collect();
         self.grant(&files);
     }
+}
+
+/// The local config of a user's clone: `user.name`, `user.email` and
+/// `user.signingkey` are the user's; commits and tags are not signed; no
+/// detached-HEAD advice; new branches default to `main`.
+pub(crate) fn clone_config(user: &User) -> [(&'static str, &str); 7] {
+    [
+        ("user.name", user.name()),
+        ("user.email", user.email()),
+        ("user.signingkey", user.fingerprint()),
+        ("commit.gpgSign", "false"),
+        ("tag.gpgSign", "false"),
+        ("advice.detachedHead", "false"),
+        ("init.defaultBranch", "main"),
+    ]
 }
 
 impl std::fmt::Debug for Workdir<'_> {
