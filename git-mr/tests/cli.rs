@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::World;
+use common::{commit_file, MrJson, World};
+use gitapps_tests::Output;
 
 #[test]
 fn init_create_list_show() {
@@ -14,19 +15,11 @@ fn init_create_list_show() {
     world.setup_main();
     owner.mr(&["init", "--maintainer", &bob.fpr]);
     // The policies init wrote are valid, and the same as the library's.
-    let out = owner
-        .cmd(common::hook_bin(), world.root.path())
-        .arg("validate")
-        .arg(format!("{}:apps/access-control", world.server.display()))
-        .output()
-        .unwrap();
-    common::check(out, "gitapps-hook validate");
-    let out = owner
-        .cmd("git", &world.server)
-        .args(["show", "apps/access-control:branches/merge-reqs.conf"])
-        .output()
-        .unwrap();
-    assert_eq!(common::check(out, "show"), git_mr::policy::branches_conf());
+    world.server.validate_rev("apps/access-control").assert_ok();
+    let out = world
+        .server
+        .git(&["show", "apps/access-control:branches/merge-reqs.conf"]);
+    assert_eq!(out.success_stdout(), git_mr::policy::branches_conf());
     world.grant_main_to_maintainers();
 
     alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
@@ -61,13 +54,6 @@ fn init_create_list_show() {
     assert_eq!(show["comments"][0]["date"], common::NOW);
     assert_eq!(show["comments"][0]["revision"], 1);
     assert_eq!(show["comments"][0]["index"], 0);
-}
-
-fn commit_file(u: &common::User, file: &str, content: &str, message: &str) -> String {
-    std::fs::write(u.clone.join(file), content).unwrap();
-    u.git(&["add", file]);
-    u.git(&["commit", "-q", "-m", message]);
-    u.git(&["rev-parse", "HEAD"]).trim().to_owned()
 }
 
 /// The whole life of a merge request by three users: author (alice), reviewer who
@@ -245,21 +231,7 @@ fn crafted_pushes_are_rejected_and_concurrent_comments_all_arrive() {
 
     // Bob edits Alice's title and comment by hand, and pushes signed.
     let dir = world.root.path().join("bob-data");
-    let out = bob
-        .cmd("git", world.root.path())
-        .args(["clone", "-q", "-b", "apps/merge-reqs/data"])
-        .arg(&world.server)
-        .arg(&dir)
-        .output()
-        .unwrap();
-    common::check(out, "clone data");
-    let hand = common::User {
-        clone: dir.clone(),
-        ..bob.clone()
-    };
-    hand.git(&["config", "user.signingkey", &bob.fpr]);
-    hand.git(&["config", "user.email", &bob.email]);
-    hand.git(&["config", "user.name", "Bob"]);
+    let hand = bob.clone_branch(&world.server, "apps/merge-reqs/data", &dir);
     let mr = format!("merge-reqs/{}/1", alice.fpr);
     for (file, content) in [
         (format!("{mr}/title"), "Hijacked\n".to_owned()),
@@ -270,17 +242,13 @@ fn crafted_pushes_are_rejected_and_concurrent_comments_all_arrive() {
     ] {
         std::fs::write(dir.join(&file), content).unwrap();
         hand.git(&["commit", "-q", "-am", "edit"]);
-        let out = hand
-            .cmd("git", &dir)
-            .args([
-                "push",
-                "--signed",
-                "origin",
-                "HEAD:refs/heads/apps/merge-reqs/data",
-            ])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let out = hand.git_out(&[
+            "push",
+            "--signed",
+            "origin",
+            "HEAD:refs/heads/apps/merge-reqs/data",
+        ]);
+        let stderr = &out.stderr;
         assert!(!out.status.success(), "{file}: {stderr}");
         assert!(
             stderr.contains(&format!("denied: modify {file}")),
@@ -295,7 +263,7 @@ fn crafted_pushes_are_rejected_and_concurrent_comments_all_arrive() {
     for i in 0..8 {
         for u in [alice, bob] {
             let child = u
-                .cmd(common::git_mr_bin(), &u.clone)
+                .mr_command()
                 .args(["comment", "1", "-m", &format!("comment {i} by {}", u.name)])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -305,7 +273,8 @@ fn crafted_pushes_are_rejected_and_concurrent_comments_all_arrive() {
         }
     }
     for child in children {
-        common::check(child.wait_with_output().unwrap(), "concurrent comment");
+        let out = child.wait_with_output().unwrap();
+        Output::new("concurrent comment".to_owned(), out).assert_ok();
     }
     let show = bob.json(&["show", "1", "--json"]);
     let comments = show["comments"].as_array().unwrap();
@@ -332,21 +301,7 @@ fn malformed_data_is_skipped_with_a_warning() {
 
     // The owner (who may do anything) pushes malformed data by hand.
     let dir = world.root.path().join("owner-data");
-    let out = owner
-        .cmd("git", world.root.path())
-        .args(["clone", "-q", "-b", "apps/merge-reqs/data"])
-        .arg(&world.server)
-        .arg(&dir)
-        .output()
-        .unwrap();
-    common::check(out, "clone data");
-    let hand = common::User {
-        clone: dir.clone(),
-        ..owner.clone()
-    };
-    hand.git(&["config", "user.signingkey", &owner.fpr]);
-    hand.git(&["config", "user.email", &owner.email]);
-    hand.git(&["config", "user.name", "Owner"]);
+    let hand = owner.clone_branch(&world.server, "apps/merge-reqs/data", &dir);
     let mr = format!("merge-reqs/{}/1", alice.fpr);
     let bad_comment = format!("{mr}/comments/{}/0", owner.fpr);
     std::fs::create_dir_all(dir.join(&bad_comment).parent().unwrap()).unwrap();
@@ -365,8 +320,8 @@ fn malformed_data_is_skipped_with_a_warning() {
     ]);
 
     let out = alice.mr_out(&["show", "1", "--json"]);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let show: serde_json::Value = serde_json::from_str(&common::check(out, "show")).unwrap();
+    let stderr = out.stderr.clone();
+    let show: serde_json::Value = serde_json::from_str(out.success_stdout()).unwrap();
     assert_eq!(show["title"], "Good");
     assert_eq!(show["labels"], serde_json::json!(["open"]));
     assert_eq!(show["comments"].as_array().unwrap().len(), 1);

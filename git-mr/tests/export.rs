@@ -9,25 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::User;
+use common::{commit_file, User};
 use git_mr::{Fingerprint, MrId};
+use gitapps_tests::run;
 
 /// `git mr args…` with the clock at `now`.
 fn mr_at(u: &User, now: &str, args: &[&str]) -> String {
-    let out = u
-        .cmd(common::git_mr_bin(), &u.clone)
-        .env("GITAPPS_NOW", now)
-        .args(args)
-        .output()
-        .unwrap();
-    common::check(out, &format!("{}: git mr {}", u.name, args.join(" ")))
-}
-
-fn commit_file(u: &User, file: &str, content: &str, message: &str) -> String {
-    std::fs::write(u.clone.join(file), content).unwrap();
-    u.git(&["add", file]);
-    u.git(&["commit", "-q", "-m", message]);
-    u.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    let mut cmd = u.mr_command();
+    cmd.env("GITAPPS_NOW", now).args(args);
+    run(cmd, None).success_stdout().to_owned()
 }
 
 const CHROMIUM: &str = "chromium";
@@ -238,15 +228,13 @@ fn export_renders_in_a_browser() {
 
     // Export, with the clock three days on.
     let site = world.root.path().join("site");
-    let out = alice
-        .cmd(common::git_mr_bin(), &alice.clone)
-        .env("GITAPPS_NOW", "2026-11-29T10:00:00Z")
+    let mut cmd = alice.mr_command();
+    cmd.env("GITAPPS_NOW", "2026-11-29T10:00:00Z")
         .args(["export", "--html"])
-        .arg(&site)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let stdout = common::check(out, "git mr export");
+        .arg(&site);
+    let out = run(cmd, None);
+    let stderr = out.stderr.clone();
+    let stdout = out.success_stdout();
     assert_eq!(
         PathBuf::from(stdout.trim()),
         site.join("index.html"),
@@ -372,21 +360,7 @@ fn export_renders_in_a_browser() {
 fn ci_result(world: &common::World, author: &User, date: &str) {
     let owner = world.owner();
     let dir = world.root.path().join("ci-data");
-    let out = owner
-        .cmd("git", world.root.path())
-        .args(["clone", "-q", "-b", "apps/merge-reqs/data"])
-        .arg(&world.server)
-        .arg(&dir)
-        .output()
-        .unwrap();
-    common::check(out, "clone data");
-    let hand = User {
-        clone: dir.clone(),
-        ..owner.clone()
-    };
-    hand.git(&["config", "user.signingkey", &owner.fpr]);
-    hand.git(&["config", "user.email", &owner.email]);
-    hand.git(&["config", "user.name", "Owner"]);
+    let hand = owner.clone_branch(&world.server, "apps/merge-reqs/data", &dir);
     let id = MrId {
         author: Fingerprint::parse(&author.fpr).unwrap(),
         number: 1,
