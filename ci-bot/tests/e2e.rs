@@ -1,14 +1,15 @@
 //! ci-bot end to end: a real bare repository with `gitapps-hook` installed, real gpg
 //! keys, `git mr` for the people, and the `ci-bot` binary for the bots.
 //!
-//! Needs `gitapps-hook` and `git-mr` built next to the tests
-//! (`cargo build -p gitapps-hooks -p git-mr`; `cargo test --workspace` does it).
+//! The harness is `gitapps-tests`' ([`gitapps_tests::Forge`]), which builds
+//! `gitapps-hook` and `git-mr` next to the tests when needed.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{wait_exit, wait_for, World};
+use common::{wait_exit, wait_for, MrAuthor, World};
+use gitapps_tests::sealed_tool_command;
 
 #[test]
 fn pass_and_fail_then_nothing_new_then_a_fix_flips_the_label() {
@@ -108,7 +109,7 @@ fn a_command_that_outlives_the_timeout_reports_timeout() {
     let intruder = w.bot("alice", 2, "");
     let out = intruder.once(&[]);
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = &out.stderr;
     assert!(err.contains("not in the group `ci`"), "{err}");
 
     // Policies without the claim rules refuse the claim: the pass fails, and says why.
@@ -126,7 +127,7 @@ fn a_command_that_outlives_the_timeout_reports_timeout() {
     let other = w.alice().open_mr("other", &[("ok", "")]);
     let out = bot.once(&[]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = &out.stderr;
     assert!(err.contains("cannot claim"), "{err}");
     assert!(err.contains("hint: the policies"), "{err}");
     assert!(w.claims(&other, 1).is_empty());
@@ -142,9 +143,9 @@ fn a_daemon_survives_a_lost_remote() {
         bot.log().contains("ci-bot started")
     });
     let away = w.root.path().join("server.away");
-    std::fs::rename(&w.server, &away).unwrap();
+    std::fs::rename(w.server.path(), &away).unwrap();
     wait_for(60, "a failed pass", || bot.log().contains("pass failed"));
-    std::fs::rename(&away, &w.server).unwrap();
+    std::fs::rename(&away, w.server.path()).unwrap();
     assert!(daemon.try_wait().unwrap().is_none(), "{}", bot.log());
     let mr = w.alice().open_mr("late", &[("ok", "")]);
     wait_for(60, "the result", || w.ci_comments(&mr).len() == 1);
@@ -254,10 +255,7 @@ fn two_bots_started_at_once_run_each_revision_exactly_once() {
     assert_eq!(c[0].author, bot1.user.fpr);
     let out = bot1.once(&[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no signing key"),
-        "{out:?}"
-    );
+    assert!(out.stderr.contains("no signing key"), "{out:?}");
 }
 
 #[test]
@@ -301,16 +299,11 @@ fn configuration_errors_are_clear() {
     let run = |text: &str| {
         let path = dir.path().join("ci-bot.toml");
         std::fs::write(&path, text).unwrap();
-        let mut cmd = std::process::Command::new(common::ci_bot_bin());
-        common::sealed(&mut cmd, dir.path(), dir.path());
-        let out = cmd
-            .arg("--config")
-            .arg(&path)
-            .arg("--once")
-            .output()
-            .unwrap();
+        let mut cmd = sealed_tool_command(common::ci_bot_bin(), dir.path(), Some(dir.path()));
+        cmd.arg("--config").arg(&path).arg("--once");
+        let out = gitapps_tests::run(cmd, None);
         assert_eq!(out.status.code(), Some(2), "{out:?}");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        out.stderr
     };
     let base = "remote = \"/nonexistent/server.git\"\nworkdir = \"work\"\n";
     let err = run(&format!("{base}command = \"true\"\ncolour = \"red\"\n"));
@@ -323,9 +316,9 @@ fn configuration_errors_are_clear() {
         "{err}"
     );
     let missing = dir.path().join("nope.toml");
-    let mut cmd = std::process::Command::new(common::ci_bot_bin());
-    common::sealed(&mut cmd, dir.path(), dir.path());
-    let out = cmd.arg("--config").arg(&missing).output().unwrap();
+    let mut cmd = sealed_tool_command(common::ci_bot_bin(), dir.path(), Some(dir.path()));
+    cmd.arg("--config").arg(&missing);
+    let out = gitapps_tests::run(cmd, None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+    assert!(out.stderr.contains("cannot read"));
 }

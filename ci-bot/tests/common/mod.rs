@@ -1,15 +1,21 @@
-//! A sealed world for the bot's end-to-end tests: a bare server repository with
-//! `gitapps-hook` installed, real gpg users (each with their own GNUPGHOME and HOME),
-//! real git without system or global config, `git mr init --ci <bots>` by the owner,
-//! and the `ci-bot` binary under test.
+//! A sealed world for the bot's end-to-end tests: a [`Forge`] (a bare server
+//! repository with `gitapps-hook` installed, real gpg users each with their own
+//! GNUPGHOME and HOME, real git without system or global config), `main` pushed and
+//! `git mr init --ci <bots>` done by the owner, and the `ci-bot` binary under test.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+pub use gitapps_tests::Member as User;
+use gitapps_tests::{run, Forge, Output};
+
+/// The data branch, where merge requests live.
+const DATA: &str = "refs/heads/apps/merge-reqs/data";
 
 /// The command every test bot runs. `RUNS` gets one line per run; a file `slow`
 /// makes it outlive any short timeout; a file `wait` makes it sleep that many
@@ -28,153 +34,16 @@ pub fn ci_bot_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ci-bot"))
 }
 
-/// A binary of the workspace (`gitapps-hook`, `git-mr`), next to this test's own
-/// directory (target/<profile>), built once per test run so that it is never stale
-/// (`GITAPPS_TESTS_NO_BUILD=1` skips the build).
-pub fn workspace_bin(name: &str) -> PathBuf {
-    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let exe = std::env::current_exe().expect("the test binary has a path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>");
-    let package = match name {
-        "gitapps-hook" => "gitapps-hooks",
-        other => other,
-    };
-    {
-        let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-        if !built.iter().any(|p| p == package)
-            && std::env::var_os("GITAPPS_TESTS_NO_BUILD").is_none()
-        {
-            build(package, dir);
-            built.push(package.to_owned());
-        }
-    }
-    let bin = dir.join(name);
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p gitapps-hooks -p git-mr` first",
-        bin.display()
-    );
-    bin
-}
-
-fn build(package: &str, profile_dir: &Path) {
-    let target_dir = profile_dir.parent().expect("the target directory");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_owned(),
-        Some(other) => other.to_owned(),
-    };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let out = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--bins",
-            "-p",
-            package,
-            "--profile",
-            &profile,
-        ])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .env("CARGO_TARGET_DIR", target_dir)
-        .output()
-        .expect("run cargo build");
-    assert!(
-        out.status.success(),
-        "cargo build -p {package} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[derive(Clone, Debug)]
-pub struct User {
-    pub name: String,
-    pub email: String,
-    pub fpr: String,
-    pub home: PathBuf,
-    pub gnupg: PathBuf,
-    pub clone: PathBuf,
-    pub armored: PathBuf,
-}
-
-/// Everything cleared but PATH; own HOME and GNUPGHOME; no system or global git config.
-pub fn sealed(cmd: &mut Command, home: &Path, gnupg: &Path) {
-    cmd.env_clear();
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.env("HOME", home)
-        .env("GNUPGHOME", gnupg)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_EDITOR", "false")
-        .env("NO_COLOR", "1")
-        .env("LC_ALL", "C")
-        .env("TZ", "UTC");
-}
-
-pub fn check(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-impl User {
-    pub fn cmd(&self, program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        sealed(&mut cmd, &self.home, &self.gnupg);
-        cmd.current_dir(dir);
-        cmd
-    }
-
-    /// `git args…` in the user's clone; a push refused as a nonce replay (one signed
-    /// push per second) is tried again.
-    pub fn git(&self, args: &[&str]) -> String {
-        let mut out = self.cmd("git", &self.clone).args(args).output().unwrap();
-        for _ in 0..5 {
-            if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("nonce") {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1100));
-            out = self.cmd("git", &self.clone).args(args).output().unwrap();
-        }
-        check(out, &format!("{}: git {}", self.name, args.join(" ")))
-    }
-
-    /// `git mr args…` in the user's clone; panics on failure, returns stdout.
-    pub fn mr(&self, args: &[&str]) -> String {
-        let out = self
-            .cmd(workspace_bin("git-mr"), &self.clone)
-            .args(args)
-            .output()
-            .unwrap();
-        check(out, &format!("{}: git mr {}", self.name, args.join(" ")))
-    }
-
-    /// `git mr args…` in the user's clone; panics on failure, returns stderr.
-    pub fn mr_stderr(&self, args: &[&str]) -> String {
-        let out = self
-            .cmd(workspace_bin("git-mr"), &self.clone)
-            .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        check(out, &format!("{}: git mr {}", self.name, args.join(" ")));
-        stderr
-    }
-
+/// What an author does with `git mr` in their clone.
+pub trait MrAuthor {
     /// Open a merge request on a new branch off `main` holding `files`; its name.
-    pub fn open_mr(&self, branch: &str, files: &[(&str, &str)]) -> String {
+    fn open_mr(&self, branch: &str, files: &[(&str, &str)]) -> String;
+    /// A new revision of `mr` on `branch`, with `files` added and `removed` removed.
+    fn revise(&self, mr: &str, branch: &str, files: &[(&str, &str)], removed: &[&str]);
+}
+
+impl MrAuthor for User {
+    fn open_mr(&self, branch: &str, files: &[(&str, &str)]) -> String {
         self.git(&["checkout", "-q", "-B", branch, "origin/main"]);
         for (path, content) in files {
             std::fs::write(self.clone.join(path), content).unwrap();
@@ -194,8 +63,7 @@ impl User {
         .to_owned()
     }
 
-    /// A new revision of `mr` on `branch`, with `files` added and `removed` removed.
-    pub fn revise(&self, mr: &str, branch: &str, files: &[(&str, &str)], removed: &[&str]) {
+    fn revise(&self, mr: &str, branch: &str, files: &[(&str, &str)], removed: &[&str]) {
         self.git(&["checkout", "-q", branch]);
         for (path, content) in files {
             std::fs::write(self.clone.join(path), content).unwrap();
@@ -209,12 +77,20 @@ impl User {
     }
 }
 
+/// A [`Forge`] for the bots (reached through `Deref`: `root`, `server`, `user(…)`,
+/// `owner()`, `edit_access_control(…)`).
 pub struct World {
-    pub root: tempfile::TempDir,
-    pub server: PathBuf,
-    pub users: Vec<User>,
+    forge: Forge,
     /// One line per command run, by every bot.
     pub runs: PathBuf,
+}
+
+impl Deref for World {
+    type Target = Forge;
+
+    fn deref(&self) -> &Forge {
+        &self.forge
+    }
 }
 
 /// A bot's configuration and how to start it.
@@ -228,98 +104,27 @@ impl World {
     /// A server owned by `owner`, with `alice` the author and the `bots` in group
     /// `ci`; every key registered, `main` pushed, `git mr init` done.
     pub fn new(bots: &[&str], others: &[&str]) -> World {
-        let root = tempfile::tempdir().unwrap();
-        let server = root.path().join("server.git");
         let mut names = vec!["owner", "alice"];
         names.extend_from_slice(bots);
         names.extend_from_slice(others);
-        let users: Vec<User> = names.iter().map(|n| make_user(root.path(), n)).collect();
-        let owner = users[0].clone();
-        let out = owner
-            .cmd(workspace_bin("gitapps-hook"), root.path())
-            .arg("install")
-            .arg(&server)
-            .arg("--owner")
-            .arg(&owner.armored)
-            .output()
-            .unwrap();
-        check(out, "gitapps-hook install");
-        let world = World {
-            runs: root.path().join("runs"),
-            root,
-            server,
-            users,
-        };
-        clone(&owner, &world.server);
-        world.register_keys();
-        std::fs::write(owner.clone.join("README"), "hello\n").unwrap();
-        owner.git(&["add", "README"]);
-        owner.git(&["commit", "-q", "-m", "initial"]);
-        owner.git(&["push", "-q", "--signed", "origin", "HEAD:refs/heads/main"]);
+        let forge = Forge::new(&names, &[]);
+        forge.push_main();
         let mut init = vec!["init".to_owned()];
         for b in bots {
             init.push("--ci".to_owned());
-            init.push(world.user(b).fpr.clone());
+            init.push(forge.user(b).fpr.clone());
         }
         let init: Vec<&str> = init.iter().map(String::as_str).collect();
-        owner.mr(&init);
-        for u in &world.users[1..] {
-            clone(u, &world.server);
+        forge.owner().mr(&init);
+        forge.clone_all();
+        World {
+            runs: forge.root.path().join("runs"),
+            forge,
         }
-        world
-    }
-
-    pub fn user(&self, name: &str) -> &User {
-        self.users.iter().find(|u| u.name == name).unwrap()
     }
 
     pub fn alice(&self) -> &User {
         self.user("alice")
-    }
-
-    /// The owner adds every other user's key to apps/access-control.
-    fn register_keys(&self) {
-        let owner = &self.users[0];
-        let dir = self.root.path().join("ac");
-        let out = owner
-            .cmd("git", self.root.path())
-            .args(["clone", "-q", "-b", "apps/access-control"])
-            .arg(&self.server)
-            .arg(&dir)
-            .output()
-            .unwrap();
-        check(out, "clone access-control");
-        let ac = User {
-            clone: dir.clone(),
-            ..owner.clone()
-        };
-        configure(&ac);
-        for u in &self.users[1..] {
-            std::fs::copy(&u.armored, dir.join(format!("keys/{}.asc", u.fpr))).unwrap();
-        }
-        ac.git(&["add", "-A"]);
-        ac.git(&["commit", "-q", "-m", "register keys"]);
-        ac.git(&["push", "-q", "--signed", "origin", "apps/access-control"]);
-    }
-
-    /// The owner changes files on apps/access-control (`None` removes one) and pushes.
-    pub fn edit_access_control(&self, files: &[(&str, Option<&str>)], message: &str) {
-        let owner = &self.users[0];
-        let ac = User {
-            clone: self.root.path().join("ac"),
-            ..owner.clone()
-        };
-        ac.git(&["pull", "-q", "--ff-only"]);
-        for (path, content) in files {
-            let p = ac.clone.join(path);
-            match content {
-                Some(c) => std::fs::write(&p, c).unwrap(),
-                None => std::fs::remove_file(&p).unwrap(),
-            }
-        }
-        ac.git(&["add", "-A"]);
-        ac.git(&["commit", "-q", "-m", message]);
-        ac.git(&["push", "-q", "--signed", "origin", "apps/access-control"]);
     }
 
     /// Write a bot's configuration (`extra` appended) and return how to run it.
@@ -334,7 +139,7 @@ impl World {
             format!(
                 "remote = {:?}\nworkdir = {:?}\ncommand = {:?}\ntimeout_secs = {timeout_secs}\n\
                  poll_secs = 1\nsigning_key = {:?}\nlog_tail_lines = 20\n{extra}",
-                self.server.display().to_string(),
+                self.server.url(),
                 workdir.display().to_string(),
                 command(&self.runs),
                 user.fpr,
@@ -348,57 +153,34 @@ impl World {
         }
     }
 
-    /// `git args…` on the server repository.
-    pub fn server_git(&self, args: &[&str]) -> Output {
-        let owner = &self.users[0];
-        owner
-            .cmd("git", self.root.path())
-            .arg("--git-dir")
-            .arg(&self.server)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
     /// The data branch's tip on the server.
     pub fn data_tip(&self) -> String {
-        check(
-            self.server_git(&["rev-parse", "refs/heads/apps/merge-reqs/data"]),
-            "rev-parse data",
-        )
-        .trim()
-        .to_owned()
+        self.server.git_ok(&["rev-parse", DATA])
     }
 
     /// Names in the data branch's directory `path` (empty when it does not exist).
     pub fn ls(&self, path: &str) -> Vec<String> {
-        let out = self.server_git(&[
-            "ls-tree",
-            "--name-only",
-            &format!("refs/heads/apps/merge-reqs/data:{path}"),
-        ]);
-        if !out.status.success() {
+        let out = self
+            .server
+            .git(&["ls-tree", "--name-only", &format!("{DATA}:{path}")]);
+        if !out.success() {
             return Vec::new();
         }
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        out.stdout.lines().map(str::to_owned).collect()
     }
 
+    /// A file on the data branch.
     pub fn cat(&self, path: &str) -> String {
-        check(
-            self.server_git(&["show", &format!("refs/heads/apps/merge-reqs/data:{path}")]),
-            &format!("show {path}"),
-        )
+        self.server
+            .read_file(DATA, path)
+            .unwrap_or_else(|| panic!("{path} is not on the data branch"))
     }
 
     /// A file on apps/access-control.
     pub fn cat_access_control(&self, path: &str) -> String {
-        check(
-            self.server_git(&["show", &format!("refs/heads/apps/access-control:{path}")]),
-            &format!("show {path}"),
-        )
+        self.server
+            .read_file("refs/heads/apps/access-control", path)
+            .unwrap_or_else(|| panic!("{path} is not on apps/access-control"))
     }
 
     /// The labels of merge request `mr` (`<FPR>/<n>`).
@@ -486,20 +268,17 @@ impl BotSetup {
 
     /// `ci-bot --once`, whatever the outcome.
     pub fn once(&self, env: &[(&str, &str)]) -> Output {
-        self.command(env).arg("--once").output().unwrap()
+        let mut cmd = self.command(env);
+        cmd.arg("--once");
+        run(cmd, None)
     }
 
     /// `ci-bot --once` that must succeed; its stderr (the log).
+    #[track_caller]
     pub fn once_ok(&self, env: &[(&str, &str)]) -> String {
         let out = self.once(env);
-        assert!(
-            out.status.success(),
-            "ci-bot --once ({}) failed ({}):\n{}",
-            self.user.name,
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        out.assert_ok();
+        out.stderr
     }
 
     /// The daemon, its log in [`BotSetup::log_path`].
@@ -555,98 +334,4 @@ pub fn wait_exit(child: &mut Child, secs: u64) -> std::process::ExitStatus {
     let _ = child.kill();
     let _ = child.wait();
     panic!("the process did not exit within {secs} s");
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        for u in &self.users {
-            let _ = u
-                .cmd("gpgconf", self.root.path())
-                .args(["--kill", "gpg-agent"])
-                .output();
-        }
-    }
-}
-
-fn make_user(root: &Path, name: &str) -> User {
-    let home = root.join(format!("home-{name}"));
-    let gnupg = home.join("gnupg");
-    std::fs::create_dir_all(&gnupg).unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&gnupg, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    let email = format!("{name}@example.org");
-    let mut user = User {
-        name: name.to_owned(),
-        email: email.clone(),
-        fpr: String::new(),
-        home: home.clone(),
-        gnupg: gnupg.clone(),
-        clone: home.join("clone"),
-        armored: home.join(format!("{name}.asc")),
-    };
-    let uid = format!("{} <{email}>", capitalized(name));
-    let out = user
-        .cmd("gpg", &home)
-        .args([
-            "--batch",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            &uid,
-            "ed25519",
-            "sign",
-            "never",
-        ])
-        .output()
-        .unwrap();
-    check(out, "gpg --quick-gen-key");
-    let out = user
-        .cmd("gpg", &home)
-        .args(["--batch", "--with-colons", "--fingerprint", &email])
-        .output()
-        .unwrap();
-    let colons = check(out, "gpg --fingerprint");
-    user.fpr = colons
-        .lines()
-        .find(|l| l.starts_with("fpr:"))
-        .and_then(|l| l.split(':').nth(9))
-        .unwrap()
-        .to_owned();
-    let out = user
-        .cmd("gpg", &home)
-        .args(["--batch", "--armor", "--export", &user.fpr])
-        .output()
-        .unwrap();
-    std::fs::write(&user.armored, check(out, "gpg --export")).unwrap();
-    user
-}
-
-pub fn capitalized(name: &str) -> String {
-    let mut c = name.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-fn configure(u: &User) {
-    u.git(&["config", "user.name", &capitalized(&u.name)]);
-    u.git(&["config", "user.email", &u.email]);
-    u.git(&["config", "user.signingkey", &u.fpr]);
-}
-
-fn clone(u: &User, server: &Path) {
-    let out = u
-        .cmd("git", &u.home)
-        .args(["clone", "-q"])
-        .arg(server)
-        .arg(&u.clone)
-        .output()
-        .unwrap();
-    check(out, "git clone");
-    configure(u);
 }
