@@ -309,15 +309,7 @@ fn malformed_data_is_skipped_with_a_warning() {
     std::fs::create_dir_all(dir.join(format!("merge-reqs/{}/x", alice.fpr))).unwrap();
     std::fs::write(dir.join(format!("merge-reqs/{}/x/title", alice.fpr)), "x\n").unwrap();
     std::os::unix::fs::symlink("/labels/nope", dir.join(format!("{mr}/labels/nope"))).unwrap();
-    hand.git(&["add", "-A"]);
-    hand.git(&["commit", "-q", "-m", "malformed"]);
-    hand.git(&[
-        "push",
-        "-q",
-        "--signed",
-        "origin",
-        "HEAD:refs/heads/apps/merge-reqs/data",
-    ]);
+    hand.commit_and_push("malformed", "refs/heads/apps/merge-reqs/data");
 
     let out = alice.mr_out(&["show", "1", "--json"]);
     let stderr = out.stderr.clone();

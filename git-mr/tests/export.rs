@@ -390,13 +390,5 @@ test result: ok. 3 passed\n"
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink(target, link).unwrap();
     }
-    hand.git(&["add", "-A"]);
-    hand.git(&["commit", "-q", "-m", "ci: pass"]);
-    hand.git(&[
-        "push",
-        "-q",
-        "--signed",
-        "origin",
-        "HEAD:refs/heads/apps/merge-reqs/data",
-    ]);
+    hand.commit_and_push("ci: pass", "refs/heads/apps/merge-reqs/data");
 }

@@ -73,9 +73,7 @@ impl Forge {
     pub fn push_main(&self) {
         let owner = self.owner();
         std::fs::write(owner.clone.join("README"), "hello\n").expect("write README");
-        owner.git(&["add", "README"]);
-        owner.git(&["commit", "-q", "-m", "initial"]);
-        owner.git(&["push", "-q", "--signed", "origin", "HEAD:refs/heads/main"]);
+        owner.commit_and_push("initial", "refs/heads/main");
     }
 }
 

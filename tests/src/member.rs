@@ -124,6 +124,21 @@ impl Member {
         out.success_stdout().to_owned()
     }
 
+    /// `git add -A`, `git commit -m MESSAGE` and `git push --signed origin
+    /// HEAD:REFNAME` in the clone, each asserting success.
+    #[track_caller]
+    pub fn commit_and_push(&self, message: &str, refname: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&[
+            "push",
+            "-q",
+            "--signed",
+            "origin",
+            &format!("HEAD:{refname}"),
+        ]);
+    }
+
     /// `git mr` (the workspace's binary, see [`bin`]) in the clone, to add
     /// arguments and variables to.
     pub fn mr_command(&self) -> Command {
