@@ -43,11 +43,9 @@ pub use server::{PushCertEntry, Server};
 pub use user::User;
 pub use workdir::Workdir;
 
-use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 /// The author and committer identity every command runs with, unless a
 /// [`Workdir`] sets its user's own.
@@ -130,15 +128,8 @@ pub fn short_tempdir(prefix: &str) -> tempfile::TempDir {
         .expect("create a temporary directory under /tmp")
 }
 
-/// The package that builds each workspace binary.
-fn package_of(name: &str) -> &'static str {
-    match name {
-        "gitapps-hook" => "gitapps-hooks",
-        "git-mr" => "git-mr",
-        "ci-bot" => "ci-bot",
-        other => panic!("unknown workspace binary {other:?}"),
-    }
-}
+/// The binaries the workspace builds.
+const BINARIES: [&str; 3] = ["gitapps-hook", "git-mr", "ci-bot"];
 
 /// `target/<profile>`: the directory of the running test binary's `deps/`.
 fn profile_dir() -> PathBuf {
@@ -157,30 +148,33 @@ fn profile_dir() -> PathBuf {
 /// same `target/<profile>/` as the running test.
 ///
 /// `cargo test` builds only the binaries of the package under test, so the
-/// first call in a process for each package runs `cargo build --bins -p PKG`
-/// (same target dir and profile). That is a no-op when the binary is up to
-/// date, and it keeps a plain `cargo test --workspace` from testing a stale or
-/// missing binary. Set `GITAPPS_TESTS_NO_BUILD=1` to skip the build and only
-/// use what is there.
+/// first call in a process runs `cargo build --workspace --bins` (same target
+/// dir and profile). It builds with the features the whole workspace unifies,
+/// as `cargo test --workspace` does, so after that it is a no-op; a
+/// `cargo build -p PKG` would resolve other features and rebuild gix and
+/// sequoia (minutes on a fresh checkout). It keeps a plain
+/// `cargo test --workspace` from testing a stale or missing binary. Set
+/// `GITAPPS_TESTS_NO_BUILD=1` to skip the build and only use what is there.
 pub fn bin(name: &str) -> PathBuf {
-    static BUILT: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    static BUILT: std::sync::Once = std::sync::Once::new();
     let dir = profile_dir();
     let path = dir.join(name);
-    let package = package_of(name);
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    let built = built.get_or_insert_with(HashSet::new);
-    if built.insert(package) && std::env::var_os("GITAPPS_TESTS_NO_BUILD").is_none() {
-        build_package(package, &dir, path.exists());
+    assert!(
+        BINARIES.contains(&name),
+        "unknown workspace binary {name:?}"
+    );
+    if std::env::var_os("GITAPPS_TESTS_NO_BUILD").is_none() {
+        BUILT.call_once(|| build_workspace_bins(&dir));
     }
     assert!(
         path.exists(),
-        "{} does not exist, and `cargo build --bins -p {package}` did not make it",
+        "{} does not exist, and `cargo build --workspace --bins` did not make it",
         path.display()
     );
     path
 }
 
-fn build_package(package: &str, profile_dir: &Path, have_old_binary: bool) {
+fn build_workspace_bins(profile_dir: &Path) {
     let target_dir = profile_dir.parent().expect("target dir");
     let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
         Some("debug") | None => "dev".to_string(),
@@ -192,9 +186,8 @@ fn build_package(package: &str, profile_dir: &Path, have_old_binary: bool) {
         .args([
             "build",
             "--quiet",
+            "--workspace",
             "--bins",
-            "-p",
-            package,
             "--profile",
             &profile,
         ])
@@ -205,11 +198,7 @@ fn build_package(package: &str, profile_dir: &Path, have_old_binary: bool) {
         .expect("run cargo build");
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if have_old_binary {
-            eprintln!("warning: `cargo build -p {package}` failed, testing the binary that is there:\n{stderr}");
-        } else {
-            panic!("`cargo build --bins -p {package}` failed:\n{stderr}");
-        }
+        eprintln!("warning: `cargo build --workspace --bins` failed, testing the binaries that are there:\n{stderr}");
     }
 }
 
