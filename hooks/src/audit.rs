@@ -3,54 +3,32 @@
 //! received) and `pusher` (the verified user id). Any clone can fetch it and
 //! check every certificate against the keys.
 //!
-//! pre-receive verifies the signer and leaves the verdict in
-//! `$GIT_DIR/gitapps/accepted/<cert id>`; post-receive, which runs only
-//! after git has updated the refs, turns it into the commit. A rejected or
-//! failed push therefore leaves no trace in the log.
+//! pre-receive verifies the signer and records it in the ledger (see
+//! [`crate::ledger`]); post-receive, which runs only after git has updated
+//! the refs, turns it into the commit. A rejected or failed push therefore
+//! leaves no trace in the log.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use gitapps_policy::Fingerprint;
 use gix::objs::tree::{Entry, EntryKind};
 use gix::ObjectId;
 
-use crate::error::{GitContext, HookError, IoContext};
+use crate::error::{GitContext, HookError};
 use crate::judge::AUDIT_REF;
+use crate::ledger;
 use crate::repo::ref_target;
 use crate::write::commit_to_ref;
 
 /// A concurrent push may move the log between our read and our write.
 const MAX_ATTEMPTS: usize = 20;
 
-fn accepted_path(git_dir: &Path, cert: ObjectId) -> PathBuf {
-    git_dir
-        .join("gitapps")
-        .join("accepted")
-        .join(cert.to_string())
-}
-
-/// Called by pre-receive once it has accepted the push.
-pub fn remember_accepted(
-    git_dir: &Path,
-    cert: ObjectId,
-    pusher: &Fingerprint,
-) -> Result<(), HookError> {
-    let path = accepted_path(git_dir, cert);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).io(format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&path, format!("{pusher}\n")).io(format!("writing {}", path.display()))
-}
-
 /// The post-receive step. `summary` is the ref updates, for the message.
 pub fn record(git_dir: &Path, cert: ObjectId, summary: &str) -> Result<ObjectId, HookError> {
-    let marker = accepted_path(git_dir, cert);
-    let pusher = std::fs::read_to_string(&marker).io(format!(
-        "reading {} (written by pre-receive)",
-        marker.display()
-    ))?;
-    let pusher = Fingerprint::parse(pusher.trim())
-        .map_err(|e| HookError::Protocol(format!("{}: {e}", marker.display())))?;
+    let pusher = ledger::pusher_of(git_dir, cert)?.ok_or_else(|| {
+        HookError::Protocol(format!(
+            "pre-receive recorded no pusher for certificate {cert}"
+        ))
+    })?;
     let repo = gix::open_opts(git_dir, gix::open::Options::isolated())
         .git(format!("opening repository {}", git_dir.display()))?;
     let pusher_blob = repo
@@ -80,12 +58,7 @@ pub fn record(git_dir: &Path, cert: ObjectId, summary: &str) -> Result<ObjectId,
     for _ in 0..MAX_ATTEMPTS {
         let parent = ref_target(&repo, AUDIT_REF)?;
         match commit_to_ref(&repo, AUDIT_REF, tree, parent, &message) {
-            Ok(id) => {
-                // Best effort: a stale marker is harmless, it names a
-                // certificate that is already recorded.
-                let _ = std::fs::remove_file(&marker);
-                return Ok(id);
-            }
+            Ok(id) => return Ok(id),
             Err(e) => last = Some(e),
         }
         std::thread::sleep(std::time::Duration::from_millis(10));

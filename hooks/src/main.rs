@@ -226,16 +226,7 @@ fn pre_receive() -> ExitCode {
     };
     let git_dir = git_dir();
     match prereceive::run(&git_dir, &stdin, &env) {
-        Ok(accepted) => {
-            let Some(cert) = env.cert else {
-                return reject(&["gitapps: error: accepted without a certificate".into()]);
-            };
-            // Without the record the audit log would miss this push: reject.
-            match audit::remember_accepted(&git_dir, cert, &accepted.pusher) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => reject(&[format!("gitapps: error: {e}; the push is rejected")]),
-            }
-        }
+        Ok(_) => ExitCode::SUCCESS,
         Err(rejection) => reject(&rejection.0),
     }
 }

@@ -14,7 +14,7 @@ use crate::env::{NonceStatus, PushEnv};
 use crate::error::{GitContext, HookError};
 use crate::judge::{judge, Detail};
 use crate::keyring::{check_key_file, keyring_file_has, Keyring, VerifyError};
-use crate::replay;
+use crate::ledger;
 use crate::repo::{commit_tree, ref_target, BranchFiles, ServerRepo};
 use crate::updates::RefUpdate;
 
@@ -156,7 +156,7 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    if !replay::claim(git_dir, &cert_id.to_string(), now, config.nonce_slop_secs)? {
+    if !ledger::accept(git_dir, cert_id, &pusher, now, config.nonce_slop_secs)? {
         return Err(Rejection::one(
             "gitapps: rejected: this push certificate was used before (a replay): push again to get a fresh nonce",
         ));
