@@ -1,4 +1,4 @@
-//! The ledger of accepted push certificates, `$GIT_DIR/gitapps/accepted`:
+//! The ledger of accepted push certificates, `$GIT_DIR/gitapps/ledger`:
 //! one line per accepted push, `<unix seconds> <certificate blob id> <pusher>`.
 //!
 //! It does two jobs:
@@ -31,7 +31,7 @@ const MARGIN_SECS: u64 = 300;
 const PRUNE_AT: usize = 512;
 
 fn path(git_dir: &Path) -> PathBuf {
-    git_dir.join("gitapps").join("accepted")
+    git_dir.join("gitapps").join("ledger")
 }
 
 struct Line<'a> {
