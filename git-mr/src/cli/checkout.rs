@@ -3,7 +3,7 @@
 use git_mr::store::Depth;
 use git_mr::{ops, Error};
 
-use super::{CommandError, CommandResult, Ctx};
+use super::{CommandError, CommandResult, Ctx, Found};
 
 /// Check out a revision of a merge request (detached HEAD).
 #[derive(clap::Args)]
@@ -16,10 +16,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
-    ctx.refresh();
-    let snapshot = ctx.snapshot(Depth::Summary)?;
-    let people = ctx.people()?;
-    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let Found { snapshot, id, .. } = ctx.find(&args.mr, Depth::Summary)?;
     let mr = snapshot.get(&id).expect("resolved ids exist");
     let rev = match args.revision {
         Some(k) => mr.revision(k),

@@ -2,7 +2,7 @@
 
 use git_mr::store::Depth;
 
-use super::{CommandResult, Ctx};
+use super::{CommandResult, Ctx, Found};
 
 /// Close a merge request (label `closed`, drop `open` and `needs-review`).
 #[derive(clap::Args)]
@@ -19,20 +19,14 @@ pub struct ReopenArgs {
 }
 
 pub fn run_close(ctx: &Ctx, args: Args) -> CommandResult {
-    ctx.refresh();
-    let snapshot = ctx.snapshot(Depth::Summary)?;
-    let people = ctx.people()?;
-    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let Found { id, .. } = ctx.find(&args.mr, Depth::Summary)?;
     git_mr::ops::close(&ctx.forge, &id).map_err(|e| ctx.explain(e))?;
     ctx.ui.note(&format!("{id}: closed"));
     Ok(())
 }
 
 pub fn run_reopen(ctx: &Ctx, args: ReopenArgs) -> CommandResult {
-    ctx.refresh();
-    let snapshot = ctx.snapshot(Depth::Summary)?;
-    let people = ctx.people()?;
-    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let Found { id, .. } = ctx.find(&args.mr, Depth::Summary)?;
     git_mr::ops::reopen(&ctx.forge, &id).map_err(|e| ctx.explain(e))?;
     ctx.ui.note(&format!("{id}: open"));
     Ok(())

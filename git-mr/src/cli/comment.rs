@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use git_mr::store::Depth;
 
-use super::{ui, CommandError, CommandResult, Ctx};
+use super::{ui, CommandError, CommandResult, Ctx, Found};
 
 /// Comment on a merge request.
 #[derive(clap::Args)]
@@ -23,10 +23,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
-    ctx.refresh();
-    let snapshot = ctx.snapshot(Depth::Summary)?;
-    let people = ctx.people()?;
-    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let Found { id, .. } = ctx.find(&args.mr, Depth::Summary)?;
     let template = format!("\n# Your comment on {id}.\n# Lines starting with '#' are ignored.\n");
     let body = ui::message(&ctx.forge, &args.message, args.file.as_ref(), &template)?
         .ok_or_else(|| CommandError::user("aborted: empty comment"))?;

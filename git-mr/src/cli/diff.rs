@@ -4,7 +4,7 @@
 use git_mr::store::Depth;
 use git_mr::{ops, Error, Forge, MergeRequest};
 
-use super::{CommandError, CommandResult, Ctx};
+use super::{CommandError, CommandResult, Ctx, Found};
 
 /// Show a revision's diff, or `v<J>..v<K>` with --since.
 #[derive(clap::Args)]
@@ -51,10 +51,7 @@ fn merge_base(ctx: &Ctx, a: &str, b: &str) -> CommandResult<String> {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
-    ctx.refresh();
-    let snapshot = ctx.snapshot(Depth::Summary)?;
-    let people = ctx.people()?;
-    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let Found { snapshot, id, .. } = ctx.find(&args.mr, Depth::Summary)?;
     let mr = snapshot.get(&id).expect("resolved ids exist");
     let head = revision_commit(ctx, mr, args.revision)?;
     let tip = target_tip(&ctx.forge, &mr.target);

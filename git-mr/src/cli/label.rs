@@ -2,7 +2,7 @@
 
 use git_mr::store::Depth;
 
-use super::{CommandError, CommandResult, Ctx};
+use super::{CommandError, CommandResult, Ctx, Found};
 
 /// Add or remove labels.
 #[derive(clap::Args)]
@@ -21,10 +21,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     if args.add.is_empty() && args.remove.is_empty() {
         return Err(CommandError::user("nothing to do").hint("use --add L or --remove L"));
     }
-    ctx.refresh();
-    let snapshot = ctx.snapshot(Depth::Summary)?;
-    let people = ctx.people()?;
-    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let Found { id, .. } = ctx.find(&args.mr, Depth::Summary)?;
     let done =
         git_mr::ops::label(&ctx.forge, &id, &args.add, &args.remove).map_err(|e| ctx.explain(e))?;
     let c = done.value;

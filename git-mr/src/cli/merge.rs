@@ -2,7 +2,7 @@
 
 use git_mr::store::Depth;
 
-use super::{CommandResult, Ctx};
+use super::{CommandResult, Ctx, Found};
 
 /// Merge a revision into the target branch, label merged+closed, comment: one push.
 #[derive(clap::Args)]
@@ -15,10 +15,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
-    ctx.refresh();
-    let snapshot = ctx.snapshot(Depth::Summary)?;
-    let people = ctx.people()?;
-    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let Found { id, .. } = ctx.find(&args.mr, Depth::Summary)?;
     let done = git_mr::ops::merge(&ctx.forge, &id, args.revision).map_err(|e| ctx.explain(e))?;
     let m = done.value;
     ctx.ui.note(&format!(

@@ -70,6 +70,13 @@ enum Command {
     },
 }
 
+/// A merge request found by name, with what was read to find it.
+pub struct Found {
+    pub snapshot: Snapshot,
+    pub people: People,
+    pub id: MrId,
+}
+
 /// What every command gets: the repository, the remote, the terminal.
 pub struct Ctx {
     pub forge: Forge,
@@ -107,6 +114,20 @@ impl Ctx {
 
     pub fn people(&self) -> CommandResult<People> {
         Ok(self.forge.people()?)
+    }
+
+    /// What every verb on one merge request starts with: fetch (unless
+    /// offline), read the data branch to `depth`, resolve `spec`.
+    pub fn find(&self, spec: &str, depth: Depth) -> CommandResult<Found> {
+        self.refresh();
+        let snapshot = self.snapshot(depth)?;
+        let people = self.people()?;
+        let id = self.resolve(&snapshot, &people, spec)?;
+        Ok(Found {
+            snapshot,
+            people,
+            id,
+        })
     }
 
     /// Resolve an MR name; `me` needs the signing key only when used.

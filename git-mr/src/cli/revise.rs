@@ -3,7 +3,7 @@
 use git_mr::ops;
 use git_mr::store::Depth;
 
-use super::{CommandResult, Ctx};
+use super::{CommandResult, Ctx, Found};
 
 /// Push the next revision (tag v<k+1>) with a comment saying what changed.
 #[derive(clap::Args)]
@@ -19,10 +19,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
-    ctx.refresh();
-    let snapshot = ctx.snapshot(Depth::Summary)?;
-    let people = ctx.people()?;
-    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let Found { id, .. } = ctx.find(&args.mr, Depth::Summary)?;
     let commit = ops::peel_commit(&ctx.forge, &args.rev)?;
     let message = (!args.message.is_empty()).then(|| args.message.join("\n\n"));
     let done =

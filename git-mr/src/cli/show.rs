@@ -5,7 +5,7 @@ use git_mr::store::Depth;
 use git_mr::{Comment, MergeRequest};
 use serde_json::{json, Map, Value};
 
-use super::{list, ui, CommandResult, Ctx};
+use super::{list, ui, CommandResult, Ctx, Found};
 
 /// Show a merge request with its comments.
 #[derive(clap::Args)]
@@ -64,10 +64,11 @@ pub fn show_json(mr: &MergeRequest, people: &People) -> Value {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
-    ctx.refresh();
-    let snapshot = ctx.snapshot(Depth::Full)?;
-    let people = ctx.people()?;
-    let id = ctx.resolve(&snapshot, &people, &args.mr)?;
+    let Found {
+        snapshot,
+        people,
+        id,
+    } = ctx.find(&args.mr, Depth::Full)?;
     let mr = snapshot.get(&id).expect("resolved ids exist");
     if args.json {
         return ctx.ui.json(&show_json(mr, &people));
