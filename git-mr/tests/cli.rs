@@ -54,6 +54,40 @@ fn init_create_list_show() {
     assert_eq!(show["comments"][0]["date"], common::NOW);
     assert_eq!(show["comments"][0]["revision"], 1);
     assert_eq!(show["comments"][0]["index"], 0);
+
+    // Without -m or -F the editor (git var GIT_EDITOR) writes the message;
+    // the template's '#' lines are dropped, and an untouched template aborts.
+    let editor = bob.home.join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'Long review,\\nwritten in the editor.\\n' >> \"$1\"\n",
+    )
+    .unwrap();
+    let quit = bob.home.join("quit.sh");
+    std::fs::write(&quit, "#!/bin/sh\ntrue\n").unwrap();
+    for script in [&editor, &quit] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut cmd = bob.mr_command();
+    cmd.env("GIT_EDITOR", &editor).args(["comment", "alice/1"]);
+    gitapps_tests::run(cmd, None).assert_ok();
+    let show = bob.json(&["show", "alice/1", "--json"]);
+    let bodies: Vec<&str> = show["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        bodies.contains(&"Long review,\nwritten in the editor.\n"),
+        "{bodies:?}"
+    );
+    let mut cmd = bob.mr_command();
+    cmd.env("GIT_EDITOR", &quit).args(["comment", "alice/1"]);
+    gitapps_tests::run(cmd, None).assert_failed();
+    let again = bob.json(&["show", "alice/1", "--json"]);
+    assert_eq!(again["comments"].as_array().unwrap().len(), bodies.len());
 }
 
 /// The whole life of a merge request by three users: author (alice), reviewer who
