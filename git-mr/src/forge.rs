@@ -17,11 +17,13 @@ use crate::tx::{self, Tx};
 use crate::{clock, Error, Result};
 
 /// How often a change is re-applied when the data branch moved meanwhile.
-/// Generous, because a server may accept only one signed push per second: git's push
-/// nonce changes once a second, and the hook refuses a nonce used before.
+/// Generous: many users may comment on one busy data branch at once.
 pub const MAX_ATTEMPTS: u32 = 30;
 
-/// Whether a rejection only says "this nonce was used already: push again".
+/// Whether a rejection only says "this certificate was accepted already: push
+/// again". The hook refuses a certificate it accepted before; an identical push
+/// repeated within the same second (same commands, nonce and signature time)
+/// makes the same certificate, and waiting a second makes a fresh one.
 pub fn is_nonce_replay(stderr: &str) -> bool {
     stderr.contains("fresh nonce") || stderr.contains("a replay")
 }
