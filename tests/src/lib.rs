@@ -31,6 +31,7 @@ mod forge;
 pub mod http;
 mod member;
 mod output;
+mod plumbing;
 mod server;
 pub mod ssh;
 mod user;

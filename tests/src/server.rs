@@ -226,45 +226,15 @@ impl Server {
         message: &str,
     ) -> String {
         let index = self.dir.path().join("admin-index");
-        let _ = std::fs::remove_file(&index);
-        let git = |args: &[&str], input: Option<&[u8]>| {
-            let mut cmd = self.command("git");
-            cmd.env("GIT_INDEX_FILE", &index).args(args);
-            let out = run(cmd, input);
-            out.assert_ok();
-            out.stdout_trimmed().to_string()
-        };
         let parent = self.ref_value(refname);
-        if let Some(parent) = &parent {
-            git(&["read-tree", parent], None);
-        }
-        for (path, content) in files {
-            match content {
-                Some(content) => {
-                    let blob = git(&["hash-object", "-w", "--stdin"], Some(content.as_bytes()));
-                    git(
-                        &[
-                            "update-index",
-                            "--add",
-                            "--cacheinfo",
-                            &format!("100644,{blob},{path}"),
-                        ],
-                        None,
-                    );
-                }
-                None => {
-                    git(&["update-index", "--force-remove", path], None);
-                }
-            }
-        }
-        let tree = git(&["write-tree"], None);
-        let mut args = vec!["commit-tree", &tree, "-m", message];
-        if let Some(parent) = &parent {
-            args.extend(["-p", parent]);
-        }
-        let commit = git(&args, None);
-        git(&["update-ref", refname, &commit], None);
-        let _ = std::fs::remove_file(&index);
+        let commit = crate::plumbing::commit_files(
+            &|| self.command("git"),
+            &index,
+            parent.as_deref(),
+            files,
+            message,
+        );
+        self.git(&["update-ref", refname, &commit]).assert_ok();
         commit
     }
 

@@ -237,45 +237,7 @@ impl<'a> Workdir<'a> {
         message: &str,
     ) -> String {
         let index = self._dir.path().join("plumbing-index");
-        let _ = std::fs::remove_file(&index);
-        let git = |args: &[&str], input: Option<&[u8]>| {
-            let mut cmd = self.command("git");
-            cmd.env("GIT_INDEX_FILE", &index).args(args);
-            let out = run(cmd, input);
-            out.assert_ok();
-            out.stdout_trimmed().to_string()
-        };
-        if let Some(base) = base {
-            git(&["read-tree", base], None);
-        }
-        for (path, content) in files {
-            match content {
-                Some(content) => {
-                    let blob = git(&["hash-object", "-w", "--stdin"], Some(content.as_bytes()));
-                    git(
-                        &[
-                            "update-index",
-                            "--add",
-                            "--cacheinfo",
-                            &format!("100644,{blob},{path}"),
-                        ],
-                        None,
-                    );
-                }
-                None => {
-                    git(&["update-index", "--force-remove", path], None);
-                }
-            }
-        }
-        let tree = git(&["write-tree"], None);
-        let base_oid = base.map(|b| self.rev_parse(&format!("{b}^{{commit}}")));
-        let mut args = vec!["commit-tree", &tree, "-m", message];
-        if let Some(parent) = &base_oid {
-            args.extend(["-p", parent]);
-        }
-        let commit = git(&args, None);
-        let _ = std::fs::remove_file(&index);
-        commit
+        crate::plumbing::commit_files(&|| self.command("git"), &index, base, files, message)
     }
 
     /// Fetches, then pushes (signed) one commit on top of
