@@ -46,10 +46,16 @@ impl Git {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = self.command(args);
+        self.output_of(self.command(args)).1
+    }
+
+    /// Run `cmd` with no stdin, capturing its output; the command is kept
+    /// for messages.
+    fn output_of(&self, mut cmd: Command) -> (Command, Result<Output>) {
         cmd.stdin(Stdio::null());
         let out = cmd_output(&mut cmd);
-        describe_spawn(&cmd, out)
+        let out = describe_spawn(&cmd, out);
+        (cmd, out)
     }
 
     /// Run `git args…` and return its stdout, or fail with its stderr.
@@ -58,10 +64,8 @@ impl Git {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = self.command(args);
-        cmd.stdin(Stdio::null());
-        let out = cmd_output(&mut cmd);
-        let out = describe_spawn(&cmd, out)?;
+        let (cmd, out) = self.output_of(self.command(args));
+        let out = out?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {

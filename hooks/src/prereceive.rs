@@ -53,6 +53,7 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
         ])
     })?;
 
+    let now = SystemTime::now();
     let server = ServerRepo::open(git_dir, &env.objects)?;
     let repo = &server.repo;
     let config = ServerConfig::read(repo)?;
@@ -108,13 +109,7 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
         None => None,
     };
 
-    let pusher = identify(
-        &cert,
-        &keyring,
-        new_policy_files.as_ref(),
-        &config,
-        SystemTime::now(),
-    )?;
+    let pusher = identify(&cert, &keyring, new_policy_files.as_ref(), &config, now)?;
 
     let rules = policy
         .for_user(&pusher, &config.owner)
@@ -152,11 +147,13 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
     if let Some(update) = policy_update {
         check_new_policy(repo, update, new_policy_files.as_ref(), &config)?;
     }
-    let now = SystemTime::now()
+    // A clock before 1970 counts as 0: every recorded certificate then
+    // looks fresh, which refuses more, never less.
+    let now_secs = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    if !ledger::accept(git_dir, cert_id, &pusher, now, config.nonce_slop_secs)? {
+    if !ledger::accept(git_dir, cert_id, &pusher, now_secs, config.nonce_slop_secs)? {
         return Err(Rejection::one(
             "gitapps: rejected: this push certificate was used before (a replay): push again to get a fresh nonce",
         ));
