@@ -31,10 +31,14 @@ const MAX_SIGNATURE_AGE: Duration = Duration::from_secs(60 * 60);
 /// which are parsed only when needed (a server may hold thousands; the file
 /// named after the signature's issuer is tried first).
 #[derive(Default)]
-pub struct Keyring {
+pub struct Keyring<'r> {
     certs: Vec<Cert>,
-    key_files: Vec<(String, Vec<u8>)>,
+    key_files: Vec<(String, KeyLoader<'r>)>,
 }
+
+/// Reads a key file's content when it is needed; `None` when it cannot be
+/// read (the key then verifies nothing: fail closed).
+pub type KeyLoader<'r> = Box<dyn Fn() -> Option<Vec<u8>> + 'r>;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VerifyError {
@@ -71,7 +75,7 @@ impl VerifyError {
     }
 }
 
-impl Keyring {
+impl<'r> Keyring<'r> {
     /// Add every certificate in `bytes` (armored or binary, one or many).
     pub fn add_all(&mut self, bytes: &[u8]) -> Result<usize, String> {
         let parser = CertParser::from_bytes(bytes).map_err(|e| e.to_string())?;
@@ -86,8 +90,8 @@ impl Keyring {
     /// Add `keys/<FPR>.asc` from the access-control branch. It is checked
     /// (see [`check_key_file`]) when it is used: a file that does not check
     /// out must not let anyone in, and must not lock everyone else out.
-    pub fn add_key_file(&mut self, path: &str, bytes: &[u8]) {
-        self.key_files.push((path.to_owned(), bytes.to_vec()));
+    pub fn add_key_file(&mut self, path: &str, load: impl Fn() -> Option<Vec<u8>> + 'r) {
+        self.key_files.push((path.to_owned(), Box::new(load)));
     }
 
     /// The certificates that may hold a key with one of `issuers`: the
@@ -96,7 +100,9 @@ impl Keyring {
     /// the key, every other key file.
     fn candidates(&self, issuers: &[KeyHandle]) -> Vec<Cert> {
         let holds = |c: &Cert| holds_any(c, issuers);
-        let parse = |(path, bytes): &(String, Vec<u8>)| check_key_file(path, bytes).ok();
+        let parse = |(path, load): &(String, KeyLoader<'r>)| {
+            load().and_then(|bytes| check_key_file(path, &bytes).ok())
+        };
         let (named, others): (Vec<_>, Vec<_>) = self
             .key_files
             .iter()

@@ -100,7 +100,7 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
         lines.extend(d.0.iter().map(|d| format!("gitapps:   {d}")));
         Rejection(lines)
     })?;
-    let keyring = load_keyring(&current, &config)?;
+    let keyring = load_keyring(repo, &current, &config)?;
 
     // The access-control branch as this push leaves it, when it moves it.
     let policy_update = updates.iter().find(|u| u.name == ACCESS_CONTROL_REF);
@@ -109,7 +109,14 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
         None => None,
     };
 
-    let pusher = identify(&cert, &keyring, new_policy_files.as_ref(), &config, now)?;
+    let pusher = identify(
+        repo,
+        &cert,
+        &keyring,
+        new_policy_files.as_ref(),
+        &config,
+        now,
+    )?;
 
     let rules = policy
         .for_user(&pusher, &config.owner)
@@ -199,11 +206,25 @@ fn check_commands(cert: &PushCertificate<'_>, updates: &[RefUpdate]) -> Result<(
     Ok(())
 }
 
-fn load_keyring(current: &BranchFiles, config: &ServerConfig) -> Result<Keyring, HookError> {
+/// The key files of `files`, each read from `repo` only if verification
+/// gets to it.
+fn key_files_of<'r>(repo: &'r gix::Repository, files: &BranchFiles) -> Keyring<'r> {
     let mut keyring = Keyring::default();
-    for (path, bytes) in current.key_files() {
-        keyring.add_key_file(path, bytes);
+    for (path, id) in &files.keys {
+        let id = *id;
+        keyring.add_key_file(path, move || {
+            repo.find_object(id).ok().map(|o| o.data.clone())
+        });
     }
+    keyring
+}
+
+fn load_keyring<'r>(
+    repo: &'r gix::Repository,
+    current: &BranchFiles,
+    config: &ServerConfig,
+) -> Result<Keyring<'r>, HookError> {
+    let mut keyring = key_files_of(repo, current);
     if let Some(path) = &config.keyring {
         let bytes = std::fs::read(path).map_err(|e| {
             HookError::Config(format!(
@@ -225,8 +246,9 @@ fn load_keyring(current: &BranchFiles, config: &ServerConfig) -> Result<Keyring,
 /// registers on apps/access-control (self-registration): then the policy
 /// decides, as for anyone else, whether that user may add it.
 fn identify(
+    repo: &gix::Repository,
     cert: &PushCertificate<'_>,
-    keyring: &Keyring,
+    keyring: &Keyring<'_>,
     new_policy_files: Option<&BranchFiles>,
     config: &ServerConfig,
     now: SystemTime,
@@ -238,11 +260,7 @@ fn identify(
     };
     if err.is_unknown_key() {
         if let Some(files) = new_policy_files {
-            let mut brought = Keyring::default();
-            for (path, bytes) in files.key_files() {
-                brought.add_key_file(path, bytes);
-            }
-            match brought.verify(cert.payload, cert.signature, now) {
+            match key_files_of(repo, files).verify(cert.payload, cert.signature, now) {
                 Ok(fpr) => return Ok(fpr),
                 Err(e) if !e.is_unknown_key() => return Err(signature_rejection(&e, config)),
                 Err(_) => {}
@@ -311,7 +329,7 @@ fn check_new_policy(
             ));
         }
     }
-    if !owner_keeps_a_key(new_files, config)? {
+    if !owner_keeps_a_key(repo, new_files, config)? {
         lines.push(format!(
             "gitapps: rejected: this push would lock the owner out: keys/{owner}.asc must stay (or the owner's key be in gitapps.keyring), else no push of the owner verifies"
         ));
@@ -325,13 +343,16 @@ fn check_new_policy(
 
 /// Whether the owner can still sign pushes after this one: their key file is
 /// on the branch and sound, or the admin's keyring holds their key.
-fn owner_keeps_a_key(new_files: &BranchFiles, config: &ServerConfig) -> Result<bool, HookError> {
+fn owner_keeps_a_key(
+    repo: &gix::Repository,
+    new_files: &BranchFiles,
+    config: &ServerConfig,
+) -> Result<bool, HookError> {
     let owner_file = format!("keys/{}.asc", config.owner);
-    if new_files
-        .key_files()
-        .any(|(path, bytes)| path == owner_file && check_key_file(path, bytes).is_ok())
-    {
-        return Ok(true);
+    if let Some(bytes) = new_files.key_bytes(repo, &owner_file)? {
+        if check_key_file(&owner_file, &bytes).is_ok() {
+            return Ok(true);
+        }
     }
     let Some(path) = &config.keyring else {
         return Ok(false);
@@ -365,19 +386,19 @@ fn changed_key_file_problems(
         old_tree,
         Some(commit_tree(repo, new)?),
         &mut |change| {
-            let Some(path) = std::str::from_utf8(change.path)
-                .ok()
-                .filter(|p| change.blob.is_some() && p.starts_with("keys/"))
-            else {
+            let (Some(path), Some(blob)) = (
+                std::str::from_utf8(change.path)
+                    .ok()
+                    .filter(|p| p.starts_with("keys/")),
+                change.blob,
+            ) else {
                 return Ok(());
             };
-            let bytes = new_files
-                .key_files()
-                .find(|(p, _)| *p == path)
-                .map(|(_, b)| b);
-            let result = match bytes {
-                Some(bytes) => check_key_file(path, bytes).map(|_| ()),
-                None => Err("key files live directly in keys/, named <FINGERPRINT>.asc".to_owned()),
+            let result = if new_files.keys.iter().any(|(p, _)| p == path) {
+                let bytes = repo.find_object(blob).git(format!("reading {path}"))?;
+                check_key_file(path, &bytes.data).map(|_| ())
+            } else {
+                Err("key files live directly in keys/, named <FINGERPRINT>.asc".to_owned())
             };
             if let Err(problem) = result {
                 problems.push((path.to_owned(), problem));

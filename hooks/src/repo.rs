@@ -78,20 +78,23 @@ fn scratch_dir() -> std::path::PathBuf {
 }
 
 /// The files of the access-control branch that matter: the policy
-/// (`refs/`, `branches/`, `groups/`) and the keys (`keys/`).
+/// (`refs/`, `branches/`, `groups/`), read, and the keys (`keys/`), by blob
+/// id: a server may hold thousands of keys and a push needs one.
 #[derive(Clone, Debug, Default)]
 pub struct BranchFiles {
     pub files: Vec<(String, Vec<u8>)>,
+    pub keys: Vec<(String, ObjectId)>,
 }
 
 impl BranchFiles {
-    /// Read the policy and key files of `commit`.
+    /// Read the policy files of `commit`, and list its key files.
     pub fn read(repo: &gix::Repository, commit: ObjectId) -> Result<Self, HookError> {
         let tree = commit_tree(repo, commit)?;
         let root = repo
             .find_tree(tree)
             .git("reading the access-control tree")?;
         let mut files = Vec::new();
+        let mut keys = Vec::new();
         let root = root.decode().git("decoding the access-control tree")?;
         for dir in root.entries.iter() {
             let name = dir.filename.to_string();
@@ -112,13 +115,17 @@ impl BranchFiles {
                     continue;
                 }
                 let path = format!("{name}/{}", file.filename);
+                if name == "keys" {
+                    keys.push((path, file.oid.to_owned()));
+                    continue;
+                }
                 let blob = repo
                     .find_object(file.oid.to_owned())
                     .git(format!("reading {path}"))?;
                 files.push((path, blob.data.clone()));
             }
         }
-        Ok(BranchFiles { files })
+        Ok(BranchFiles { files, keys })
     }
 
     pub fn policy(&self) -> Result<gitapps_policy::Policy, gitapps_policy::Diagnostics> {
@@ -129,11 +136,17 @@ impl BranchFiles {
         )
     }
 
-    pub fn key_files(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.files
-            .iter()
-            .filter(|(p, _)| p.starts_with("keys/"))
-            .map(|(p, c)| (p.as_str(), c.as_slice()))
+    /// The content of the key file at `path`, if there is one.
+    pub fn key_bytes(
+        &self,
+        repo: &gix::Repository,
+        path: &str,
+    ) -> Result<Option<Vec<u8>>, HookError> {
+        let Some((_, id)) = self.keys.iter().find(|(p, _)| p == path) else {
+            return Ok(None);
+        };
+        let blob = repo.find_object(*id).git(format!("reading {path}"))?;
+        Ok(Some(blob.data.clone()))
     }
 }
 

@@ -8,10 +8,13 @@ use crate::error::{GitContext, HookError, IoContext};
 use crate::keyring::check_key_file;
 use crate::repo::BranchFiles;
 
+/// Key files by path, with their contents.
+type KeyFiles = Vec<(String, Vec<u8>)>;
+
 /// All problems of the policy at `target`, as `FILE:LINE: message` lines.
 /// `target` is a checkout of apps/access-control, or `REPO:REV`.
 pub fn validate(target: &str) -> Result<Vec<String>, HookError> {
-    let files = if Path::new(target).is_dir() && !is_git_dir(Path::new(target)) {
+    let (files, keys) = if Path::new(target).is_dir() && !is_git_dir(Path::new(target)) {
         read_checkout(Path::new(target))?
     } else {
         let (repo, rev) = match target.rsplit_once(':') {
@@ -24,7 +27,14 @@ pub fn validate(target: &str) -> Result<Vec<String>, HookError> {
             .rev_parse_single(rev)
             .git(format!("resolving {rev}"))?
             .detach();
-        BranchFiles::read(&repo, commit)?
+        let files = BranchFiles::read(&repo, commit)?;
+        let mut keys = Vec::with_capacity(files.keys.len());
+        for (path, _) in &files.keys {
+            if let Some(bytes) = files.key_bytes(&repo, path)? {
+                keys.push((path.clone(), bytes));
+            }
+        }
+        (files, keys)
     };
     let has_rules = files
         .files
@@ -39,7 +49,7 @@ pub fn validate(target: &str) -> Result<Vec<String>, HookError> {
         Ok(_) => Vec::new(),
         Err(d) => d.0.iter().map(ToString::to_string).collect(),
     };
-    for (path, bytes) in files.key_files() {
+    for (path, bytes) in &keys {
         if let Err(problem) = check_key_file(path, bytes) {
             problems.push(format!("{path}:1: {problem}"));
         }
@@ -51,9 +61,11 @@ fn is_git_dir(path: &Path) -> bool {
     path.join("HEAD").is_file() && path.join("objects").is_dir()
 }
 
-/// The policy and key files of a checkout, read from disk.
-fn read_checkout(root: &Path) -> Result<BranchFiles, HookError> {
+/// The policy files and the key files (with their contents) of a
+/// checkout, read from disk.
+fn read_checkout(root: &Path) -> Result<(BranchFiles, KeyFiles), HookError> {
     let mut files = Vec::new();
+    let mut keys = Vec::new();
     for dir in ["refs", "branches", "groups", "keys"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
@@ -69,9 +81,20 @@ fn read_checkout(root: &Path) -> Result<BranchFiles, HookError> {
                 continue;
             }
             let bytes = std::fs::read(entry.path()).io(format!("reading {path}"))?;
-            files.push((path, bytes));
+            if dir == "keys" {
+                keys.push((path, bytes));
+            } else {
+                files.push((path, bytes));
+            }
         }
     }
     files.sort();
-    Ok(BranchFiles { files })
+    keys.sort();
+    Ok((
+        BranchFiles {
+            files,
+            keys: Vec::new(),
+        },
+        keys,
+    ))
 }
