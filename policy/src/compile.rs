@@ -19,7 +19,7 @@ use crate::fingerprint::Fingerprint;
 use crate::groups::Groups;
 use crate::ops::{RefOp, TreeOp};
 use crate::pattern::{anchor, condense, substitute};
-use crate::rules::{RefRule, Scope, TreeRule};
+use crate::rules::{RefRule, Scope, SizeLimit, TreeRule};
 
 /// Why rules could not be compiled for a user: a policy that parsed has
 /// regexes that compile with the sample user id, but `$user_id` is
@@ -108,6 +108,16 @@ struct UserTreeRule {
     scope: Option<usize>,
 }
 
+/// A size limit, ready to be put in a set.
+#[derive(Clone, Debug)]
+struct UserLimit {
+    max_bytes: u64,
+    /// Substituted and anchored.
+    pattern: String,
+    location: Location,
+    scope: Option<usize>,
+}
+
 /// The rules that apply to one user, compiled.
 #[derive(Clone, Debug)]
 pub struct UserRules {
@@ -115,6 +125,8 @@ pub struct UserRules {
     refs: Vec<OpRules>,
     /// Tree sets depend on the ref, so they are built by `tree_rules_for`.
     tree: Vec<UserTreeRule>,
+    /// Size limits apply to everyone; they too depend on the ref.
+    limits: Vec<UserLimit>,
     /// Indexed like the policy's scopes; `None` where no rule of this user
     /// is in that scope (no need to compile it).
     scopes: Vec<Option<Regex>>,
@@ -125,12 +137,49 @@ pub struct UserRules {
 pub struct TreeRules {
     /// Indexed by [`TreeOp::index`].
     ops: Vec<OpRules>,
+    limits: LimitRules,
+}
+
+/// The size limits that apply on one ref: pattern `i` caps paths at
+/// `max_bytes[i]`, as said at `locations[i]`.
+#[derive(Clone, Debug, Default)]
+struct LimitRules {
+    patterns: Vec<String>,
+    max_bytes: Vec<u64>,
+    locations: Vec<Location>,
+    set: OnceCell<Option<BytesRegexSet>>,
+}
+
+impl LimitRules {
+    /// The smallest limit on `path`, and where it is said. A set that does
+    /// not compile (only possible through the regex crate's size limits:
+    /// each pattern compiled on its own when the policy was parsed) limits
+    /// every path to nothing, rather than to nothing less than it should.
+    fn smallest(&self, path: &[u8]) -> Option<(u64, &Location)> {
+        if self.patterns.is_empty() {
+            return None;
+        }
+        let set = self.set.get_or_init(|| {
+            BytesRegexSetBuilder::new(&self.patterns)
+                .dot_matches_new_line(true)
+                .build()
+                .ok()
+        });
+        let Some(set) = set else {
+            return self.locations.first().map(|at| (0, at));
+        };
+        set.matches(path)
+            .into_iter()
+            .filter_map(|i| Some((*self.max_bytes.get(i)?, self.locations.get(i)?)))
+            .min_by_key(|(max, _)| *max)
+    }
 }
 
 /// What `Policy::for_user` compiles from.
 pub(crate) struct Source<'a> {
     pub(crate) ref_rules: &'a [RefRule],
     pub(crate) tree_rules: &'a [TreeRule],
+    pub(crate) limits: &'a [SizeLimit],
     pub(crate) scopes: &'a [Scope],
     pub(crate) groups: &'a Groups,
 }
@@ -170,9 +219,21 @@ pub(crate) fn user_rules(
         })
         .collect();
 
+    let limits: Vec<UserLimit> = source
+        .limits
+        .iter()
+        .map(|l| UserLimit {
+            max_bytes: l.max_bytes,
+            pattern: anchor(&substitute(&l.regex, user)),
+            location: l.location.clone(),
+            scope: l.scope,
+        })
+        .collect();
+
     let mut scopes = Vec::with_capacity(source.scopes.len());
     for (index, scope) in source.scopes.iter().enumerate() {
-        let used = tree.iter().any(|r| r.scope == Some(index));
+        let used = tree.iter().any(|r| r.scope == Some(index))
+            || limits.iter().any(|l| l.scope == Some(index));
         let compiled = if used {
             let regex = Regex::new(&anchor(&substitute(&scope.regex, user))).map_err(|e| {
                 PolicyError::Regex {
@@ -187,7 +248,12 @@ pub(crate) fn user_rules(
         scopes.push(compiled);
     }
 
-    Ok(UserRules { refs, tree, scopes })
+    Ok(UserRules {
+        refs,
+        tree,
+        limits,
+        scopes,
+    })
 }
 
 /// Rules match ref names without `refs/`. A name outside `refs/` cannot be
@@ -237,7 +303,7 @@ impl UserRules {
                 _ => false,
             })
             .collect();
-        let applies = |rule: &&UserTreeRule| match rule.scope {
+        let in_scope = |scope: Option<usize>| match scope {
             None => true,
             Some(i) => active.get(i).copied().unwrap_or(false),
         };
@@ -248,13 +314,19 @@ impl UserRules {
                 OpRules::new(
                     self.tree
                         .iter()
-                        .filter(applies)
+                        .filter(|r| in_scope(r.scope))
                         .filter(|r| r.ops.contains(op))
                         .map(|r| (r.pattern.clone(), r.location.clone())),
                 )
             })
             .collect();
-        Ok(TreeRules { ops })
+        let mut limits = LimitRules::default();
+        for limit in self.limits.iter().filter(|l| in_scope(l.scope)) {
+            limits.patterns.push(limit.pattern.clone());
+            limits.max_bytes.push(limit.max_bytes);
+            limits.locations.push(limit.location.clone());
+        }
+        Ok(TreeRules { ops, limits })
     }
 }
 
@@ -269,5 +341,19 @@ impl TreeRules {
     /// The first rule (in file:line order) that allows `op` on `path`.
     pub fn allowed_by(&self, op: TreeOp, path: &[u8]) -> Option<&Location> {
         self.ops.get(op.index())?.first_match(path)
+    }
+
+    /// The size limit on a blob (file or symlink target) created or
+    /// modified at `path`: the smallest of the `limit size` lines that
+    /// match it on this ref, and where that line is. `None` when no limit
+    /// applies.
+    pub fn size_limit(&self, path: &[u8]) -> Option<(u64, &Location)> {
+        self.limits.smallest(path)
+    }
+
+    /// Whether any size limit applies on this ref at all (when none does,
+    /// a caller need not look up blob sizes).
+    pub fn has_size_limits(&self) -> bool {
+        !self.limits.patterns.is_empty()
     }
 }

@@ -15,9 +15,9 @@ use crate::suggest::closest;
 pub(crate) const OWNER: &str = "owner";
 /// The automatic group holding every signed user.
 pub(crate) const ANYONE: &str = "anyone";
-/// Words that cannot name a group file: the automatic groups, and `branch`,
-/// which starts a scope line in place of `WHO`.
-const RESERVED: [&str; 3] = [OWNER, ANYONE, "branch"];
+/// Words that cannot name a group file: the automatic groups, and `branch`
+/// and `limit`, which start scope and limit lines in place of `WHO`.
+const RESERVED: [&str; 4] = [OWNER, ANYONE, crate::parse::BRANCH, crate::parse::LIMIT];
 
 /// A group file handed to [`resolve`].
 #[derive(Clone, Copy, Debug)]
@@ -370,13 +370,13 @@ mod tests {
         assert_eq!(
             diags,
             vec![
+                "groups/g:7: the line holds a control character (U+0000), which can hide text from a reader: policy files are plain text, with tabs but no other control, invisible or direction-changing characters",
                 "groups/g:1: invalid member `alice`: expected a user id (fingerprint) or @group",
                 "groups/g:2: unknown group `nope` (known groups: owner, anyone, g)",
                 "groups/g:3: invalid member `@`: expected a user id (fingerprint) or @group",
                 "groups/g:4: invalid member `0123`: expected a user id (fingerprint) or @group",
                 "groups/g:5: invalid member `AAAA BBBB`: expected a user id (fingerprint) or @group",
                 "groups/g:6: invalid member `@bad name`: expected a user id (fingerprint) or @group",
-                "groups/g:7: invalid member `\u{0}`: expected a user id (fingerprint) or @group",
             ]
         );
     }

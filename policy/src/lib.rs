@@ -46,6 +46,12 @@
 //!   (`heads/apps/merge-reqs/data`) and, for branches, on the plain branch
 //!   name (`apps/merge-reqs/data`). Rules before any `branch` line apply on
 //!   every ref.
+//! - In tree files, a line `limit size SIZE REGEX` caps every blob (file or
+//!   symlink target) created or modified at a path the regex matches, on
+//!   the refs of the current `branch` scope (or every ref, before any
+//!   `branch` line), at SIZE bytes (`k`, `m`, `g` suffixes count in 1024s).
+//!   Limits bind everyone, the owner included; where several match, the
+//!   smallest holds. `limit`, like `branch`, cannot name a group.
 //! - Rules only allow. An operation is allowed when at least one rule for
 //!   the user, in any file, matches; "the" rule that allowed it is the first
 //!   in file:line order, files sorted by path.
@@ -63,8 +69,17 @@
 //! [`Policy::parse`] reports every problem as `file:line: message`: unknown
 //! operations (with a "did you mean" hint, or the kind of file they belong
 //! in), empty operations, incomplete rules, bad regexes, unknown groups,
-//! reserved or invalid group names, bad members, group cycles, lines that are
-//! not UTF-8. A policy with any problem is refused as a whole.
+//! reserved or invalid group names, bad members, group cycles, bad limits,
+//! lines that are not UTF-8, and lines that hold a character that can hide
+//! text from a reader (a control character other than tab, a carriage
+//! return other than in a `\r\n` ending, a line or paragraph separator, a
+//! bidirectional override, isolate or mark, a zero-width or otherwise
+//! invisible character). A policy with any problem is refused as a whole.
+//!
+//! # Rejections
+//!
+//! [`RejectCode`] names why the server refused a push; the hook prints it
+//! as its last line, `gitapps: code=<code>`, for programs to read.
 //!
 //! # Use
 //!
@@ -101,7 +116,9 @@ mod ops;
 mod parse;
 mod pattern;
 mod policy;
+mod reject;
 mod rules;
+mod size;
 mod suggest;
 
 pub use compile::{PolicyError, TreeRules, UserRules};
@@ -112,4 +129,6 @@ pub use defaults::{
 pub use diagnostics::{Diagnostic, Diagnostics, Location};
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use ops::{RefOp, TreeOp, UnknownOp};
-pub use policy::{Policy, PolicyFile};
+pub use policy::{Policy, PolicyFile, OWNER_FILE_MIN_LIMIT};
+pub use reject::{RejectCode, UnknownRejectCode, REJECT_CODE_PREFIX};
+pub use size::parse_size;

@@ -5,10 +5,15 @@ use crate::groups::KnownGroups;
 use crate::lines::{meaningful_lines, split_token, Line};
 use crate::ops::{parse_ref_ops, parse_tree_ops};
 use crate::pattern::{check, Subject};
-use crate::rules::{RefRule, Scope, TreeRule, Who};
+use crate::rules::{RefRule, Scope, SizeLimit, TreeRule, Who};
+use crate::size::parse_size;
 
 /// The keyword that starts a scope line in tree files.
-const BRANCH: &str = "branch";
+pub(crate) const BRANCH: &str = "branch";
+/// The keyword that starts a limit line in tree files.
+pub(crate) const LIMIT: &str = "limit";
+/// The one kind of limit there is: `limit size SIZE REGEX`.
+const SIZE: &str = "size";
 
 /// The three fields of a rule line, not yet checked.
 struct Fields<'a> {
@@ -68,10 +73,11 @@ pub(crate) fn ref_file(
     let mut rules = Vec::new();
     for line in meaningful_lines(path, content, diagnostics) {
         let location = Location::new(path, line.number);
-        if split_token(line.text).0 == BRANCH {
+        let first = split_token(line.text).0;
+        if first == BRANCH || first == LIMIT {
             diagnostics.push(Diagnostic::at(
                 &location,
-                "`branch` lines scope tree rules: they belong in branches/*.conf",
+                format!("`{first}` lines apply to files on branches: they belong in branches/*.conf"),
             ));
             continue;
         }
@@ -94,6 +100,13 @@ pub(crate) fn ref_file(
     rules
 }
 
+/// What a `branches/*.conf` file holds besides its `branch` lines.
+#[derive(Default)]
+pub(crate) struct TreeFile {
+    pub(crate) rules: Vec<TreeRule>,
+    pub(crate) limits: Vec<SizeLimit>,
+}
+
 /// Parses a `branches/*.conf` file, appending its `branch` lines to `scopes`
 /// (shared by all tree files so that rules can point into one list).
 pub(crate) fn tree_file(
@@ -102,8 +115,8 @@ pub(crate) fn tree_file(
     known: &KnownGroups,
     scopes: &mut Vec<Scope>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<TreeRule> {
-    let mut rules = Vec::new();
+) -> TreeFile {
+    let mut out = TreeFile::default();
     // Scopes end at the next `branch` line or at the end of the file.
     let mut scope = None;
     for line in meaningful_lines(path, content, diagnostics) {
@@ -128,6 +141,12 @@ pub(crate) fn tree_file(
             });
             continue;
         }
+        if first == LIMIT {
+            if let Some(limit) = limit_line(rest, scope, location, diagnostics) {
+                out.limits.push(limit);
+            }
+            continue;
+        }
         let Some(f) = fields(&line, &location, diagnostics) else {
             continue;
         };
@@ -136,7 +155,7 @@ pub(crate) fn tree_file(
             .ok();
         let who = check_who_and_regex(&f, Subject::Path, known, &location, diagnostics);
         if let (Some(who), Some(ops)) = (who, ops) {
-            rules.push(TreeRule {
+            out.rules.push(TreeRule {
                 who,
                 ops,
                 regex: f.regex.to_owned(),
@@ -145,7 +164,50 @@ pub(crate) fn tree_file(
             });
         }
     }
-    rules
+    out
+}
+
+/// `limit size SIZE REGEX`, given what follows `limit`.
+fn limit_line(
+    rest: &str,
+    scope: Option<usize>,
+    location: Location,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<SizeLimit> {
+    let (kind, rest) = split_token(rest);
+    let (size, rest) = split_token(rest);
+    let regex = rest.trim();
+    if kind.is_empty() || size.is_empty() || regex.is_empty() {
+        diagnostics.push(Diagnostic::at(
+            &location,
+            "incomplete limit: expected `limit size SIZE REGEX`, e.g. `limit size 1m ^.*$`",
+        ));
+        return None;
+    }
+    if kind != SIZE {
+        diagnostics.push(Diagnostic::at(
+            &location,
+            format!("unknown limit `{kind}`: the one limit is `limit size SIZE REGEX`"),
+        ));
+        return None;
+    }
+    let max_bytes = parse_size(size);
+    if max_bytes.is_none() {
+        diagnostics.push(Diagnostic::at(
+            &location,
+            format!("bad size `{size}`: a number of bytes, with an optional k, m or g suffix (1024-based), e.g. `512k`"),
+        ));
+    }
+    let regex_ok = check(regex, Subject::Path)
+        .map_err(|m| diagnostics.push(Diagnostic::at(&location, m)))
+        .is_ok();
+    Some(SizeLimit {
+        max_bytes: max_bytes?,
+        regex: regex.to_owned(),
+        location,
+        scope,
+    })
+    .filter(|_| regex_ok)
 }
 
 fn report_all(messages: Vec<String>, location: &Location, diagnostics: &mut Vec<Diagnostic>) {

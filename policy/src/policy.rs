@@ -8,7 +8,7 @@ use crate::fingerprint::Fingerprint;
 use crate::groups::{self, GroupFile, Groups, KnownGroups};
 use crate::ops::{RefOp, TreeOp};
 use crate::parse;
-use crate::rules::{RefRule, Scope, TreeRule};
+use crate::rules::{RefRule, Scope, SizeLimit, TreeRule};
 
 /// A file of the access-control branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +26,8 @@ pub struct Policy {
     ref_rules: Vec<RefRule>,
     /// In file:line order (files sorted by path).
     tree_rules: Vec<TreeRule>,
+    /// In file:line order (files sorted by path).
+    limits: Vec<SizeLimit>,
     scopes: Vec<Scope>,
     groups: Groups,
 }
@@ -56,6 +58,9 @@ fn classify(path: &str) -> Option<Kind<'_>> {
 
 /// The files the owner must be able to change on the access-control branch.
 const OWNER_FILES: [&str; 2] = ["refs/owner.conf", "branches/owner.conf"];
+/// The smallest size limit the owner's files on the access-control branch
+/// may have: the largest key file a server takes by default.
+pub const OWNER_FILE_MIN_LIMIT: u64 = 64 << 10;
 /// What the owner must be able to do to them.
 const OWNER_FILE_OPS: [TreeOp; 3] = [TreeOp::Modify, TreeOp::CreateFile, TreeOp::DeleteFile];
 
@@ -114,21 +119,25 @@ impl Policy {
             ));
         }
         let mut tree_rules = Vec::new();
+        let mut limits = Vec::new();
         let mut scopes = Vec::new();
         for file in trees {
-            tree_rules.extend(parse::tree_file(
+            let parsed = parse::tree_file(
                 file.path,
                 file.content,
                 &known,
                 &mut scopes,
                 &mut diagnostics,
-            ));
+            );
+            tree_rules.extend(parsed.rules);
+            limits.extend(parsed.limits);
         }
 
         if diagnostics.is_empty() {
             Ok(Policy {
                 ref_rules,
                 tree_rules,
+                limits,
                 scopes,
                 groups,
             })
@@ -155,6 +164,7 @@ impl Policy {
         let source = Source {
             ref_rules: &self.ref_rules,
             tree_rules: &self.tree_rules,
+            limits: &self.limits,
             scopes: &self.scopes,
             groups: &self.groups,
         };
@@ -163,8 +173,12 @@ impl Policy {
 
     /// Problems that would lock the owner out: the owner could no longer
     /// fast-forward the access-control branch, or could no longer modify,
-    /// create or delete `refs/owner.conf` and `branches/owner.conf` on it.
+    /// create or delete `refs/owner.conf` and `branches/owner.conf` on it,
+    /// or a size limit on the branch would keep those files or the owner's
+    /// key file under [`OWNER_FILE_MIN_LIMIT`] bytes.
     /// Empty when the owner keeps control. Each entry is a sentence.
+    /// (Whether the owner's key itself stays usable is for the caller to
+    /// check: the policy language knows no keys.)
     pub fn lockout_problems(&self, owner: &Fingerprint) -> Vec<String> {
         let rules = match self.for_user(owner, owner) {
             Ok(rules) => rules,
@@ -196,6 +210,16 @@ impl Policy {
                     "the owner could no longer {} {path} on {ACCESS_CONTROL_REF}",
                     join_or(&missing)
                 ));
+            }
+        }
+        let key_file = format!("keys/{owner}.asc");
+        for path in OWNER_FILES.iter().copied().chain([key_file.as_str()]) {
+            if let Some((max, at)) = tree.size_limit(path.as_bytes()) {
+                if max < OWNER_FILE_MIN_LIMIT {
+                    problems.push(format!(
+                        "the size limit at {at} allows {path} on {ACCESS_CONTROL_REF} at most {max} bytes; the owner's files need room for {OWNER_FILE_MIN_LIMIT}"
+                    ));
+                }
             }
         }
         problems

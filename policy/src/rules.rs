@@ -98,3 +98,16 @@ pub(crate) struct Scope {
     pub(crate) regex: String,
     pub(crate) location: Location,
 }
+
+/// A `limit size SIZE REGEX` line of a tree file: every blob (file or
+/// symlink target) created or modified at a path that matches, on the refs
+/// of its scope, is at most `max_bytes` long. For every user.
+#[derive(Clone, Debug)]
+pub(crate) struct SizeLimit {
+    pub(crate) max_bytes: u64,
+    /// As written, before `$user_id` and anchoring.
+    pub(crate) regex: String,
+    pub(crate) location: Location,
+    /// Index into the policy's scopes; `None` for limits before any `branch` line.
+    pub(crate) scope: Option<usize>,
+}

@@ -607,6 +607,26 @@ fn lockout() {
             ],
         ),
         (
+            "a size limit too small for the owner's files",
+            &[
+                ("refs/a.conf", ff_only),
+                ("branches/a.conf", "owner create-file,modify,delete .*\nbranch ^heads/apps/access-control$\nlimit size 1k ^.*$\nlimit size 1m ^keys/.*$\n"),
+            ],
+            &[
+                "the size limit at branches/a.conf:3 allows refs/owner.conf on refs/heads/apps/access-control at most 1024 bytes; the owner's files need room for 65536",
+                "the size limit at branches/a.conf:3 allows branches/owner.conf on refs/heads/apps/access-control at most 1024 bytes; the owner's files need room for 65536",
+                "the size limit at branches/a.conf:3 allows keys/0000000000000000000000000000000000000000.asc on refs/heads/apps/access-control at most 1024 bytes; the owner's files need room for 65536",
+            ],
+        ),
+        (
+            "size limits that leave the owner room, or are elsewhere",
+            &[
+                ("refs/a.conf", ff_only),
+                ("branches/a.conf", "owner create-file,modify,delete .*\nlimit size 64k ^.*$\nbranch ^heads/main$\nlimit size 0 ^.*$\n"),
+            ],
+            &[],
+        ),
+        (
             "rules for someone else do not count",
             &[
                 ("refs/a.conf", "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB fast-forward .*\n"),
@@ -618,6 +638,47 @@ fn lockout() {
     for (name, files, want) in cases {
         assert_eq!(policy(files).lockout_problems(&o()), *want, "{name}");
     }
+}
+
+#[test]
+fn size_limits() {
+    let p = policy(&[(
+        "branches/limits.conf",
+        "limit size 10m ^.*$\n\
+         branch ^heads/apps/merge-reqs/data$\n\
+         limit size 1m ^.*$\n\
+         limit size 4k ^merge-reqs/[^/]+/[0-9]+/title$\n\
+         limit size 100 ^merge-reqs/$user_id/.*/note$\n\
+         branch ^heads/main$\n\
+         owner modify ^.*$\n",
+    )]);
+    let data = "refs/heads/apps/merge-reqs/data";
+    let b = fpr('B');
+    let limit = |user: &Fingerprint, refname: &str, path: &str| {
+        rules_for(&p, user)
+            .tree_rules_for(refname)
+            .expect("compiles")
+            .size_limit(path.as_bytes())
+            .map(|(max, at)| (max, at.to_string()))
+    };
+    let at = |line: usize| format!("branches/limits.conf:{line}");
+    // Everywhere: 10m; on the data branch the smallest that matches wins.
+    assert_eq!(limit(&b, "refs/heads/main", "a"), Some((10 << 20, at(1))));
+    assert_eq!(limit(&b, "refs/heads/x", "merge-reqs/A/1/title"), Some((10 << 20, at(1))));
+    assert_eq!(limit(&b, data, "a"), Some((1 << 20, at(3))));
+    assert_eq!(limit(&b, data, "merge-reqs/A/1/title"), Some((4096, at(4))));
+    // $user_id: the limit follows the pusher. It binds the owner too.
+    let own = format!("merge-reqs/{b}/1/note");
+    assert_eq!(limit(&b, data, &own), Some((100, at(5))));
+    assert_eq!(limit(&o(), data, &own), Some((1 << 20, at(3))));
+    // A scope with only limits in it is still compiled.
+    let rules = rules_for(&p, &fpr('C')).tree_rules_for(data).expect("compiles");
+    assert!(rules.has_size_limits());
+    // No limit: none.
+    let none = policy(&[("branches/x.conf", "anyone modify ^.*$\n")]);
+    let rules = rules_for(&none, &b).tree_rules_for(data).expect("compiles");
+    assert!(!rules.has_size_limits());
+    assert_eq!(rules.size_limit(b"a"), None);
 }
 
 #[test]

@@ -64,6 +64,13 @@ fn valid_policies_parse() {
             ],
         ),
         (
+            "size limits, scoped and not",
+            &[(
+                "branches/x.conf",
+                "limit size 10m ^.*$\nbranch ^heads/apps/merge-reqs/data$\nlimit size 1M ^.*$\nlimit size 0 ^merge-reqs/$user_id/empty$\nanyone create-file ^.*$\n",
+            )],
+        ),
+        (
             "scopes in both forms, $user_id in a scope",
             &[(
                 "branches/x.conf",
@@ -173,7 +180,47 @@ fn every_message() {
         (
             "branch in a ref file",
             &[("refs/x.conf", "branch ^heads/main$\n")],
-            &["refs/x.conf:1: `branch` lines scope tree rules: they belong in branches/*.conf"],
+            &["refs/x.conf:1: `branch` lines apply to files on branches: they belong in branches/*.conf"],
+        ),
+        (
+            "limit in a ref file",
+            &[("refs/x.conf", "limit size 1m ^.*$\n")],
+            &["refs/x.conf:1: `limit` lines apply to files on branches: they belong in branches/*.conf"],
+        ),
+        (
+            "incomplete limits",
+            &[("branches/x.conf", "limit\nlimit size\nlimit size 1m\n")],
+            &[
+                "branches/x.conf:1: incomplete limit: expected `limit size SIZE REGEX`, e.g. `limit size 1m ^.*$`",
+                "branches/x.conf:2: incomplete limit: expected `limit size SIZE REGEX`, e.g. `limit size 1m ^.*$`",
+                "branches/x.conf:3: incomplete limit: expected `limit size SIZE REGEX`, e.g. `limit size 1m ^.*$`",
+            ],
+        ),
+        (
+            "unknown limit, bad size, bad limit regex",
+            &[("branches/x.conf", "limit count 10 ^.*$\nlimit size 1.5m ^.*$\nlimit size 1kb (\n")],
+            &[
+                "branches/x.conf:1: unknown limit `count`: the one limit is `limit size SIZE REGEX`",
+                "branches/x.conf:2: bad size `1.5m`: a number of bytes, with an optional k, m or g suffix (1024-based), e.g. `512k`",
+                "branches/x.conf:3: bad size `1kb`: a number of bytes, with an optional k, m or g suffix (1024-based), e.g. `512k`",
+                "branches/x.conf:3: bad regex `(`: unclosed group",
+            ],
+        ),
+        (
+            "a carriage return that makes a rule look like a comment",
+            &[("refs/x.conf", "owner force ^.*$\nanyone fast-forward,force,delete ^.*$\r# nothing to see\n")],
+            &["refs/x.conf:2: the line holds a carriage return (U+000D), which can hide text from a reader: policy files are plain text, with tabs but no other control, invisible or direction-changing characters"],
+        ),
+        (
+            "a line separator in a tree rule, a bidi override in a group",
+            &[
+                ("branches/x.conf", "anyone modify ^docs/.*$\u{2028}anyone modify ^.*$\n"),
+                ("groups/g", "# \u{202E}the maintainers\n"),
+            ],
+            &[
+                "branches/x.conf:1: the line holds a line separator (U+2028), which can hide text from a reader: policy files are plain text, with tabs but no other control, invisible or direction-changing characters",
+                "groups/g:1: the line holds a bidirectional override (U+202E), which can hide text from a reader: policy files are plain text, with tabs but no other control, invisible or direction-changing characters",
+            ],
         ),
         (
             "branch without regex",
@@ -182,10 +229,11 @@ fn every_message() {
         ),
         (
             "reserved group names",
-            &[("groups/owner", ""), ("groups/anyone", ""), ("groups/branch", "")],
+            &[("groups/owner", ""), ("groups/anyone", ""), ("groups/branch", ""), ("groups/limit", "")],
             &[
                 "groups/anyone:1: `anyone` is reserved and cannot be a group name",
                 "groups/branch:1: `branch` is reserved and cannot be a group name",
+                "groups/limit:1: `limit` is reserved and cannot be a group name",
                 "groups/owner:1: `owner` is reserved and cannot be a group name",
             ],
         ),
