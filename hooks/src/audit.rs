@@ -7,6 +7,19 @@
 //! [`crate::ledger`]); post-receive, which runs only after git has updated
 //! the refs, turns it into the commit. A rejected or failed push therefore
 //! leaves no trace in the log.
+//!
+//! The log starts with a genesis record that `install` writes: a commit
+//! without parent whose tree holds one file, `genesis`:
+//!
+//! ```text
+//! gitapps genesis 1
+//! owner <the owner's fingerprint>
+//! access-control <the apps/access-control commit the log starts from>
+//! ```
+//!
+//! The first line names the format and its version; then one `key value`
+//! line each. Readers ignore keys they do not know, so later versions may
+//! add some (server settings, say) without a new version number.
 
 use std::path::Path;
 
@@ -21,6 +34,46 @@ use crate::write::commit_to_ref;
 
 /// A concurrent push may move the log between our read and our write.
 const MAX_ATTEMPTS: usize = 20;
+
+/// The name of the genesis record's one file.
+pub const GENESIS_FILE: &str = "genesis";
+
+/// The text of the genesis record.
+pub fn genesis_text(owner: &gitapps_policy::Fingerprint, access_control: ObjectId) -> String {
+    format!("gitapps genesis 1\nowner {owner}\naccess-control {access_control}\n")
+}
+
+/// Start the log with its genesis record, unless it exists. Returns the
+/// record written, `None` when the log was there already (even one whose
+/// first record is not a genesis: a log is never rewritten).
+pub fn start(
+    repo: &gix::Repository,
+    owner: &gitapps_policy::Fingerprint,
+    access_control: ObjectId,
+) -> Result<Option<ObjectId>, HookError> {
+    if ref_target(repo, AUDIT_REF)?.is_some() {
+        return Ok(None);
+    }
+    let blob = repo
+        .write_blob(genesis_text(owner, access_control))
+        .git("writing the genesis record")?
+        .detach();
+    let tree = gix::objs::Tree {
+        entries: vec![Entry {
+            mode: EntryKind::Blob.into(),
+            filename: GENESIS_FILE.into(),
+            oid: blob,
+        }],
+    };
+    let tree = repo
+        .write_object(&tree)
+        .git("writing the genesis tree")?
+        .detach();
+    let message = format!(
+        "genesis: the audit log of {owner}'s server starts here\n\naccess-control {access_control}\n"
+    );
+    commit_to_ref(repo, AUDIT_REF, tree, None, &message).map(Some)
+}
 
 /// The post-receive step. `summary` is the ref updates, for the message.
 pub fn record(git_dir: &Path, cert: ObjectId, summary: &str) -> Result<ObjectId, HookError> {

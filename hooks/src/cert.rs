@@ -113,6 +113,19 @@ impl<'a> PushCertificate<'a> {
     }
 }
 
+impl PushCertificate<'_> {
+    /// The time in the nonce: git's nonces are `<unix seconds>-<HMAC>`, the
+    /// seconds being the server's clock when it issued the nonce. `None`
+    /// for a nonce of another shape.
+    pub fn nonce_time(&self) -> Option<u64> {
+        let (secs, mac) = self.nonce.split_once('-')?;
+        if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) || mac.is_empty() {
+            return None;
+        }
+        secs.parse().ok()
+    }
+}
+
 /// Split at the last line that starts a signature block, as git does.
 fn split_signature(bytes: &[u8]) -> Result<(&[u8], &[u8], SignatureKind), CertError> {
     let mut found = None;
@@ -156,6 +169,25 @@ mod tests {
         assert_eq!(c.commands[0].name, "refs/heads/main");
         assert!(c.payload.ends_with(b"refs/heads/main\n"));
         assert!(c.signature.starts_with(b"-----BEGIN PGP SIGNATURE-----"));
+        assert_eq!(c.nonce_time(), Some(1_700_000_000));
+    }
+
+    #[test]
+    fn nonce_times() {
+        let sig = "-----BEGIN PGP SIGNATURE-----\n";
+        for (nonce, want) in [
+            ("1700000000-abc", Some(1_700_000_000)),
+            ("0-x", Some(0)),
+            ("1700000000", None),
+            ("-abc", None),
+            ("17x-abc", None),
+            ("1700000000-", None),
+            ("99999999999999999999999-a", None),
+        ] {
+            let text = cert(sig).replace("1700000000-abc", nonce);
+            let c = PushCertificate::parse(text.as_bytes()).expect("parses");
+            assert_eq!(c.nonce_time(), want, "{nonce}");
+        }
     }
 
     #[test]

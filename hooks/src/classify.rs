@@ -2,6 +2,13 @@
 //! operation per updated ref, and one tree operation per changed path of
 //! the net difference between the old tip's tree and the new tip's tree.
 //!
+//! Trees are read as git reads them (see [`crate::tree`]). A tree entry
+//! that the push adds or changes must have one of the modes git writes: a
+//! mode that git would read one way and another tool another way (gix reads
+//! `140000` as a directory, git as a gitlink) is refused, so no reader of
+//! the repository sees what the hook did not judge. Trees already on the
+//! server are read as git reads them, and not refused.
+//!
 //! The tree diff streams: each change is handed to a visitor with its path
 //! in a reused buffer, so judging a new branch of 50,000 files allocates
 //! per tree, not per file.
@@ -9,20 +16,43 @@
 use std::cmp::Ordering;
 
 use gitapps_policy::{RefOp, TreeOp};
-use gix::objs::tree::EntryKind;
 use gix::ObjectId;
 
 use crate::error::{GitContext, HookError};
+use crate::judge::quote_name;
 use crate::repo::peel_to_commit;
+use crate::tree::{self, Entry, Mode};
 use crate::updates::RefUpdate;
 
 /// One changed path, as the visitor sees it. `blob` is the new content of a
-/// created or modified file, for size limits.
+/// created or modified file or symlink, for size limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TreeChange<'a> {
     pub op: TreeOp,
     pub path: &'a [u8],
     pub blob: Option<ObjectId>,
+}
+
+/// Where trees come from: the repository, or (in tests and fuzzing) a map.
+pub trait Trees {
+    /// The hash of the object ids in tree entries.
+    fn hash_kind(&self) -> gix::hash::Kind;
+    /// The bytes of tree `id`; an error if it is missing or not a tree.
+    fn tree_data(&self, id: ObjectId) -> Result<Vec<u8>, HookError>;
+}
+
+impl Trees for gix::Repository {
+    fn hash_kind(&self) -> gix::hash::Kind {
+        self.object_hash()
+    }
+
+    fn tree_data(&self, id: ObjectId) -> Result<Vec<u8>, HookError> {
+        Ok(self
+            .find_tree(id)
+            .git(format!("reading tree {id}"))?
+            .detach()
+            .data)
+    }
 }
 
 /// What a path is, as far as the operations are concerned. Regular and
@@ -35,39 +65,14 @@ enum Kind {
     Directory,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Entry<'a> {
-    name: &'a [u8],
-    mode: EntryKind,
-    id: ObjectId,
-}
-
-impl Entry<'_> {
-    fn kind(&self) -> Kind {
-        match self.mode {
-            EntryKind::Blob | EntryKind::BlobExecutable => Kind::File,
-            EntryKind::Link => Kind::Symlink,
-            EntryKind::Commit => Kind::Submodule,
-            EntryKind::Tree => Kind::Directory,
-        }
-    }
-
-    /// git's tree order: names compare as bytes, a directory's as if it
-    /// ended in `/`.
-    fn git_cmp(&self, other: &Entry<'_>) -> Ordering {
-        let (a, b) = (self.name, other.name);
-        let common = a.len().min(b.len());
-        a[..common].cmp(&b[..common]).then_with(|| {
-            let next = |name: &[u8], e: &Entry<'_>| {
-                name.get(common)
-                    .copied()
-                    .or((e.kind() == Kind::Directory).then_some(b'/'))
-            };
-            next(a, self).cmp(&next(b, other))
-        })
+fn kind(entry: &Entry<'_>) -> Kind {
+    match entry.mode {
+        Mode::File | Mode::Executable => Kind::File,
+        Mode::Symlink => Kind::Symlink,
+        Mode::Gitlink => Kind::Submodule,
+        Mode::Directory => Kind::Directory,
     }
 }
-
 /// The ref operation of one update (SPEC: "Ref operations").
 pub fn ref_op(repo: &gix::Repository, update: &RefUpdate) -> Result<RefOp, HookError> {
     Ok(match (update.old, update.new) {
@@ -129,17 +134,36 @@ pub fn update_trees(
 /// changed path to `visit`. Identical subtrees are skipped by id, so a
 /// one-file change in a large tree reads only the trees on its path.
 pub fn diff_trees(
-    repo: &gix::Repository,
+    trees: &dyn Trees,
     old: Option<ObjectId>,
     new: Option<ObjectId>,
     visit: &mut dyn FnMut(TreeChange<'_>) -> Result<(), HookError>,
 ) -> Result<(), HookError> {
     let mut path = Vec::with_capacity(256);
-    Differ { repo, visit }.diff(old, new, &mut path)
+    Differ { trees, visit }.diff(old, new, &mut path)
+}
+
+/// The entries of tree `id` (whose bytes are `data`) at `path`; none for
+/// the empty tree.
+fn parse_entries<'a>(
+    id: Option<ObjectId>,
+    data: Option<&'a [u8]>,
+    hash: gix::hash::Kind,
+    path: &[u8],
+) -> Result<Vec<Entry<'a>>, HookError> {
+    match (id, data) {
+        (Some(id), Some(data)) => tree::entries(data, hash).map_err(|e| {
+            HookError::Malformed(format!(
+                "tree {id} at {}: {e}",
+                quote_name(if path.is_empty() { b"/" } else { path })
+            ))
+        }),
+        _ => Ok(Vec::new()),
+    }
 }
 
 struct Differ<'r, 'v> {
-    repo: &'r gix::Repository,
+    trees: &'r dyn Trees,
     visit: &'v mut dyn FnMut(TreeChange<'_>) -> Result<(), HookError>,
 }
 
@@ -160,8 +184,9 @@ impl Differ<'_, '_> {
         }
         let old_data = self.load(old, path)?;
         let new_data = self.load(new, path)?;
-        let old_entries = entries(old, old_data.as_deref(), path)?;
-        let new_entries = entries(new, new_data.as_deref(), path)?;
+        let hash = self.trees.hash_kind();
+        let old_entries = parse_entries(old, old_data.as_deref(), hash, path)?;
+        let new_entries = parse_entries(new, new_data.as_deref(), hash, path)?;
 
         let (mut i, mut j) = (0, 0);
         while i < old_entries.len() || j < new_entries.len() {
@@ -191,47 +216,71 @@ impl Differ<'_, '_> {
 
     fn load(&self, id: Option<ObjectId>, path: &[u8]) -> Result<Option<Vec<u8>>, HookError> {
         let Some(id) = id else { return Ok(None) };
-        let tree = self.repo.find_tree(id).git(format!(
-            "reading tree {id} at `{}`",
-            String::from_utf8_lossy(path)
-        ))?;
-        Ok(Some(tree.detach().data))
+        self.trees.tree_data(id).map(Some).map_err(|e| match e {
+            HookError::Git { context, message } => HookError::Git {
+                context: format!("{context} at `{}`", String::from_utf8_lossy(path)),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// An entry the push adds or changes must be written as git writes it.
+    fn check_canonical(&self, entry: &Entry<'_>, path: &[u8]) -> Result<(), HookError> {
+        if entry.is_canonical() {
+            return Ok(());
+        }
+        let mut full = path.to_vec();
+        full.extend_from_slice(entry.name);
+        Err(HookError::Malformed(format!(
+            "{} has the mode {}, which git never writes (git reads it as {}): push trees that git wrote",
+            quote_name(&full),
+            String::from_utf8_lossy(entry.raw_mode),
+            String::from_utf8_lossy(entry.mode.canonical_bytes()),
+        )))
     }
 
     /// Same name in both trees. A path that changes kind is a delete of the
-    /// old and a create of the new.
+    /// old and a create of the new. A mode's bytes changing without git
+    /// reading it differently changes nothing for git, and is judged as
+    /// nothing (once the new bytes are canonical).
     fn changed(
         &mut self,
         before: Entry<'_>,
         after: Entry<'_>,
         path: &mut Vec<u8>,
     ) -> Result<(), HookError> {
-        if before.kind() != after.kind() {
+        if kind(&before) != kind(&after) {
             self.removed(before, path)?;
             return self.added(after, path);
         }
-        if before == after {
+        if before.raw_mode != after.raw_mode || before.id != after.id {
+            self.check_canonical(&after, path)?;
+        }
+        if before.mode == after.mode && before.id == after.id {
             return Ok(());
         }
         let len = path.len();
         path.extend_from_slice(after.name);
-        let result = if after.kind() == Kind::Directory {
-            path.push(b'/');
-            self.diff(Some(before.id), Some(after.id), path)
-        } else {
-            let blob = (after.kind() == Kind::File).then_some(after.id);
-            self.emit(TreeOp::Modify, path, blob)
+        let result = match kind(&after) {
+            Kind::Directory => {
+                path.push(b'/');
+                self.diff(Some(before.id), Some(after.id), path)
+            }
+            Kind::File | Kind::Symlink => self.emit(TreeOp::Modify, path, Some(after.id)),
+            Kind::Submodule => self.emit(TreeOp::Modify, path, None),
         };
         path.truncate(len);
         result
     }
 
     fn added(&mut self, entry: Entry<'_>, path: &mut Vec<u8>) -> Result<(), HookError> {
+        self.check_canonical(&entry, path)?;
         let len = path.len();
         path.extend_from_slice(entry.name);
-        let result = match entry.kind() {
+        let result = match kind(&entry) {
             Kind::File => self.emit(TreeOp::CreateFile, path, Some(entry.id)),
-            Kind::Symlink => self.emit(TreeOp::CreateSymlink, path, None),
+            Kind::Symlink => self.emit(TreeOp::CreateSymlink, path, Some(entry.id)),
             Kind::Submodule => self.emit(TreeOp::CreateSubmodule, path, None),
             Kind::Directory => self
                 .emit(TreeOp::CreateDirectory, path, None)
@@ -247,7 +296,7 @@ impl Differ<'_, '_> {
     fn removed(&mut self, entry: Entry<'_>, path: &mut Vec<u8>) -> Result<(), HookError> {
         let len = path.len();
         path.extend_from_slice(entry.name);
-        let result = if entry.kind() == Kind::Directory {
+        let result = if kind(&entry) == Kind::Directory {
             path.push(b'/');
             let contents = self.diff(Some(entry.id), None, path);
             path.pop();
@@ -260,85 +309,109 @@ impl Differ<'_, '_> {
     }
 }
 
-/// The entries of a tree in git order. A tree that git itself would refuse
-/// (entries out of order or twice, a name with `/`, `.` or `..`) is an
-/// error: what the policy sees must be what a checkout would see.
-fn entries<'a>(
-    id: Option<ObjectId>,
-    data: Option<&'a [u8]>,
-    path: &[u8],
-) -> Result<Vec<Entry<'a>>, HookError> {
-    let (Some(id), Some(data)) = (id, data) else {
-        return Ok(Vec::new());
-    };
-    let malformed = |why: String| {
-        HookError::Protocol(format!(
-            "malformed tree {id} at `{}`: {why}",
-            String::from_utf8_lossy(path)
-        ))
-    };
-    let tree =
-        gix::objs::TreeRef::from_bytes(data, id.kind()).map_err(|e| malformed(e.to_string()))?;
-    let mut out: Vec<Entry<'a>> = Vec::with_capacity(tree.entries.len());
-    for e in tree.entries {
-        let name: &[u8] = e.filename.as_ref();
-        if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') {
-            return Err(malformed(format!(
-                "bad entry name {:?}",
-                String::from_utf8_lossy(name)
-            )));
-        }
-        let entry = Entry {
-            name,
-            mode: e.mode.kind(),
-            id: e.oid.to_owned(),
-        };
-        if let Some(prev) = out.last() {
-            if prev.git_cmp(&entry) != Ordering::Less || prev.name == entry.name {
-                return Err(malformed(format!(
-                    "entry {:?} is out of order or appears twice",
-                    String::from_utf8_lossy(name)
-                )));
-            }
-        }
-        out.push(entry);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
-    fn entry(name: &'static str, mode: EntryKind) -> Entry<'static> {
-        Entry {
-            name: name.as_bytes(),
-            mode,
-            id: ObjectId::null(gix::hash::Kind::Sha1),
+    /// Trees in memory, by id.
+    struct Map(HashMap<ObjectId, Vec<u8>>);
+
+    impl Trees for Map {
+        fn hash_kind(&self) -> gix::hash::Kind {
+            gix::hash::Kind::Sha1
+        }
+        fn tree_data(&self, id: ObjectId) -> Result<Vec<u8>, HookError> {
+            self.0
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| HookError::Protocol(format!("no tree {id}")))
         }
     }
 
-    #[test]
-    fn git_order_puts_directories_after_their_prefix_files() {
-        use EntryKind::{Blob, Tree};
-        // git sorts "a.txt" < "a/" (since '.' < '/') and "a/" < "a0".
-        let sorted = [
-            entry("a.txt", Blob),
-            entry("a", Tree),
-            entry("a0", Blob),
-            entry("b", Blob),
-        ];
-        for w in sorted.windows(2) {
-            assert_eq!(w[0].git_cmp(&w[1]), Ordering::Less, "{:?}", w);
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes_or_panic(&[n; 20])
+    }
+
+    fn raw(entries: &[(&str, &str, ObjectId)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (mode, name, oid) in entries {
+            out.extend_from_slice(mode.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(name.as_bytes());
+            out.push(0);
+            out.extend_from_slice(oid.as_bytes());
         }
-        assert_eq!(
-            entry("x", Blob).git_cmp(&entry("x", Tree)),
-            Ordering::Less,
-            "a file sorts before a directory of the same name"
+        out
+    }
+
+    fn changes(map: &Map, old: Option<ObjectId>, new: ObjectId) -> Result<Vec<String>, HookError> {
+        let mut out = Vec::new();
+        diff_trees(map, old, Some(new), &mut |c| {
+            out.push(format!("{} {}", c.op, String::from_utf8_lossy(c.path)));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_directory_re_moded_is_what_git_sees_or_refused() {
+        // root: shared/ (tree 10) holding a file; root 1 old, 2 new.
+        let shared = raw(&[("100644", "notes.txt", id(50))]);
+        let mut trees = HashMap::new();
+        trees.insert(id(10), shared);
+        trees.insert(id(1), raw(&[("40000", "shared", id(10))]));
+        trees.insert(id(2), raw(&[("140000", "shared", id(10))]));
+        trees.insert(id(3), raw(&[("160000", "shared", id(10))]));
+        let map = Map(trees);
+        let err = changes(&map, Some(id(1)), id(2)).expect_err("140000 is refused");
+        assert!(
+            err.to_string().contains("shared has the mode 140000"),
+            "{err}"
         );
+        assert!(matches!(err, HookError::Malformed(_)));
         assert_eq!(
-            entry("x", Blob).git_cmp(&entry("x", EntryKind::Link)),
-            Ordering::Equal
+            changes(&map, Some(id(1)), id(3)).expect("judged"),
+            // (git orders a gitlink `shared` before a directory `shared/`)
+            [
+                "create-submodule shared",
+                "delete-file shared/notes.txt",
+                "delete-directory shared",
+            ]
         );
+        // A tree already stored with 140000 is read as git reads it.
+        assert_eq!(
+            changes(&map, Some(id(2)), id(1)).expect("judged"),
+            [
+                "delete-file shared",
+                "create-directory shared",
+                "create-file shared/notes.txt"
+            ]
+        );
+        // And an unchanged one is nothing at all.
+        assert_eq!(
+            changes(&map, Some(id(2)), id(3)).expect("judged"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn file_modes_git_reads_alike_are_one_file() {
+        let mut trees = HashMap::new();
+        trees.insert(id(1), raw(&[("100664", "a", id(50))]));
+        trees.insert(id(2), raw(&[("100644", "a", id(50))]));
+        trees.insert(id(3), raw(&[("100755", "a", id(50))]));
+        trees.insert(id(4), raw(&[("100664", "a", id(51))]));
+        let map = Map(trees);
+        // Legacy 100664 on the server, the same file written as git does now.
+        assert_eq!(
+            changes(&map, Some(id(1)), id(2)).expect("ok"),
+            Vec::<String>::new()
+        );
+        assert_eq!(changes(&map, Some(id(1)), id(3)).expect("ok"), ["modify a"]);
+        // Introducing 100664, or changing a file and keeping it, is refused.
+        assert!(changes(&map, Some(id(2)), id(1)).is_err());
+        assert!(changes(&map, Some(id(1)), id(4)).is_err());
+        assert!(changes(&map, None, id(1)).is_err());
     }
 }

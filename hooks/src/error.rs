@@ -24,6 +24,29 @@ pub enum HookError {
     /// The user asked for something that cannot be done (bad arguments, foreign hook …).
     #[error("{0}")]
     Usage(String),
+    /// The push carries an object git would not write, or would read
+    /// differently from the hook (a malformed tree, a mode git never writes).
+    #[error("{0}")]
+    Malformed(String),
+    /// Something the push brings is larger than the server takes.
+    #[error("{0}")]
+    Limit(String),
+}
+
+impl HookError {
+    /// The rejection code of a push refused for this error.
+    pub fn reject_code(&self) -> gitapps_policy::RejectCode {
+        use gitapps_policy::RejectCode;
+        match self {
+            HookError::Malformed(_) => RejectCode::Malformed,
+            HookError::Limit(_) => RejectCode::Limit,
+            HookError::Git { .. }
+            | HookError::Config(_)
+            | HookError::Protocol(_)
+            | HookError::Io { .. }
+            | HookError::Usage(_) => RejectCode::Error,
+        }
+    }
 }
 
 /// Attach a human context to gix's errors, which do not carry one we can show.

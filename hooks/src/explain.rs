@@ -29,7 +29,7 @@ pub fn explain(
             "{ACCESS_CONTROL_REF} does not exist: run `gitapps-hook install`"
         ))
     })?;
-    let policy = BranchFiles::read(&repo, tip)?
+    let policy = BranchFiles::read(&repo, tip, config.limits.policy_file_size)?
         .policy()
         .map_err(|d| HookError::Config(format!("the current policy is invalid:\n{d}")))?;
 
@@ -94,8 +94,8 @@ fn write_line(out: &mut impl Write, j: &Judged<'_>) -> std::io::Result<()> {
         }
         Verdict::Allowed(None) | Verdict::NoRule => out.write_all(b"\n"),
         Verdict::Protected => out.write_all(b" (only the server writes it)\n"),
-        Verdict::TooLarge { size, limit } => {
-            writeln!(out, " ({size} bytes, over gitapps.maxFileSize = {limit})")
+        Verdict::TooLarge { size, limit, by } => {
+            writeln!(out, " ({size} bytes, over the limit of {limit} bytes {by})")
         }
     }
 }

@@ -10,9 +10,11 @@ use gitapps_policy::{
     OPEN_REGISTRATION_REF_RULES, OPEN_REGISTRATION_TREE_RULES,
 };
 
-use crate::config::OWNER_KEY;
+use crate::audit;
+use crate::config::{Limits, OWNER_KEY};
 use crate::error::{GitContext, HookError, IoContext};
-use crate::keyring::public_key_file;
+use crate::judge::AUDIT_REF;
+use crate::keyfile::public_key_file;
 use crate::repo::ref_target;
 use crate::write::{commit_to_ref, write_tree};
 
@@ -28,6 +30,8 @@ pub struct InstallOptions {
     pub owner_key: PathBuf,
     pub open_registration: bool,
     pub nonce_slop: u32,
+    /// `receive.maxInputSize`: the largest pack a push may send, in bytes.
+    pub max_input_size: u64,
     pub force: bool,
     /// The binary the hook scripts run; defaults to this executable.
     pub hook_binary: Option<PathBuf>,
@@ -40,9 +44,6 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
         "reading the owner's key {}",
         opts.owner_key.display()
     ))?;
-    let (owner, public_key) = public_key_file(&key_bytes)
-        .map_err(|e| HookError::Usage(format!("{}: {e}", opts.owner_key.display())))?;
-
     let repo = if opts.repo.exists() {
         gix::open_opts(&opts.repo, gix::open::Options::isolated())
             .git(format!("opening {}", opts.repo.display()))?
@@ -51,6 +52,11 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
         gix::init_bare(&opts.repo).git(format!("creating {}", opts.repo.display()))?
     };
     let git_dir = repo.git_dir().to_path_buf();
+    // The key must make a key file the hook takes, with the limits the
+    // repository sets, if any.
+    let limits = Limits::read(&repo.config_snapshot())?;
+    let (owner, public_key) = public_key_file(&key_bytes, &limits)
+        .map_err(|e| HookError::Usage(format!("{}: {e}", opts.owner_key.display())))?;
 
     let binary = match &opts.hook_binary {
         Some(p) => p.clone(),
@@ -65,7 +71,7 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
         check_hook_is_ours(&git_dir.join("hooks").join(file), opts.force)?;
     }
 
-    write_config(&git_dir, &owner, opts.nonce_slop, &mut report)?;
+    write_config(&git_dir, &owner, opts, &mut report)?;
 
     for file in hooks {
         let path = git_dir.join("hooks").join(file);
@@ -73,10 +79,11 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
         report.push(format!("installed {}", path.display()));
     }
 
-    if let Some(tip) = ref_target(&repo, ACCESS_CONTROL_REF)? {
+    let policy_tip = if let Some(tip) = ref_target(&repo, ACCESS_CONTROL_REF)? {
         report.push(format!(
             "{ACCESS_CONTROL_REF} exists ({tip}); left as it is"
         ));
+        tip
     } else {
         let mut files = vec![
             (
@@ -108,6 +115,13 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
             "Set up access control\n\nWritten by gitapps-hook install.\n",
         )?;
         report.push(format!("created {ACCESS_CONTROL_REF} at {id}"));
+        id
+    };
+    match audit::start(&repo, &owner, policy_tip)? {
+        Some(genesis) => report.push(format!(
+            "started the audit log {AUDIT_REF} with its genesis record {genesis}"
+        )),
+        None => report.push(format!("{AUDIT_REF} exists; left as it is")),
     }
     report.push(format!("owner: {owner}"));
     Ok(report)
@@ -168,9 +182,10 @@ fn write_hook(path: &Path, binary: &Path) -> Result<(), HookError> {
 fn write_config(
     git_dir: &Path,
     owner: &Fingerprint,
-    nonce_slop: u32,
+    opts: &InstallOptions,
     report: &mut Vec<String>,
 ) -> Result<(), HookError> {
+    let nonce_slop = opts.nonce_slop;
     let path = git_dir.join("config");
     let mut config =
         gix::config::File::from_path_no_includes(path.clone(), gix::config::Source::Local)
@@ -199,8 +214,15 @@ fn write_config(
     // signature itself. A gpg that does nothing spares every push a gpg
     // process. Unset it if another hook needs git's verdict.
     set(&mut config, "gpg.program", "true")?;
+    // git indexes a whole pack before any hook runs: bound it.
+    set(
+        &mut config,
+        "receive.maxInputSize",
+        &opts.max_input_size.to_string(),
+    )?;
     report.push(format!(
-        "set {OWNER_KEY}, receive.certNonceSlop = {nonce_slop} and gpg.program = true (the hook verifies signatures itself)"
+        "set {OWNER_KEY}, receive.certNonceSlop = {nonce_slop}, receive.maxInputSize = {} and gpg.program = true (the hook verifies signatures itself)",
+        opts.max_input_size
     ));
     let mut out = Vec::new();
     config

@@ -12,6 +12,23 @@ use crate::updates::RefUpdate;
 /// The audit log's ref: written only by the server itself.
 pub const AUDIT_REF: &str = "refs/apps/push-certs";
 
+/// Whether a client push must not touch `refname` because of the audit
+/// log: the log itself, any ref under it (`refs/apps/push-certs/x` would
+/// make the log's own name unusable: a ref cannot be a file and a
+/// directory), and any ref above it (`refs/apps`, for the same reason).
+/// Compared without regard to ASCII case, since on a file system that
+/// folds case `refs/Apps/...` is the same directory.
+pub fn is_audit_ref(refname: &str) -> bool {
+    let name = refname.to_ascii_lowercase();
+    name == AUDIT_REF
+        || name
+            .strip_prefix(AUDIT_REF)
+            .is_some_and(|rest| rest.starts_with('/'))
+        || AUDIT_REF
+            .strip_prefix(name.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     Ref(RefOp),
@@ -35,8 +52,30 @@ pub enum Verdict<'a> {
     NoRule,
     /// A ref only the server writes.
     Protected,
-    /// A file larger than `gitapps.maxFileSize`.
-    TooLarge { size: u64, limit: u64 },
+    /// A file (or symlink target) larger than a limit allows.
+    TooLarge {
+        size: u64,
+        limit: u64,
+        by: LimitSource<'a>,
+    },
+}
+
+/// Where a size limit comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitSource<'a> {
+    /// A `limit size` line of the policy.
+    Policy(&'a Location),
+    /// The server's `gitapps.maxFileSize`.
+    Server,
+}
+
+impl std::fmt::Display for LimitSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LimitSource::Policy(at) => write!(f, "at {at}"),
+            LimitSource::Server => f.write_str("set by gitapps.maxFileSize"),
+        }
+    }
 }
 
 /// One judged operation. `name` is what the rule matched: the ref name
@@ -67,11 +106,19 @@ impl Judged<'_> {
             Verdict::Protected => {
                 "only the server writes this ref: it is the audit log of signed pushes".to_owned()
             }
-            Verdict::TooLarge { size, limit } => {
-                format!("the file is {size} bytes, over gitapps.maxFileSize = {limit}")
+            Verdict::TooLarge { size, limit, by } => {
+                format!("{size} bytes, over the limit of {limit} bytes {by}")
             }
         };
         format!("gitapps: denied: {what} for {user} ({why})")
+    }
+
+    /// The rejection code of a push with this operation denied.
+    pub fn reject_code(&self) -> gitapps_policy::RejectCode {
+        match self.verdict {
+            Verdict::TooLarge { .. } => gitapps_policy::RejectCode::Limit,
+            _ => gitapps_policy::RejectCode::Denied,
+        }
     }
 }
 
@@ -133,7 +180,7 @@ pub fn judge(
 ) -> Result<(), HookError> {
     for update in updates {
         let op = ref_op(repo, update)?;
-        let verdict = if update.name == AUDIT_REF {
+        let verdict = if is_audit_ref(&update.name) {
             Verdict::Protected
         } else {
             match detail {
@@ -159,6 +206,7 @@ pub fn judge(
         let tree_rules = rules
             .tree_rules_for(&update.name)
             .git(format!("compiling the tree rules for {}", update.name))?;
+        let limited = max_file_size.is_some() || tree_rules.has_size_limits();
         diff_trees(repo, old_tree, Some(new_tree), &mut |change| {
             let mut verdict = match detail {
                 Detail::WithRules => tree_rules
@@ -169,15 +217,23 @@ pub fn judge(
                 }
                 Detail::VerdictOnly => Verdict::NoRule,
             };
-            if let (Some(limit), Some(blob), Verdict::Allowed(_)) =
-                (max_file_size, change.blob, verdict)
-            {
-                let size = repo
-                    .find_header(blob)
-                    .git(format!("reading the size of {blob}"))?
-                    .size();
-                if size > limit {
-                    verdict = Verdict::TooLarge { size, limit };
+            if let (true, Some(blob), Verdict::Allowed(_)) = (limited, change.blob, verdict) {
+                let policy = tree_rules
+                    .size_limit(change.path)
+                    .map(|(limit, at)| (limit, LimitSource::Policy(at)));
+                let server = max_file_size.map(|limit| (limit, LimitSource::Server));
+                let smallest = match (policy, server) {
+                    (Some(p), Some(s)) => Some(if s.0 < p.0 { s } else { p }),
+                    (p, s) => p.or(s),
+                };
+                if let Some((limit, by)) = smallest {
+                    let size = repo
+                        .find_header(blob)
+                        .git(format!("reading the size of {blob}"))?
+                        .size();
+                    if size > limit {
+                        verdict = Verdict::TooLarge { size, limit, by };
+                    }
                 }
             }
             sink(&Judged {
@@ -193,7 +249,31 @@ pub fn judge(
 
 #[cfg(test)]
 mod tests {
-    use super::quote_name;
+    use super::{is_audit_ref, quote_name};
+
+    #[test]
+    fn refs_at_under_and_above_the_audit_log_are_its() {
+        for name in [
+            "refs/apps/push-certs",
+            "refs/apps/push-certs/x",
+            "refs/apps/push-certs/a/b",
+            "refs/apps",
+            "refs/APPS/Push-Certs",
+            "refs/Apps/push-certs/x",
+        ] {
+            assert!(is_audit_ref(name), "{name}");
+        }
+        for name in [
+            "refs/apps/push-certs2",
+            "refs/apps/push-cert",
+            "refs/apps/merge-reqs/data",
+            "refs/heads/apps/push-certs",
+            "refs/appsx",
+            "HEAD",
+        ] {
+            assert!(!is_audit_ref(name), "{name}");
+        }
+    }
 
     #[test]
     fn names_that_would_break_a_line_are_quoted() {

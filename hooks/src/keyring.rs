@@ -1,51 +1,44 @@
-//! The keyring of users and the verification of push certificates with
-//! sequoia-openpgp.
+//! Verifying a push certificate's signature with sequoia-openpgp.
+//!
+//! In the order of cost: the signature block is dearmored within its size
+//! limit and its packets counted from their headers ([`crate::packets`]:
+//! nothing is ever decompressed); the one signature is parsed, its time
+//! checked against the push's window; only then are keys looked up (by the
+//! caller, see [`crate::keyindex`]) and the signature verified.
 //!
 //! The hook only *verifies*: it handles public keys and signatures, never a
 //! secret. That is why the pure-Rust crypto backend (no C toolchain, no
 //! system libraries on the server) is acceptable here; packagers who prefer
 //! nettle can build with `--no-default-features --features crypto-nettle`.
 
-use std::time::{Duration, SystemTime};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use gitapps_policy::Fingerprint;
 use sequoia_openpgp as openpgp;
 
 use openpgp::cert::prelude::*;
+use openpgp::packet::{Signature, Tag};
 use openpgp::parse::Parse;
 use openpgp::policy::{HashAlgoSecurity, Policy as _, StandardPolicy};
-use openpgp::types::RevocationStatus;
-use openpgp::{Cert, KeyHandle, Packet, PacketPile};
+use openpgp::types::{RevocationStatus, SignatureType};
+use openpgp::{Cert, KeyHandle};
 
-/// How far a signature's creation time may lie in the future: clocks drift.
-const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
-
-/// How old a push certificate's signature may be. The key is judged at the
-/// signature's time (SPEC section 2), and the signer chooses that time: a
-/// bound keeps a key retired since from signing "in the past". (The nonce
-/// already proves the certificate itself is fresh.)
-const MAX_SIGNATURE_AGE: Duration = Duration::from_secs(60 * 60);
-
-/// The keys a push may be signed with: certificates from the admin's
-/// keyring file, and `keys/<FPR>.asc` files from the access-control branch,
-/// which are parsed only when needed (a server may hold thousands; the file
-/// named after the signature's issuer is tried first).
-#[derive(Default)]
-pub struct Keyring<'r> {
-    certs: Vec<Cert>,
-    key_files: Vec<(String, KeyLoader<'r>)>,
-}
-
-/// Reads a key file's content when it is needed; `None` when it cannot be
-/// read (the key then verifies nothing: fail closed).
-pub type KeyLoader<'r> = Box<dyn Fn() -> Option<Vec<u8>> + 'r>;
+use crate::config::{Limits, MAX_SIGNATURE_PACKETS_KEY, MAX_SIGNATURE_SIZE_KEY};
+use crate::keyfile::{fingerprint_of, one_line};
+use crate::packets::{dearmor, scan, PacketError};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VerifyError {
-    #[error("the signature does not parse as OpenPGP: {0}")]
+    #[error("the signature block is {size} bytes, over {MAX_SIGNATURE_SIZE_KEY} = {limit}")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("the signature block holds more than {0} packets (over {MAX_SIGNATURE_PACKETS_KEY})")]
+    TooManyPackets(usize),
+    #[error("the signature is not OpenPGP as a push certificate carries it: {0}")]
     Malformed(String),
     #[error("the certificate carries {0} signatures; exactly one is expected")]
     SignatureCount(usize),
+    #[error("the signature is a {0} signature, not a signature of the certificate's text")]
+    WrongType(SignatureType),
     #[error("the signature names no issuer key")]
     NoIssuer,
     #[error("the signature was made with key {issuers}, which is not in the keyring")]
@@ -54,17 +47,25 @@ pub enum VerifyError {
     Policy(String),
     #[error("key {0} is revoked")]
     Revoked(Fingerprint),
-    #[error("key {fingerprint} is not valid now (expired or not yet valid): {reason}")]
+    #[error("key {fingerprint} has expired or is not valid at {when}: {reason}")]
     Expired {
         fingerprint: Fingerprint,
+        when: &'static str,
         reason: String,
     },
     #[error("key {0} has no signing-capable key with the signature's issuer id")]
     NotSigningCapable(Fingerprint),
     #[error("the signature does not verify with key {0}: the certificate was altered or signed by someone else")]
     Bad(Fingerprint),
-    #[error("the signature's creation time is missing, in the future, or more than an hour old: check your clock")]
-    BadTime,
+    #[error("the signature has no creation time")]
+    NoTime,
+    #[error("the signature is dated {signed} (unix time), outside this push's window {earliest}..={latest}: the signer's clock is more than receive.certNonceSlop = {slop} s off, or the signature was backdated; check your clock and push again")]
+    Dated {
+        signed: u64,
+        earliest: u64,
+        latest: u64,
+        slop: u64,
+    },
 }
 
 impl VerifyError {
@@ -73,243 +74,255 @@ impl VerifyError {
     pub fn is_unknown_key(&self) -> bool {
         matches!(self, VerifyError::UnknownKey { .. })
     }
-}
 
-impl<'r> Keyring<'r> {
-    /// Add every certificate in `bytes` (armored or binary, one or many).
-    pub fn add_all(&mut self, bytes: &[u8]) -> Result<usize, String> {
-        let parser = CertParser::from_bytes(bytes).map_err(|e| e.to_string())?;
-        let mut n = 0;
-        for cert in parser {
-            self.certs.push(cert.map_err(|e| e.to_string())?);
-            n += 1;
+    /// The rejection code of a push refused for this.
+    pub fn reject_code(&self) -> gitapps_policy::RejectCode {
+        use gitapps_policy::RejectCode;
+        match self {
+            VerifyError::TooLarge { .. } => RejectCode::Limit,
+            VerifyError::UnknownKey { .. } => RejectCode::UnknownKey,
+            _ => RejectCode::Signature,
         }
-        Ok(n)
-    }
-
-    /// Add `keys/<FPR>.asc` from the access-control branch. It is checked
-    /// (see [`check_key_file`]) when it is used: a file that does not check
-    /// out must not let anyone in, and must not lock everyone else out.
-    pub fn add_key_file(&mut self, path: &str, load: impl Fn() -> Option<Vec<u8>> + 'r) {
-        self.key_files.push((path.to_owned(), Box::new(load)));
-    }
-
-    /// The certificates that may hold a key with one of `issuers`: the
-    /// admin's, then the key file named after an issuer fingerprint (the
-    /// usual case: the primary key signs), and only if none of those holds
-    /// the key, every other key file.
-    fn candidates(&self, issuers: &[KeyHandle]) -> Vec<Cert> {
-        let holds = |c: &Cert| holds_any(c, issuers);
-        let parse = |(path, load): &(String, KeyLoader<'r>)| {
-            load().and_then(|bytes| check_key_file(path, &bytes).ok())
-        };
-        let (named, others): (Vec<_>, Vec<_>) = self
-            .key_files
-            .iter()
-            .partition(|(path, _)| named_after_issuer(path, issuers));
-        let mut found: Vec<Cert> = self
-            .certs
-            .iter()
-            .filter(|c| holds(c))
-            .cloned()
-            .chain(named.into_iter().filter_map(parse).filter(holds))
-            .collect();
-        if found.is_empty() {
-            found = others.into_iter().filter_map(parse).filter(holds).collect();
-        }
-        found
-    }
-
-    /// Verify a detached signature over `payload` and return the signer's
-    /// user id: the fingerprint of the primary key of the certificate that
-    /// holds the signing key. The key must be valid, alive and not revoked
-    /// at the signature's time, which must lie within an hour before `now`.
-    pub fn verify(
-        &self,
-        payload: &[u8],
-        armored_signature: &[u8],
-        now: SystemTime,
-    ) -> Result<Fingerprint, VerifyError> {
-        let policy = StandardPolicy::new();
-        let pile = PacketPile::from_bytes(armored_signature)
-            .map_err(|e| VerifyError::Malformed(one_line(&e)))?;
-        let sigs: Vec<_> = pile
-            .descendants()
-            .filter_map(|p| match p {
-                Packet::Signature(s) => Some(s),
-                _ => None,
-            })
-            .collect();
-        let [sig] = sigs.as_slice() else {
-            return Err(VerifyError::SignatureCount(sigs.len()));
-        };
-        policy
-            .signature(sig, HashAlgoSecurity::CollisionResistance)
-            .map_err(|e| VerifyError::Policy(one_line(&e)))?;
-        let signed_at = match sig.signature_creation_time() {
-            Some(t) if t <= now + CLOCK_SKEW && t + MAX_SIGNATURE_AGE >= now => t,
-            _ => return Err(VerifyError::BadTime),
-        };
-        let issuers = sig.get_issuers();
-        if issuers.is_empty() {
-            return Err(VerifyError::NoIssuer);
-        }
-
-        let mut last_error = None;
-        for cert in self.candidates(&issuers) {
-            match verify_with(&cert, sig, payload, &issuers, &policy, signed_at) {
-                Ok(fpr) => return Ok(fpr),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        // Name the key by its fingerprint when the signature says it, else
-        // by its key id.
-        let named = issuers
-            .iter()
-            .find(|h| matches!(h, KeyHandle::Fingerprint(_)))
-            .unwrap_or(&issuers[0]);
-        Err(last_error.unwrap_or_else(|| VerifyError::UnknownKey {
-            issuers: named.to_hex(),
-        }))
     }
 }
 
-fn named_after_issuer(path: &str, issuers: &[KeyHandle]) -> bool {
-    let Some(name) = path
-        .strip_prefix("keys/")
-        .and_then(|p| p.strip_suffix(".asc"))
-    else {
-        return false;
+/// The one signature of a certificate, parsed, and the raw bytes it was
+/// parsed from.
+#[derive(Debug)]
+pub struct ParsedSignature {
+    pub signature: Signature,
+    pub issuers: Vec<KeyHandle>,
+    pub signed_at: SystemTime,
+}
+
+/// The signature of a push certificate, from its armored block, within
+/// `limits`: the block's size, then its packets by their headers (only
+/// signature packets, and at most `limits.signature_packets` of them), then
+/// exactly one signature, of a document, under the standard policy, with a
+/// creation time and an issuer.
+pub fn parse_signature(armored: &[u8], limits: &Limits) -> Result<ParsedSignature, VerifyError> {
+    let size = armored.len() as u64;
+    if size > limits.signature_size {
+        return Err(VerifyError::TooLarge {
+            size,
+            limit: limits.signature_size,
+        });
+    }
+    let data = dearmor(armored).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    let packets = scan(&data, |tag| tag == Tag::Signature, limits.signature_packets).map_err(
+        |e| match e {
+            PacketError::TooMany(n) => VerifyError::TooManyPackets(n),
+            e => VerifyError::Malformed(e.to_string()),
+        },
+    )?;
+    let [packet] = packets.as_slice() else {
+        return Err(VerifyError::SignatureCount(packets.len()));
     };
-    issuers
-        .iter()
-        .any(|h| matches!(h, KeyHandle::Fingerprint(_)) && h.to_hex() == name)
+    // Only a signature packet's body, whose bounds are known: nothing for
+    // sequoia to recurse into or decompress.
+    let signature = Signature::from_bytes(&data[packet.body..packet.end])
+        .map_err(|e| VerifyError::Malformed(one_line(&e)))?;
+    if !matches!(signature.typ(), SignatureType::Binary | SignatureType::Text) {
+        return Err(VerifyError::WrongType(signature.typ()));
+    }
+    StandardPolicy::new()
+        .signature(&signature, HashAlgoSecurity::CollisionResistance)
+        .map_err(|e| VerifyError::Policy(one_line(&e)))?;
+    let signed_at = signature
+        .signature_creation_time()
+        .ok_or(VerifyError::NoTime)?;
+    let issuers = signature.get_issuers();
+    if issuers.is_empty() {
+        return Err(VerifyError::NoIssuer);
+    }
+    Ok(ParsedSignature {
+        signature,
+        issuers,
+        signed_at,
+    })
 }
 
-fn holds_any(cert: &Cert, issuers: &[KeyHandle]) -> bool {
+/// When a push's signature may be dated: no earlier than the nonce's time
+/// (the server's clock when it began this push; the signature covers the
+/// nonce, so it cannot be older) and no later than now, give or take
+/// `slop` seconds for clocks that differ.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub nonce_time: u64,
+    pub now: SystemTime,
+    pub slop: u64,
+}
+
+impl Window {
+    pub fn check(&self, signed_at: SystemTime) -> Result<(), VerifyError> {
+        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let signed = secs(signed_at);
+        let earliest = self.nonce_time.saturating_sub(self.slop);
+        let latest = secs(self.now).saturating_add(self.slop);
+        if (earliest..=latest).contains(&signed) {
+            Ok(())
+        } else {
+            Err(VerifyError::Dated {
+                signed,
+                earliest,
+                latest,
+                slop: self.slop,
+            })
+        }
+    }
+}
+
+/// Whether `cert` holds a key with one of `issuers`' handles.
+pub fn holds_any(cert: &Cert, issuers: &[KeyHandle]) -> bool {
     cert.keys()
         .any(|ka| issuers.iter().any(|h| ka.key().key_handle().aliases(h)))
 }
 
+/// Verify `sig` over `payload` against the first of `candidates` that
+/// holds its key, and return the signer's user id: the fingerprint of the
+/// primary key of that certificate. The certificate and the signing key
+/// must be valid, alive and not revoked both at the signature's time and
+/// now: a key that expired or was retired since cannot sign "in the past".
+pub fn verify(
+    candidates: &[Cert],
+    sig: &ParsedSignature,
+    payload: &[u8],
+    now: SystemTime,
+) -> Result<Fingerprint, VerifyError> {
+    let policy = StandardPolicy::new();
+    let mut last_error = None;
+    for cert in candidates.iter().filter(|c| holds_any(c, &sig.issuers)) {
+        match verify_with(cert, sig, payload, &policy, now) {
+            Ok(fpr) => return Ok(fpr),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| unknown_key(&sig.issuers)))
+}
+
+/// The error for a signature whose key no candidate holds: it names the
+/// key by its fingerprint when the signature says it, else by its key id.
+pub fn unknown_key(issuers: &[KeyHandle]) -> VerifyError {
+    let named = issuers
+        .iter()
+        .find(|h| matches!(h, KeyHandle::Fingerprint(_)))
+        .or(issuers.first());
+    VerifyError::UnknownKey {
+        issuers: named.map(KeyHandle::to_hex).unwrap_or_default(),
+    }
+}
+
 fn verify_with(
     cert: &Cert,
-    sig: &openpgp::packet::Signature,
+    sig: &ParsedSignature,
     payload: &[u8],
-    issuers: &[KeyHandle],
     policy: &StandardPolicy,
     now: SystemTime,
 ) -> Result<Fingerprint, VerifyError> {
     let fingerprint = fingerprint_of(cert);
-    let expired = |e: openpgp::anyhow::Error| VerifyError::Expired {
-        fingerprint: fingerprint.clone(),
-        reason: one_line(&e),
-    };
-    let valid = cert.with_policy(policy, now).map_err(expired)?;
-    if let RevocationStatus::Revoked(_) = valid.revocation_status() {
-        return Err(VerifyError::Revoked(fingerprint));
-    }
-    valid.alive().map_err(expired)?;
-
-    let mut saw_key = false;
-    for ka in valid.keys().key_handles(issuers.iter().cloned()) {
-        saw_key = true;
-        if let RevocationStatus::Revoked(_) = ka.revocation_status() {
+    let mut signing_key = None;
+    for (t, when) in [
+        (sig.signed_at, "the signature's time"),
+        (now, "the time of the push"),
+    ] {
+        let expired = |e: openpgp::anyhow::Error| VerifyError::Expired {
+            fingerprint: fingerprint.clone(),
+            when,
+            reason: one_line(&e),
+        };
+        let valid = cert.with_policy(policy, t).map_err(expired)?;
+        if let RevocationStatus::Revoked(_) = valid.revocation_status() {
             return Err(VerifyError::Revoked(fingerprint));
         }
-        ka.alive().map_err(expired)?;
-        if !ka.for_signing() {
-            continue;
+        valid.alive().map_err(expired)?;
+        let mut saw_key = false;
+        let mut found = None;
+        for ka in valid.keys().key_handles(sig.issuers.iter().cloned()) {
+            saw_key = true;
+            if let RevocationStatus::Revoked(_) = ka.revocation_status() {
+                return Err(VerifyError::Revoked(fingerprint));
+            }
+            ka.alive().map_err(expired)?;
+            if ka.for_signing() {
+                found = Some(ka.key().clone());
+                break;
+            }
         }
-        return match sig.verify_message(ka.key(), payload) {
-            Ok(()) => Ok(fingerprint),
-            Err(_) => Err(VerifyError::Bad(fingerprint)),
+        match found {
+            Some(key) => signing_key = Some(key),
+            None if saw_key => return Err(VerifyError::NotSigningCapable(fingerprint)),
+            // The key exists but has no valid binding then (e.g. a subkey
+            // whose binding signature the policy rejects).
+            None => {
+                return Err(VerifyError::Expired {
+                    fingerprint,
+                    when,
+                    reason: "the signing key has no valid binding to its certificate".into(),
+                })
+            }
+        }
+    }
+    let key = signing_key.ok_or(VerifyError::NotSigningCapable(fingerprint.clone()))?;
+    match sig.signature.verify_message(&key, payload) {
+        Ok(()) => Ok(fingerprint),
+        Err(_) => Err(VerifyError::Bad(fingerprint)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(n: u64) -> std::time::Duration {
+        std::time::Duration::from_secs(n)
+    }
+
+    #[test]
+    fn the_window_is_the_push_give_or_take_the_slop() {
+        let now = UNIX_EPOCH + secs(10_000);
+        let w = Window {
+            nonce_time: 9_900,
+            now,
+            slop: 30,
         };
+        for ok in [9_870, 9_900, 10_000, 10_030] {
+            assert!(w.check(UNIX_EPOCH + secs(ok)).is_ok(), "{ok}");
+        }
+        for bad in [0, 9_869, 10_031, 20_000] {
+            assert!(
+                matches!(
+                    w.check(UNIX_EPOCH + secs(bad)),
+                    Err(VerifyError::Dated { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
-    if saw_key {
-        Err(VerifyError::NotSigningCapable(fingerprint))
-    } else {
-        // The key exists but has no valid binding now (e.g. a subkey whose
-        // binding signature the policy rejects).
-        Err(VerifyError::Expired {
-            fingerprint,
-            reason: "the signing key has no valid binding to its certificate".into(),
-        })
-    }
-}
 
-fn fingerprint_of(cert: &Cert) -> Fingerprint {
-    // sequoia's hex fingerprint is upper-case hex of the right length, which
-    // is exactly our user id format.
-    Fingerprint::parse(&cert.fingerprint().to_hex())
-        .expect("an OpenPGP fingerprint is 40 or 64 hex digits")
-}
-
-/// Check a `keys/<FPR>.asc` file: one public certificate whose primary
-/// fingerprint is the file's name.
-pub fn check_key_file(path: &str, bytes: &[u8]) -> Result<Cert, String> {
-    let name = path
-        .strip_prefix("keys/")
-        .and_then(|n| n.strip_suffix(".asc"))
-        .ok_or_else(|| "key files are named keys/<FINGERPRINT>.asc".to_owned())?;
-    let named = Fingerprint::parse(name)
-        .ok()
-        .filter(|f| f.as_str() == name)
-        .ok_or_else(|| {
-            format!("`{name}` is not a full upper-case hex fingerprint (40 or 64 digits)")
-        })?;
-    let cert = single_cert(bytes)?;
-    if cert.is_tsk() {
-        return Err(
-            "the file holds SECRET key material: export only the public key (gpg --export --armor)"
-                .into(),
+    #[test]
+    fn blocks_are_bounded_before_they_are_parsed() {
+        let limits = Limits::default();
+        let big = vec![b'A'; (16 << 10) + 1];
+        assert_eq!(
+            parse_signature(&big, &limits).err(),
+            Some(VerifyError::TooLarge {
+                size: (16 << 10) + 1,
+                limit: 16 << 10
+            })
         );
+        // Five empty signature packets: counted from their headers.
+        let five = [0x88u8, 0].repeat(5);
+        assert_eq!(
+            parse_signature(&five, &limits).err(),
+            Some(VerifyError::TooManyPackets(4))
+        );
+        let two = [0x88u8, 0].repeat(2);
+        assert_eq!(
+            parse_signature(&two, &limits).err(),
+            Some(VerifyError::SignatureCount(2))
+        );
+        // A compressed packet is refused by its tag.
+        let err = parse_signature(&[0xC8, 2, 1, 0], &limits).expect_err("compressed");
+        assert!(err.to_string().contains("compressed"), "{err}");
     }
-    let actual = fingerprint_of(&cert);
-    if actual != named {
-        return Err(format!(
-            "the key in this file has fingerprint {actual}, not {named}: a key file must be named after its own key"
-        ));
-    }
-    Ok(cert)
-}
-
-/// The one certificate in `bytes` (armored or binary).
-fn single_cert(bytes: &[u8]) -> Result<Cert, String> {
-    let mut certs = CertParser::from_bytes(bytes)
-        .map_err(|e| format!("not an OpenPGP key: {}", one_line(&e)))?;
-    let cert = match certs.next() {
-        Some(Ok(c)) => c,
-        Some(Err(e)) => return Err(format!("not an OpenPGP key: {}", one_line(&e))),
-        None => return Err("the file holds no OpenPGP key".into()),
-    };
-    if certs.next().is_some() {
-        return Err("the file holds more than one key; one key per file".into());
-    }
-    Ok(cert)
-}
-
-fn one_line(e: &openpgp::anyhow::Error) -> String {
-    format!("{e:#}").replace('\n', " ")
-}
-
-/// Whether a keyring file (the admin's `gitapps.keyring`) holds `fpr`.
-pub fn keyring_file_has(bytes: &[u8], fpr: &Fingerprint) -> bool {
-    CertParser::from_bytes(bytes).is_ok_and(|certs| {
-        certs
-            .flatten()
-            .any(|c| c.fingerprint().to_hex() == fpr.as_str())
-    })
-}
-
-/// Read a user's public key as given to `install --owner`: exactly one
-/// certificate. Returns its fingerprint and its public part, armored (a
-/// secret key given by mistake is reduced to its public part).
-pub fn public_key_file(bytes: &[u8]) -> Result<(Fingerprint, Vec<u8>), String> {
-    use openpgp::serialize::SerializeInto;
-    let cert = single_cert(bytes)?;
-    let armored = cert
-        .armored()
-        .to_vec()
-        .map_err(|e| format!("cannot armor the key: {}", one_line(&e)))?;
-    Ok((fingerprint_of(&cert), armored))
 }

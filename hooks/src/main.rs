@@ -1,6 +1,6 @@
 //! `gitapps-hook`: the server side of git apps.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,10 +36,12 @@ enum Command {
     /// Make REPO a git apps server: hooks, config, and the apps/access-control branch.
     ///
     /// Creates REPO as a bare repository if it does not exist; sets gitapps.owner,
-    /// receive.certNonceSeed (random, kept if already set) and receive.certNonceSlop;
-    /// installs hooks/pre-receive and hooks/post-receive; creates apps/access-control
-    /// with the default rules (the owner may do anything) and keys/<owner>.asc.
-    /// Running it again is safe: it updates hooks and config and leaves the branch alone.
+    /// receive.certNonceSeed (random, kept if already set), receive.certNonceSlop and
+    /// receive.maxInputSize; installs hooks/pre-receive and hooks/post-receive; creates
+    /// apps/access-control with the default rules (the owner may do anything) and
+    /// keys/<owner>.asc; starts the audit log refs/apps/push-certs with its genesis
+    /// record. Running it again is safe: it updates hooks and config and leaves the
+    /// branch and the log alone (a server without a log gets one).
     #[command(
         after_help = "Example:\n  gpg --export --armor you@example.org > owner.asc\n  \
         gitapps-hook install /srv/git/project.git --owner owner.asc --open-registration"
@@ -56,6 +58,11 @@ enum Command {
         /// Seconds an HTTP push's nonce stays valid (receive.certNonceSlop).
         #[arg(long, value_name = "N", default_value_t = 30)]
         nonce_slop: u32,
+        /// The largest pack one push may send (receive.maxInputSize): git
+        /// reads and indexes all of it before any hook runs. Bytes, or with a
+        /// k, m or g suffix.
+        #[arg(long, value_name = "SIZE", default_value = "1g", value_parser = parse_size_arg)]
+        max_input_size: u64,
         /// Replace existing hooks that gitapps-hook did not install.
         #[arg(long)]
         force: bool,
@@ -122,6 +129,7 @@ fn main() -> ExitCode {
             owner,
             open_registration,
             nonce_slop,
+            max_input_size,
             force,
             hook_binary,
         } => {
@@ -130,6 +138,7 @@ fn main() -> ExitCode {
                 owner_key: owner,
                 open_registration,
                 nonce_slop,
+                max_input_size,
                 force,
                 hook_binary,
             };
@@ -190,6 +199,11 @@ fn main() -> ExitCode {
     }
 }
 
+fn parse_size_arg(text: &str) -> Result<u64, String> {
+    gitapps_policy::parse_size(text)
+        .ok_or_else(|| format!("`{text}` is not a size (e.g. 1073741824, 512m, 1g)"))
+}
+
 fn fail(e: &gitapps_hooks::error::HookError) -> ExitCode {
     eprintln!("gitapps-hook: error: {e}");
     ExitCode::from(FAILED)
@@ -210,24 +224,37 @@ fn read_stdin() -> Result<String, String> {
 }
 
 fn pre_receive() -> ExitCode {
-    let reject = |lines: &[String]| {
-        for line in lines {
-            eprintln!("{line}");
+    use gitapps_policy::RejectCode;
+    // Every rejection ends with its code line, for programs to read.
+    let reject = |lines: Vec<String>, code: RejectCode| {
+        let mut stderr = std::io::stderr().lock();
+        for line in lines.into_iter().chain([code.line()]) {
+            let _ = writeln!(stderr, "{line}");
         }
         ExitCode::from(DENIED)
     };
     let stdin = match read_stdin() {
         Ok(s) => s,
-        Err(e) => return reject(&[format!("gitapps: error: {e}; the push is rejected")]),
+        Err(e) => {
+            return reject(
+                vec![format!("gitapps: error: {e}; the push is rejected")],
+                RejectCode::Error,
+            )
+        }
     };
     let env = match PushEnv::from_process() {
         Ok(env) => env,
-        Err(e) => return reject(&[format!("gitapps: error: {e}; the push is rejected")]),
+        Err(e) => {
+            return reject(
+                vec![format!("gitapps: error: {e}; the push is rejected")],
+                RejectCode::Error,
+            )
+        }
     };
     let git_dir = git_dir();
     match prereceive::run(&git_dir, &stdin, &env) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(rejection) => reject(&rejection.0),
+        Err(rejection) => reject(rejection.lines, rejection.code),
     }
 }
 

@@ -3,11 +3,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use gix::objs::tree::EntryKind;
 use gix::ObjectId;
 
+use crate::config::MAX_POLICY_FILE_SIZE_KEY;
 use crate::env::ObjectDirs;
 use crate::error::{GitContext, HookError, IoContext};
+use crate::tree::{self, Mode};
 
 /// The repository, opened so that it sees objects still in git's quarantine.
 pub struct ServerRepo {
@@ -78,54 +79,64 @@ fn scratch_dir() -> std::path::PathBuf {
 }
 
 /// The files of the access-control branch that matter: the policy
-/// (`refs/`, `branches/`, `groups/`), read, and the keys (`keys/`), by blob
-/// id: a server may hold thousands of keys and a push needs one.
+/// (`refs/`, `branches/`, `groups/`), read, and the key files (`keys/`),
+/// only named by their tree: a server may hold thousands of keys and a push
+/// needs one (see [`crate::keyindex`]).
 #[derive(Clone, Debug, Default)]
 pub struct BranchFiles {
     pub files: Vec<(String, Vec<u8>)>,
-    pub keys: Vec<(String, ObjectId)>,
+    /// The `keys/` directory's tree, if there is one.
+    pub keys_tree: Option<ObjectId>,
 }
 
 impl BranchFiles {
-    /// Read the policy files of `commit`, and list its key files.
-    pub fn read(repo: &gix::Repository, commit: ObjectId) -> Result<Self, HookError> {
-        let tree = commit_tree(repo, commit)?;
-        let root = repo
-            .find_tree(tree)
-            .git("reading the access-control tree")?;
+    /// Read the policy files of `commit` (each at most `max_policy_file`
+    /// bytes), and find its `keys/` tree. Entries are read as git reads
+    /// them.
+    pub fn read(
+        repo: &gix::Repository,
+        commit: ObjectId,
+        max_policy_file: u64,
+    ) -> Result<Self, HookError> {
+        let root = commit_tree(repo, commit)?;
         let mut files = Vec::new();
-        let mut keys = Vec::new();
-        let root = root.decode().git("decoding the access-control tree")?;
-        for dir in root.entries.iter() {
-            let name = dir.filename.to_string();
-            if !matches!(name.as_str(), "refs" | "branches" | "groups" | "keys")
-                || dir.mode.kind() != EntryKind::Tree
+        let mut keys_tree = None;
+        let root_data = read_tree(repo, root, "the access-control tree")?;
+        for dir in tree::entries(&root_data, repo.object_hash())
+            .map_err(|e| malformed_tree(root, "the access-control tree", e))?
+        {
+            let Ok(name) = std::str::from_utf8(dir.name) else {
+                continue;
+            };
+            if !matches!(name, "refs" | "branches" | "groups" | "keys")
+                || dir.mode != Mode::Directory
             {
                 continue;
             }
-            let sub = repo
-                .find_tree(dir.oid.to_owned())
-                .git(format!("reading {name}/"))?;
-            let sub = sub.decode().git(format!("decoding {name}/"))?;
-            for file in sub.entries.iter() {
-                if !matches!(
-                    file.mode.kind(),
-                    EntryKind::Blob | EntryKind::BlobExecutable
-                ) {
+            if name == "keys" {
+                keys_tree = Some(dir.id);
+                continue;
+            }
+            let sub_data = read_tree(repo, dir.id, &format!("{name}/"))?;
+            for file in tree::entries(&sub_data, repo.object_hash())
+                .map_err(|e| malformed_tree(dir.id, name, e))?
+            {
+                if !matches!(file.mode, Mode::File | Mode::Executable) {
                     continue;
                 }
-                let path = format!("{name}/{}", file.filename);
-                if name == "keys" {
-                    keys.push((path, file.oid.to_owned()));
+                let path = format!("{name}/{}", String::from_utf8_lossy(file.name));
+                if !gitapps_policy::Policy::is_policy_path(&path) {
                     continue;
                 }
-                let blob = repo
-                    .find_object(file.oid.to_owned())
-                    .git(format!("reading {path}"))?;
-                files.push((path, blob.data.clone()));
+                let content = read_blob_capped(repo, file.id, max_policy_file)?.map_err(|size| {
+                    HookError::Limit(format!(
+                        "{path} is {size} bytes, over {MAX_POLICY_FILE_SIZE_KEY} = {max_policy_file}: a policy file is a few rules"
+                    ))
+                })?;
+                files.push((path, content));
             }
         }
-        Ok(BranchFiles { files, keys })
+        Ok(BranchFiles { files, keys_tree })
     }
 
     pub fn policy(&self) -> Result<gitapps_policy::Policy, gitapps_policy::Diagnostics> {
@@ -136,18 +147,84 @@ impl BranchFiles {
         )
     }
 
-    /// The content of the key file at `path`, if there is one.
-    pub fn key_bytes(
+    /// Every file in `keys/` (path, blob), as git reads the tree. Costs one
+    /// tree read: for the pushes that change keys, not for every push.
+    pub fn key_files(&self, repo: &gix::Repository) -> Result<Vec<(String, ObjectId)>, HookError> {
+        key_files_of(repo, self.keys_tree)
+    }
+
+    /// The key file at `path` (`keys/<FPR>.asc`), if there is one: its blob.
+    pub fn key_file(
         &self,
         repo: &gix::Repository,
         path: &str,
-    ) -> Result<Option<Vec<u8>>, HookError> {
-        let Some((_, id)) = self.keys.iter().find(|(p, _)| p == path) else {
-            return Ok(None);
-        };
-        let blob = repo.find_object(*id).git(format!("reading {path}"))?;
-        Ok(Some(blob.data.clone()))
+    ) -> Result<Option<ObjectId>, HookError> {
+        Ok(self
+            .key_files(repo)?
+            .into_iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, id)| id))
     }
+}
+
+/// The files (regular or executable) of the `keys/` tree `keys`, as
+/// `keys/<name>` and their blobs.
+pub fn key_files_of(
+    repo: &gix::Repository,
+    keys: Option<ObjectId>,
+) -> Result<Vec<(String, ObjectId)>, HookError> {
+    let Some(keys) = keys else {
+        return Ok(Vec::new());
+    };
+    let data = read_tree(repo, keys, "keys/")?;
+    Ok(tree::entries(&data, repo.object_hash())
+        .map_err(|e| malformed_tree(keys, "keys", e))?
+        .into_iter()
+        .filter(|e| matches!(e.mode, Mode::File | Mode::Executable))
+        .map(|e| (format!("keys/{}", String::from_utf8_lossy(e.name)), e.id))
+        .collect())
+}
+
+fn read_tree(repo: &gix::Repository, id: ObjectId, what: &str) -> Result<Vec<u8>, HookError> {
+    Ok(repo
+        .find_tree(id)
+        .git(format!("reading {what} ({id})"))?
+        .detach()
+        .data)
+}
+
+fn malformed_tree(id: ObjectId, what: &str, e: tree::TreeError) -> HookError {
+    HookError::Malformed(format!("tree {id} ({what}): {e}"))
+}
+
+/// The kind and size of object `id`, from its header alone.
+pub fn object_header(
+    repo: &gix::Repository,
+    id: ObjectId,
+) -> Result<(gix::object::Kind, u64), HookError> {
+    let header = repo
+        .find_header(id)
+        .git(format!("reading the header of {id}"))?;
+    Ok((header.kind(), header.size()))
+}
+
+/// The content of object `id` when it is at most `cap` bytes, else its size.
+/// The size is read from the object's header first, so a large blob is
+/// never inflated.
+pub fn read_blob_capped(
+    repo: &gix::Repository,
+    id: ObjectId,
+    cap: u64,
+) -> Result<Result<Vec<u8>, u64>, HookError> {
+    let (_, size) = object_header(repo, id)?;
+    if size > cap {
+        return Ok(Err(size));
+    }
+    Ok(Ok(repo
+        .find_object(id)
+        .git(format!("reading {id}"))?
+        .detach()
+        .data))
 }
 
 /// The tree of a commit (peeling annotated tags), or an error if `id` is no commit.

@@ -4,18 +4,23 @@ use std::path::Path;
 
 use gitapps_policy::Policy;
 
+use crate::config::Limits;
 use crate::error::{GitContext, HookError, IoContext};
-use crate::keyring::check_key_file;
-use crate::repo::BranchFiles;
+use crate::keyfile::check_key_file;
+use crate::repo::{read_blob_capped, BranchFiles};
 
-/// Key files by path, with their contents.
-type KeyFiles = Vec<(String, Vec<u8>)>;
+/// Key files by path, with their contents, or their size when it is over
+/// the limit (then they are not read).
+type KeyFiles = Vec<(String, Result<Vec<u8>, u64>)>;
 
 /// All problems of the policy at `target`, as `FILE:LINE: message` lines.
 /// `target` is a checkout of apps/access-control, or `REPO:REV`.
 pub fn validate(target: &str) -> Result<Vec<String>, HookError> {
+    // The server's limits when validating its repository; the defaults
+    // for a checkout, which is what a server takes unless told otherwise.
+    let mut limits = Limits::default();
     let (files, keys) = if Path::new(target).is_dir() && !is_git_dir(Path::new(target)) {
-        read_checkout(Path::new(target))?
+        read_checkout(Path::new(target), &limits)?
     } else {
         let (repo, rev) = match target.rsplit_once(':') {
             Some((repo, rev)) if !repo.is_empty() => (repo, rev),
@@ -23,16 +28,15 @@ pub fn validate(target: &str) -> Result<Vec<String>, HookError> {
         };
         let repo =
             gix::open_opts(repo, gix::open::Options::isolated()).git(format!("opening {repo}"))?;
+        limits = Limits::read(&repo.config_snapshot())?;
         let commit = repo
             .rev_parse_single(rev)
             .git(format!("resolving {rev}"))?
             .detach();
-        let files = BranchFiles::read(&repo, commit)?;
-        let mut keys = Vec::with_capacity(files.keys.len());
-        for (path, _) in &files.keys {
-            if let Some(bytes) = files.key_bytes(&repo, path)? {
-                keys.push((path.clone(), bytes));
-            }
+        let files = BranchFiles::read(&repo, commit, limits.policy_file_size)?;
+        let mut keys = Vec::new();
+        for (path, blob) in files.key_files(&repo)? {
+            keys.push((path, read_blob_capped(&repo, blob, limits.key_file_size)?));
         }
         (files, keys)
     };
@@ -50,7 +54,14 @@ pub fn validate(target: &str) -> Result<Vec<String>, HookError> {
         Err(d) => d.0.iter().map(ToString::to_string).collect(),
     };
     for (path, bytes) in &keys {
-        if let Err(problem) = check_key_file(path, bytes) {
+        let checked = match bytes {
+            Ok(bytes) => check_key_file(path, bytes, &limits).map(drop),
+            Err(size) => Err(format!(
+                "the file is {size} bytes, over gitapps.maxKeyFileSize = {}",
+                limits.key_file_size
+            )),
+        };
+        if let Err(problem) = checked {
             problems.push(format!("{path}:1: {problem}"));
         }
     }
@@ -63,7 +74,7 @@ fn is_git_dir(path: &Path) -> bool {
 
 /// The policy files and the key files (with their contents) of a
 /// checkout, read from disk.
-fn read_checkout(root: &Path) -> Result<(BranchFiles, KeyFiles), HookError> {
+fn read_checkout(root: &Path, limits: &Limits) -> Result<(BranchFiles, KeyFiles), HookError> {
     let mut files = Vec::new();
     let mut keys = Vec::new();
     for dir in ["refs", "branches", "groups", "keys"] {
@@ -80,9 +91,24 @@ fn read_checkout(root: &Path) -> Result<(BranchFiles, KeyFiles), HookError> {
             if dir != "keys" && !Policy::is_policy_path(&path) {
                 continue;
             }
+            let size = entry.metadata().io(format!("reading {path}"))?.len();
+            let cap = if dir == "keys" {
+                limits.key_file_size
+            } else {
+                limits.policy_file_size
+            };
+            if size > cap {
+                if dir == "keys" {
+                    keys.push((path, Err(size)));
+                    continue;
+                }
+                return Err(HookError::Limit(format!(
+                    "{path} is {size} bytes, over gitapps.maxPolicyFileSize = {cap}"
+                )));
+            }
             let bytes = std::fs::read(entry.path()).io(format!("reading {path}"))?;
             if dir == "keys" {
-                keys.push((path, bytes));
+                keys.push((path, Ok(bytes)));
             } else {
                 files.push((path, bytes));
             }
@@ -93,7 +119,7 @@ fn read_checkout(root: &Path) -> Result<(BranchFiles, KeyFiles), HookError> {
     Ok((
         BranchFiles {
             files,
-            keys: Vec::new(),
+            keys_tree: None,
         },
         keys,
     ))

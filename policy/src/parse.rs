@@ -77,7 +77,9 @@ pub(crate) fn ref_file(
         if first == BRANCH || first == LIMIT {
             diagnostics.push(Diagnostic::at(
                 &location,
-                format!("`{first}` lines apply to files on branches: they belong in branches/*.conf"),
+                format!(
+                    "`{first}` lines apply to files on branches: they belong in branches/*.conf"
+                ),
             ));
             continue;
         }

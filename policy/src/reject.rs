@@ -37,6 +37,10 @@ pub enum RejectCode {
     /// The policy allows some operation of the push to nobody, or the ref is
     /// one only the server writes.
     Denied,
+    /// The push carries objects git would not write, or would read
+    /// differently from the server: a malformed tree, a tree entry mode git
+    /// does not use.
+    Malformed,
     /// A size or count limit was exceeded (a file, the certificate, the
     /// number of ref updates).
     Limit,
@@ -51,7 +55,7 @@ pub enum RejectCode {
 
 impl RejectCode {
     /// Every code, in declaration order.
-    pub const ALL: [RejectCode; 11] = [
+    pub const ALL: [RejectCode; 12] = [
         RejectCode::Unsigned,
         RejectCode::Nonce,
         RejectCode::Certificate,
@@ -59,6 +63,7 @@ impl RejectCode {
         RejectCode::UnknownKey,
         RejectCode::Replay,
         RejectCode::Denied,
+        RejectCode::Malformed,
         RejectCode::Limit,
         RejectCode::InvalidPolicy,
         RejectCode::Lockout,
@@ -75,6 +80,7 @@ impl RejectCode {
             RejectCode::UnknownKey => "unknown-key",
             RejectCode::Replay => "replay",
             RejectCode::Denied => "denied",
+            RejectCode::Malformed => "malformed",
             RejectCode::Limit => "limit",
             RejectCode::InvalidPolicy => "invalid-policy",
             RejectCode::Lockout => "lockout",
@@ -165,9 +171,15 @@ mod tests {
             RejectCode::from_output("remote: gitapps: code=unknown-key\u{1b}[K\n"),
             Some(RejectCode::UnknownKey)
         );
-        assert_eq!(RejectCode::from_output("gitapps: code=limit"), Some(RejectCode::Limit));
+        assert_eq!(
+            RejectCode::from_output("gitapps: code=limit"),
+            Some(RejectCode::Limit)
+        );
         // Only whole code lines count.
-        assert_eq!(RejectCode::from_output("remote: say gitapps: code=denied"), None);
+        assert_eq!(
+            RejectCode::from_output("remote: say gitapps: code=denied"),
+            None
+        );
         assert_eq!(RejectCode::from_output("gitapps: code=denied-ish"), None);
         assert_eq!(RejectCode::from_output(""), None);
     }

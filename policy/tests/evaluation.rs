@@ -664,7 +664,10 @@ fn size_limits() {
     let at = |line: usize| format!("branches/limits.conf:{line}");
     // Everywhere: 10m; on the data branch the smallest that matches wins.
     assert_eq!(limit(&b, "refs/heads/main", "a"), Some((10 << 20, at(1))));
-    assert_eq!(limit(&b, "refs/heads/x", "merge-reqs/A/1/title"), Some((10 << 20, at(1))));
+    assert_eq!(
+        limit(&b, "refs/heads/x", "merge-reqs/A/1/title"),
+        Some((10 << 20, at(1)))
+    );
     assert_eq!(limit(&b, data, "a"), Some((1 << 20, at(3))));
     assert_eq!(limit(&b, data, "merge-reqs/A/1/title"), Some((4096, at(4))));
     // $user_id: the limit follows the pusher. It binds the owner too.
@@ -672,7 +675,9 @@ fn size_limits() {
     assert_eq!(limit(&b, data, &own), Some((100, at(5))));
     assert_eq!(limit(&o(), data, &own), Some((1 << 20, at(3))));
     // A scope with only limits in it is still compiled.
-    let rules = rules_for(&p, &fpr('C')).tree_rules_for(data).expect("compiles");
+    let rules = rules_for(&p, &fpr('C'))
+        .tree_rules_for(data)
+        .expect("compiles");
     assert!(rules.has_size_limits());
     // No limit: none.
     let none = policy(&[("branches/x.conf", "anyone modify ^.*$\n")]);

@@ -182,12 +182,46 @@ impl CertEnv {
 /// Runs `gitapps-hook pre-receive` as git would: in the bare repository with
 /// `GIT_DIR=.`, the certificate variables of `env`, and `stdin` (ref updates).
 pub fn run_pre_receive(server: &Server, env: &CertEnv, stdin: &str) -> Output {
+    run(pre_receive_command(server, env), Some(stdin.as_bytes()))
+}
+
+/// What one run of the hook cost: its peak resident memory and its time.
+#[derive(Clone, Copy, Debug)]
+pub struct Cost {
+    /// The process's peak resident set size (`ru_maxrss`), in bytes.
+    pub max_rss: u64,
+    /// Wall-clock time from spawn to exit.
+    pub wall: std::time::Duration,
+}
+
+/// [`run_pre_receive`], measuring the hook's peak memory and its time
+/// (see [`crate::peak_rss`]). For limits that must hold whatever a client
+/// sends, not for benchmarks.
+pub fn run_pre_receive_measured(server: &Server, env: &CertEnv, stdin: &str) -> (Output, Cost) {
+    let report = tempfile::NamedTempFile::new().expect("a temporary file");
+    let mut cmd = server.command(bin("peak-rss"));
+    cmd.arg(bin("gitapps-hook"))
+        .env("PEAK_RSS_FILE", report.path());
+    add_pre_receive_env(&mut cmd, env);
+    let started = std::time::Instant::now();
+    let out = run(cmd, Some(stdin.as_bytes()));
+    let wall = started.elapsed();
+    let max_rss = crate::peak_rss(report.path());
+    (out, Cost { max_rss, wall })
+}
+
+fn pre_receive_command(server: &Server, env: &CertEnv) -> std::process::Command {
     let mut cmd = server.command(bin("gitapps-hook"));
+    add_pre_receive_env(&mut cmd, env);
+    cmd
+}
+
+/// `pre-receive` and git's variables for it, with `GIT_DIR=.`.
+fn add_pre_receive_env(cmd: &mut std::process::Command, env: &CertEnv) {
     cmd.arg("pre-receive").env("GIT_DIR", ".");
     for (name, value) in env.vars() {
         if let Some(value) = value {
             cmd.env(name, value);
         }
     }
-    run(cmd, Some(stdin.as_bytes()))
 }

@@ -41,7 +41,7 @@ pub use forge::Forge;
 pub use member::Member;
 pub use output::Output;
 pub use server::{PushCertEntry, Server};
-pub use user::User;
+pub use user::{now_secs, User};
 pub use workdir::Workdir;
 
 use std::ffi::OsStr;
@@ -130,7 +130,7 @@ pub fn short_tempdir(prefix: &str) -> tempfile::TempDir {
 }
 
 /// The binaries the workspace builds.
-const BINARIES: [&str; 3] = ["gitapps-hook", "git-mr", "ci-bot"];
+const BINARIES: [&str; 4] = ["gitapps-hook", "git-mr", "ci-bot", "peak-rss"];
 
 /// `target/<profile>`: the directory of the running test binary's `deps/`.
 fn profile_dir() -> PathBuf {
@@ -235,6 +235,18 @@ pub fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
         eprintln!("{out}");
     }
     out
+}
+
+/// The peak resident memory, in bytes, that a program run as
+/// `PEAK_RSS_FILE=report peak-rss PROGRAM ARGS…` (the workspace's
+/// `peak-rss`) had. See `src/bin/peak-rss.rs` for why a test cannot
+/// measure its own child directly.
+pub fn peak_rss(report: &Path) -> u64 {
+    std::fs::read_to_string(report)
+        .unwrap_or_else(|e| panic!("read {}: {e}", report.display()))
+        .trim()
+        .parse()
+        .expect("peak-rss writes a number")
 }
 
 fn describe(cmd: &Command) -> String {

@@ -27,6 +27,29 @@ impl Output {
         }
     }
 
+    /// The machine-readable code of a rejection: the last
+    /// `gitapps: code=<code>` line of stderr (also as git shows it,
+    /// `remote: gitapps: code=<code>`).
+    pub fn reject_code(&self) -> Option<gitapps_policy::RejectCode> {
+        gitapps_policy::RejectCode::from_output(&self.stderr)
+    }
+
+    /// Asserts the command failed and its stderr ends its rejection with
+    /// `gitapps: code=<code>`.
+    #[track_caller]
+    pub fn assert_reject_code(&self, code: gitapps_policy::RejectCode) -> &Self {
+        assert!(
+            !self.success(),
+            "expected a rejection ({code}), got success:\n{self}"
+        );
+        assert_eq!(
+            self.reject_code(),
+            Some(code),
+            "expected the rejection code {code}:\n{self}"
+        );
+        self
+    }
+
     pub fn success(&self) -> bool {
         self.status.success()
     }

@@ -32,6 +32,14 @@ pub struct PushCertEntry {
     pub pusher: String,
 }
 
+impl PushCertEntry {
+    /// Whether this is the log's genesis record (a `genesis` file, no
+    /// certificate).
+    pub fn is_genesis(&self) -> bool {
+        self.files.iter().any(|f| f == "genesis")
+    }
+}
+
 impl Server {
     /// `gitapps-hook install REPO --owner KEY.asc`, asserting it succeeds.
     pub fn install(owner: &User) -> Server {
@@ -53,11 +61,24 @@ impl Server {
     /// Runs `gitapps-hook install` and returns what it did, whether or not it
     /// succeeded.
     pub fn try_install(owner: &User, args: &[&str]) -> (Output, Server) {
+        Self::try_install_key(owner, owner.public_key_armored(), args)
+    }
+
+    /// [`Server::install`] with `key` (armored) as the owner's key file, for
+    /// an owner whose published key is not the one they sign with (see
+    /// [`User::export_public_key`]).
+    pub fn install_with_key(owner: &User, key: &str) -> Server {
+        let (out, server) = Self::try_install_key(owner, key, &[]);
+        out.assert_ok();
+        server
+    }
+
+    fn try_install_key(owner: &User, key_text: &str, args: &[&str]) -> (Output, Server) {
         let dir = short_tempdir("s");
         let home = dir.path().join("home");
         std::fs::create_dir(&home).expect("mkdir server home");
         let key = dir.path().join("owner.asc");
-        std::fs::write(&key, owner.public_key_armored()).expect("write owner key");
+        std::fs::write(&key, key_text).expect("write owner key");
         let server = Server {
             path: dir.path().join("repo.git"),
             home,
@@ -160,9 +181,19 @@ impl Server {
             .collect()
     }
 
-    /// The commits of `refs/apps/push-certs`, newest first (empty when the ref
-    /// does not exist).
+    /// The records of pushes on `refs/apps/push-certs`, newest first (empty
+    /// when the ref does not exist): every commit of the log but its genesis
+    /// (see [`Server::audit_log`]).
     pub fn push_certs(&self) -> Vec<PushCertEntry> {
+        self.audit_log()
+            .into_iter()
+            .filter(|e| !e.is_genesis())
+            .collect()
+    }
+
+    /// Every commit of `refs/apps/push-certs`, newest first, the genesis
+    /// record that `install` writes included.
+    pub fn audit_log(&self) -> Vec<PushCertEntry> {
         let Some(tip) = self.ref_value(PUSH_CERTS_REF) else {
             return vec![];
         };
@@ -186,15 +217,21 @@ impl Server {
             .collect()
     }
 
-    /// The number of commits on `refs/apps/push-certs`.
+    /// The number of push records on `refs/apps/push-certs` (its genesis
+    /// record not counted).
     pub fn push_cert_count(&self) -> usize {
-        match self.ref_value(PUSH_CERTS_REF) {
-            None => 0,
-            Some(tip) => self
-                .git_ok(&["rev-list", "--count", &tip])
-                .parse()
-                .expect("count"),
-        }
+        self.push_certs().len()
+    }
+
+    /// The `genesis` file of the log's first record, if that record is a
+    /// genesis.
+    pub fn genesis(&self) -> Option<String> {
+        let log = self.audit_log();
+        let first = log.last()?;
+        first
+            .is_genesis()
+            .then(|| self.read_file(&first.commit, "genesis"))
+            .flatten()
     }
 
     /// Copies the objects of `rev` from a clone into this repository without

@@ -150,6 +150,111 @@ impl User {
         user
     }
 
+    /// A user with an ed25519 key made `secs_ago` seconds ago (with
+    /// `--faked-system-time`), so that it can sign with dates since then.
+    pub fn created_ago(name: &str, secs_ago: u64) -> User {
+        Self::generate(
+            name,
+            KeySpec {
+                algo: "ed25519",
+                usage: "sign",
+                expire: "never",
+                created_at: Some(&gpg_time(now_secs() - secs_ago)),
+                signing_subkey: false,
+            },
+        )
+    }
+
+    /// A user whose published certificate expired `secs_ago` seconds ago:
+    /// the key was made an hour ago (with `--faked-system-time`) and its
+    /// expiry then set to that moment. As with [`User::expired`], the user
+    /// signs with a copy that knows of no expiry, so a signature dated
+    /// before the expiry ([`User::sign_detached_at`]) is one the key could
+    /// have made.
+    pub fn expiring(name: &str, secs_ago: u64) -> User {
+        let now = now_secs();
+        let created = now - 3600;
+        let mut user = Self::generate(
+            name,
+            KeySpec {
+                algo: "ed25519",
+                usage: "sign",
+                expire: "never",
+                created_at: Some(&gpg_time(created)),
+                signing_subkey: false,
+            },
+        );
+        let public_home = user.copy_gnupghome("p");
+        let set_at = created + 60;
+        let lifetime = (now - secs_ago) - set_at;
+        user.gpg_in(
+            &public_home,
+            &[
+                "--faked-system-time",
+                &gpg_time(set_at),
+                "--quick-set-expire",
+                &user.fpr.clone(),
+                &format!("seconds={lifetime}"),
+            ],
+        )
+        .assert_ok();
+        user.public = user.export_from(&public_home);
+        let listing = user.list_keys(&public_home);
+        assert!(
+            listing.lines().any(|l| l.starts_with("pub:e:")),
+            "the key did not expire:\n{listing}"
+        );
+        user
+    }
+
+    /// A user whose published certificate carries a *soft* revocation made
+    /// `secs_ago` seconds ago, with the reason "key is no longer used"
+    /// (retired): unlike a compromised key's, it leaves the signatures made
+    /// before it valid. The user signs with a copy that knows nothing of it.
+    pub fn retired(name: &str, secs_ago: u64) -> User {
+        let now = now_secs();
+        let mut user = Self::generate(
+            name,
+            KeySpec {
+                algo: "ed25519",
+                usage: "sign",
+                expire: "never",
+                created_at: Some(&gpg_time(now - 3600)),
+                signing_subkey: false,
+            },
+        );
+        let public_home = user.copy_gnupghome("p");
+        // gpg makes revocation certificates only in a dialogue; answer it.
+        let mut cmd = sealed_command("gpg", &user.home, Some(&public_home));
+        cmd.args([
+            "--no-tty",
+            "--yes",
+            "--command-fd",
+            "0",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--faked-system-time",
+            &gpg_time(now - secs_ago),
+            "--gen-revoke",
+            &user.fpr.clone(),
+        ]);
+        let out = run(cmd, Some(b"y\n3\nretired\n\ny\n"));
+        out.assert_ok();
+        assert!(out.stdout.contains("BEGIN PGP PUBLIC KEY BLOCK"), "{out}");
+        let mut cmd = user.gpg_command(&public_home);
+        cmd.arg("--import");
+        run(cmd, Some(out.stdout.as_bytes())).assert_ok();
+        user.public = user.export_from(&public_home);
+        let listing = user.list_keys(&public_home);
+        assert!(
+            listing.lines().any(|l| l.starts_with("pub:r:")),
+            "the key is not revoked:\n{listing}"
+        );
+        user
+    }
+
     fn generate(name: &str, spec: KeySpec<'_>) -> User {
         let dir = short_tempdir("u");
         let home = dir.path().join("h");
@@ -271,6 +376,17 @@ impl User {
     /// user's key (`gpg --detach-sign --armor -u FPR`).
     pub fn sign_detached(&self, data: &[u8]) -> String {
         let mut cmd = self.gpg_command(&self.gnupghome);
+        cmd.args(["--detach-sign", "--armor", "-u", &self.fpr]);
+        let out = run(cmd, Some(data));
+        out.assert_ok();
+        out.stdout
+    }
+
+    /// [`User::sign_detached`] with gpg's clock set to `unix_secs`
+    /// (`--faked-system-time`): a signature dated then.
+    pub fn sign_detached_at(&self, data: &[u8], unix_secs: u64) -> String {
+        let mut cmd = self.gpg_command(&self.gnupghome);
+        cmd.args(["--faked-system-time", &gpg_time(unix_secs)]);
         cmd.args(["--detach-sign", "--armor", "-u", &self.fpr]);
         let out = run(cmd, Some(data));
         out.assert_ok();
@@ -404,7 +520,8 @@ fn make_private_dir(path: &Path) {
         .unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
 }
 
-fn now_secs() -> u64 {
+/// Seconds since the epoch, now.
+pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("time after 1970")

@@ -240,6 +240,52 @@ impl<'a> Workdir<'a> {
         crate::plumbing::commit_files(&|| self.command("git"), &index, base, files, message)
     }
 
+    /// Makes git sign pushes in this clone with a script of the test's
+    /// (`gpg.program`): `body` is the text of a `/bin/sh` script that git
+    /// runs as it runs gpg (`gpg --status-fd=2 -bsau KEY`, the payload on
+    /// stdin, the armored signature expected on stdout and a
+    /// `[GNUPG:] SIG_CREATED` line on stderr). E.g.
+    /// `exec gpg --faked-system-time 1700000000! "$@"` signs in the past.
+    pub fn set_gpg_program(&self, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self._dir.path().join("gpg-program");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write gpg program");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod gpg program");
+        self.git_ok(&["config", "gpg.program", path.to_str().expect("UTF-8 path")]);
+    }
+
+    /// A tree object written exactly as given, without git checking or
+    /// normalising it (`git hash-object -t tree --literally`): one entry per
+    /// `(mode, name, object id)`, in the order given. The mode is written as
+    /// it is (`140000`, `040000`, `100664` …). Returns the tree's id.
+    #[track_caller]
+    pub fn write_raw_tree(&self, entries: &[(&str, &str, &str)]) -> String {
+        let mut bytes = Vec::new();
+        for (mode, name, oid) in entries {
+            bytes.extend_from_slice(mode.as_bytes());
+            bytes.push(b' ');
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.push(0);
+            bytes.extend(hex_bytes(oid));
+        }
+        let mut cmd = self.command("git");
+        cmd.args(["hash-object", "-t", "tree", "--literally", "-w", "--stdin"]);
+        let out = run(cmd, Some(&bytes));
+        out.assert_ok();
+        out.stdout_trimmed().to_string()
+    }
+
+    /// A commit of `tree` with `parents` (`git commit-tree`); returns its id.
+    #[track_caller]
+    pub fn commit_tree(&self, tree: &str, parents: &[&str], message: &str) -> String {
+        let mut args = vec!["commit-tree", tree, "-m", message];
+        for p in parents {
+            args.extend(["-p", p]);
+        }
+        self.git_ok(&args)
+    }
+
     /// Fetches, then pushes (signed) one commit on top of
     /// `origin/apps/access-control` that writes (`Some`) or removes (`None`)
     /// `files`. The work tree and current branch are left alone.
@@ -283,6 +329,15 @@ impl<'a> Workdir<'a> {
             .collect();
         self.grant(&files);
     }
+}
+
+/// The bytes of a hex object id.
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    assert!(hex.len() & 1 == 0, "odd-length hex {hex:?}");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex object id"))
+        .collect()
 }
 
 /// The local config of a user's clone: `user.name`, `user.email` and

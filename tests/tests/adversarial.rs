@@ -8,10 +8,12 @@
 
 use std::collections::BTreeMap;
 
+use gitapps_policy::RejectCode;
 use gitapps_tests::cert::{
-    run_pre_receive, ssh_signed, stdin_for, store_blob, CertEnv, PushCert, RefUpdate,
+    run_pre_receive, run_pre_receive_measured, ssh_signed, stdin_for, store_blob, CertEnv,
+    PushCert, RefUpdate,
 };
-use gitapps_tests::{Output, Server, User, Workdir, ZERO_OID};
+use gitapps_tests::{run, Output, Server, User, Workdir, ZERO_OID};
 
 /// A nonce of git's shape (`<timestamp>-<hmac>`), different on every call:
 /// the hook may remember the nonces it accepted, to refuse replays.
@@ -405,4 +407,227 @@ fn ssh_signed_certificate_is_rejected() {
             .any(|w| stderr.contains(w)),
         "expected the rejection to say the signature is not OpenPGP:\n{out}"
     );
+}
+
+/// The signature of `armored` as bytes (`gpg --dearmor`).
+fn dearmor(user: &User, armored: &str) -> Vec<u8> {
+    let mut cmd = user.command("gpg");
+    cmd.args(["--batch", "--no-tty", "--dearmor"]);
+    let out = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(armored.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("gpg --dearmor");
+    assert!(out.status.success(), "gpg --dearmor failed");
+    out.stdout
+}
+
+/// `bytes` armored anew by gpg (`gpg --enarmor`: with a `Comment:` header),
+/// labelled as a signature.
+fn enarmor(user: &User, bytes: &[u8]) -> String {
+    let scratch = user.scratch_dir().join("enarmor.bin");
+    std::fs::write(&scratch, bytes).expect("write");
+    let mut cmd = user.command("gpg");
+    cmd.args(["--batch", "--no-tty", "--enarmor", "-o", "-"])
+        .arg(&scratch);
+    let out = run(cmd, None);
+    out.assert_ok();
+    assert!(out.stdout.contains("Comment:"), "{out}");
+    out.stdout.replace("PGP ARMORED FILE", "PGP SIGNATURE")
+}
+
+/// The armored `signature` with its base64 wrapped at `width` columns.
+fn rewrap(signature: &str, width: usize) -> String {
+    let lines: Vec<&str> = signature.lines().collect();
+    let blank = lines.iter().position(|l| l.is_empty()).expect("blank line");
+    let crc = lines
+        .iter()
+        .position(|l| l.starts_with('='))
+        .expect("checksum");
+    let body: String = lines[blank + 1..crc].concat();
+    let mut out: String = lines[..=blank].iter().map(|l| format!("{l}\n")).collect();
+    for chunk in body.as_bytes().chunks(width) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64"));
+        out.push('\n');
+    }
+    for l in &lines[crc..] {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+/// Issue 9, attack 4: replays were recognised by the certificate blob's id,
+/// so the same signature armored differently was a new certificate. The
+/// hook keys replays on what was signed.
+#[test]
+fn a_certificate_armored_differently_is_still_a_replay() {
+    let f = Fixture::new();
+    let update = f.update();
+    let cert = f.cert(&f.owner, std::slice::from_ref(&update));
+    let payload = cert.payload();
+    let signature = f.owner.sign_detached(payload.as_bytes());
+    let stdin = stdin_for(std::slice::from_ref(&update));
+    let env = |text: &str| f.env(&f.owner, &cert, text);
+    f.run(&env(&format!("{payload}{signature}")), &stdin)
+        .assert_ok();
+
+    let bytes = dearmor(&f.owner, &signature);
+    // The same packet with its length in the other header format (gpg
+    // writes an old-format header: tag 2, one length octet).
+    assert_eq!(bytes[0], 0x88, "an old-format signature packet header");
+    let mut new_format = vec![0xC2];
+    new_format.extend_from_slice(&bytes[1..]);
+    let variants = [
+        (
+            "a Comment: header",
+            signature.replacen("\n\n", "\nComment: hello\n\n", 1),
+        ),
+        ("base64 at 40 columns", rewrap(&signature, 40)),
+        ("base64 at 76 columns", rewrap(&signature, 76)),
+        ("armored by gpg --enarmor", enarmor(&f.owner, &bytes)),
+        ("a new-format packet header", enarmor(&f.owner, &new_format)),
+    ];
+    for (what, variant) in variants {
+        assert_ne!(variant, signature, "{what}");
+        let out = f.run(&env(&format!("{payload}{variant}")), &stdin);
+        assert!(!out.success(), "{what}: the replay was accepted:\n{out}");
+        out.assert_reject_code(RejectCode::Replay);
+    }
+}
+
+/// Issue 9, attack 1, with the cost measured: a 96 MiB bzip2 bomb under
+/// 1 KiB, as the certificate's signature. Refused before any key is looked
+/// at, without inflating it.
+#[test]
+fn a_compression_bomb_costs_the_hook_little() {
+    let f = Fixture::new();
+    let update = f.update();
+    let cert = f.cert(&f.owner, std::slice::from_ref(&update));
+    let mut cmd = f.owner.command("sh");
+    cmd.args([
+        "-c",
+        "head -c 96M /dev/zero | gpg --batch --no-tty --store -z 9 --compress-algo bzip2 --armor",
+    ]);
+    let out = run(cmd, None);
+    out.assert_ok();
+    let bomb = out.stdout.replace("PGP MESSAGE", "PGP SIGNATURE");
+    // Three of them in one block, as the attacker also tried.
+    let bytes = dearmor(&f.owner, &bomb);
+    let three = enarmor(&f.owner, &[bytes.as_slice(), &bytes, &bytes].concat());
+    for (what, signature) in [("one bomb", bomb), ("three bombs", three)] {
+        let text = format!("{}{signature}", cert.payload());
+        let env = f.env(&f.owner, &cert, &text);
+        let (out, cost) =
+            run_pre_receive_measured(&f.server, &env, &stdin_for(std::slice::from_ref(&update)));
+        out.assert_reject_code(RejectCode::Signature);
+        out.assert_stderr_contains("compressed");
+        eprintln!(
+            "{what}: peak RSS {} KiB, {:?}",
+            cost.max_rss >> 10,
+            cost.wall
+        );
+        assert!(
+            cost.max_rss < 64 << 20,
+            "{what}: {} bytes of RSS",
+            cost.max_rss
+        );
+    }
+}
+
+/// The largest certificate the server takes (16 MiB), signed: the hook
+/// checks it within the memory goal.
+#[test]
+fn the_largest_certificate_costs_the_hook_little() {
+    let f = Fixture::new();
+    let update = f.update();
+    let mut cert = f.cert(&f.owner, std::slice::from_ref(&update));
+    let nonce = cert.nonce.clone();
+    // Push options are the one header git repeats; fill the certificate
+    // up to just under the limit with them (after the nonce line).
+    let option = format!("push-option {}\n", "o".repeat(1000));
+    let n = (16 << 20) / option.len() - 2;
+    cert.nonce = format!("{nonce}\n{}", option.repeat(n).trim_end());
+    let payload = cert.payload();
+    let text = format!("{payload}{}", f.owner.sign_detached(payload.as_bytes()));
+    assert!(
+        text.len() > 15 << 20 && text.len() < 16 << 20,
+        "{}",
+        text.len()
+    );
+    let env = CertEnv::good(&f.owner, &store_blob(&f.server, &text), &nonce);
+    let (out, cost) =
+        run_pre_receive_measured(&f.server, &env, &stdin_for(std::slice::from_ref(&update)));
+    out.assert_ok();
+    eprintln!(
+        "16 MiB certificate: peak RSS {} KiB, {:?}",
+        cost.max_rss >> 10,
+        cost.wall
+    );
+    assert!(cost.max_rss < 64 << 20, "{} bytes of RSS", cost.max_rss);
+}
+
+/// `pushee` is the URL the client pushed to, which differs by transport and
+/// alias; the nonce (an HMAC of this repository's path and the server's
+/// secret seed) already binds the certificate to this server. So a
+/// certificate naming another URL is accepted (docs/decisions.md).
+#[test]
+fn pushee_is_not_checked() {
+    let f = Fixture::new();
+    let update = f.update();
+    let mut cert = f.cert(&f.owner, std::slice::from_ref(&update));
+    cert.pushee = "https://elsewhere.example/mirror.git".into();
+    let text = cert.signed_by(&f.owner);
+    f.run(&f.env(&f.owner, &cert, &text), &stdin_for(&[update]))
+        .assert_ok();
+}
+
+/// Every rejection ends with its machine-readable code line.
+#[test]
+fn every_rejection_carries_its_code() {
+    let f = Fixture::new();
+    let stranger = User::new("stranger");
+    let cases: Vec<(&str, Output, RejectCode)> = vec![
+        (
+            "unsigned",
+            f.run(&CertEnv::default(), &stdin_for(&[f.update()])),
+            RejectCode::Unsigned,
+        ),
+        (
+            "bad nonce",
+            f.run_signed(&f.owner, |env| env.nonce_status = Some("BAD".into())),
+            RejectCode::Nonce,
+        ),
+        (
+            "unknown key",
+            f.run_signed(&stranger, |_| {}),
+            RejectCode::UnknownKey,
+        ),
+        (
+            "no such certificate",
+            f.run_signed(&f.owner, |env| {
+                env.cert = Some("0123456789abcdef0123456789abcdef01234567".into())
+            }),
+            RejectCode::Error,
+        ),
+        (
+            "garbage stdin",
+            f.run(&CertEnv::default(), "not an update\n"),
+            RejectCode::Error,
+        ),
+    ];
+    for (what, out, code) in cases {
+        assert_eq!(out.reject_code(), Some(code), "{what}:\n{out}");
+        let last = out.stderr.lines().last().unwrap_or_default();
+        assert_eq!(last, code.line(), "{what}: the code line comes last");
+    }
 }

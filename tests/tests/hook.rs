@@ -14,9 +14,15 @@ mod explain;
 mod identity;
 #[path = "hook/install.rs"]
 mod install;
+#[path = "hook/limits.rs"]
+mod limits;
+#[path = "hook/modes.rs"]
+mod modes;
 #[path = "hook/policy_branch.rs"]
 mod policy_branch;
 #[path = "hook/refs.rs"]
 mod refs;
+#[path = "hook/signatures.rs"]
+mod signatures;
 #[path = "hook/trees.rs"]
 mod trees;

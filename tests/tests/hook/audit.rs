@@ -1,8 +1,9 @@
 //! SPEC section 3, the audit log: `refs/apps/push-certs`.
 
-use gitapps_tests::{Server, User, Workdir};
+use gitapps_policy::RejectCode;
+use gitapps_tests::{run, sealed_command, short_tempdir, Server, User, Workdir};
 
-use crate::common::push_main;
+use crate::common::{assert_refs_unchanged, push_main};
 
 #[test]
 fn each_accepted_push_adds_one_certificate_and_rejected_ones_none() {
@@ -10,15 +11,18 @@ fn each_accepted_push_adds_one_certificate_and_rejected_ones_none() {
     let alice = User::new("alice");
     let server = Server::install(&owner);
     assert_eq!(server.push_cert_count(), 0, "install pushes nothing");
+    let genesis = server.audit_log();
+    assert_eq!(genesis.len(), 1, "install writes the genesis record");
     let ow = Workdir::clone(&owner, &server);
 
     let main = push_main(&ow, &[("README", "1\n")]);
     let log = server.push_certs();
     assert_eq!(log.len(), 1);
     let first = &log[0];
-    assert!(
-        first.parents.is_empty(),
-        "the first entry has no parent: {first:?}"
+    assert_eq!(
+        first.parents,
+        [genesis[0].commit.clone()],
+        "the first push record follows the genesis: {first:?}"
     );
     assert_eq!(first.files, ["cert", "pusher"]);
     assert_eq!(first.pusher, format!("{}\n", owner.fingerprint()));
@@ -124,4 +128,135 @@ fn assert_certificate_verifies(user: &User, cert: &str) {
         payload.to_str().unwrap(),
     ])
     .assert_ok();
+}
+
+/// `install` starts the log with a genesis record naming the owner and the
+/// first `apps/access-control` commit; installing again writes no second
+/// one; installing on a server that has no log yet (an upgrade) starts it.
+#[test]
+fn install_writes_the_genesis_record_once() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let log = server.audit_log();
+    assert_eq!(log.len(), 1, "{log:?}");
+    let genesis = &log[0];
+    assert!(genesis.parents.is_empty());
+    assert_eq!(genesis.files, ["genesis"]);
+    let policy = server
+        .ref_value("refs/heads/apps/access-control")
+        .expect("apps/access-control");
+    let text = server.genesis().expect("a genesis record");
+    assert_eq!(
+        text,
+        format!(
+            "gitapps genesis 1\nowner {}\naccess-control {policy}\n",
+            owner.fingerprint()
+        )
+    );
+
+    // Again: hooks and config are refreshed, the log is left as it is.
+    let key = owner.public_key_file();
+    server
+        .hook(&["install", &server.url(), "--owner", key.to_str().unwrap()])
+        .assert_ok();
+    assert_eq!(server.audit_log().len(), 1);
+    assert_eq!(server.audit_log()[0].commit, genesis.commit);
+    let ow = Workdir::clone(&owner, &server);
+    push_main(&ow, &[("README", "1\n")]);
+    server
+        .hook(&["install", &server.url(), "--owner", key.to_str().unwrap()])
+        .assert_ok();
+    let log = server.audit_log();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].commit, genesis.commit, "still the one genesis");
+
+    // A server from before the log had a genesis: install upgrades it.
+    server.git_ok(&["update-ref", "-d", "refs/apps/push-certs"]);
+    assert_eq!(server.audit_log().len(), 0);
+    server
+        .hook(&["install", &server.url(), "--owner", key.to_str().unwrap()])
+        .assert_ok();
+    let upgraded = server.audit_log();
+    assert_eq!(upgraded.len(), 1);
+    assert!(upgraded[0].is_genesis());
+    let policy = server
+        .ref_value("refs/heads/apps/access-control")
+        .expect("apps/access-control");
+    assert!(
+        server
+            .genesis()
+            .is_some_and(|g| g.contains(&format!("access-control {policy}\n"))),
+        "{:?}",
+        server.genesis()
+    );
+}
+
+#[test]
+fn install_on_a_repository_without_the_hook_starts_the_log() {
+    let owner = User::new("owner");
+    let dir = short_tempdir("e");
+    let repo = dir.path().join("old.git");
+    let mut cmd = sealed_command("git", dir.path(), None);
+    cmd.args(["init", "--quiet", "--bare"]).arg(&repo);
+    run(cmd, None).assert_ok();
+    let key = owner.public_key_file();
+    let mut cmd = sealed_command(gitapps_tests::bin("gitapps-hook"), dir.path(), None);
+    cmd.arg("install").arg(&repo).arg("--owner").arg(&key);
+    run(cmd, None).assert_ok();
+    let mut cmd = sealed_command("git", dir.path(), None);
+    cmd.arg("--git-dir")
+        .arg(&repo)
+        .args(["cat-file", "-p", "refs/apps/push-certs:genesis"]);
+    let out = run(cmd, None);
+    out.assert_ok();
+    assert!(
+        out.stdout.starts_with(&format!(
+            "gitapps genesis 1\nowner {}\n",
+            owner.fingerprint()
+        )),
+        "{out}"
+    );
+}
+
+/// Issue 9, attack 3: on a fresh server the owner could create
+/// `refs/apps/push-certs/x`, after which git can never write the log again
+/// (a ref cannot be both a file and a directory). Nothing at, under or
+/// above the log's name may be created, moved or deleted by a client.
+#[test]
+fn no_push_touches_the_audit_log_or_any_ref_around_it() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    let main = push_main(&ow, &[("README", "1\n")]);
+    let before = server.refs();
+    ow.git_ok(&["fetch", "--quiet", "origin", "refs/apps/push-certs"]);
+    let previous = ow.rev_parse("FETCH_HEAD~1");
+    for target in [
+        "refs/apps/push-certs/x",
+        "refs/apps/push-certs/deep/er",
+        "refs/apps/push-certs",
+        "refs/apps",
+        "refs/APPS/Push-Certs/x",
+    ] {
+        let out = ow.push_signed(&["--force", "origin", &format!("{main}:{target}")]);
+        assert!(!out.success(), "{target} was accepted:\n{out}");
+        out.assert_reject_code(RejectCode::Denied);
+        out.assert_stderr_contains("audit log");
+    }
+    // Deleting it, or moving it back a record.
+    let out = ow.push_signed(&["origin", ":refs/apps/push-certs"]);
+    out.assert_reject_code(RejectCode::Denied);
+    let out = ow.push_signed(&[
+        "--force",
+        "origin",
+        &format!("{previous}:refs/apps/push-certs"),
+    ]);
+    out.assert_reject_code(RejectCode::Denied);
+    assert_refs_unchanged(&server, &before);
+
+    // The log is still written.
+    ow.write("README", "2\n");
+    ow.commit_all("2");
+    ow.push_signed(&["origin", "main"]).assert_ok();
+    assert_eq!(server.push_cert_count(), 2);
 }

@@ -1,6 +1,7 @@
 //! SPEC section 3: pushes to `apps/access-control` itself — validity,
 //! no lock-out, judged by the policy before the push.
 
+use gitapps_policy::RejectCode;
 use gitapps_tests::{Server, User, Workdir};
 
 use crate::common::{assert_refs_unchanged, conf};
@@ -226,4 +227,80 @@ fn the_owner_can_revoke_a_grant() {
         .assert_ok();
     aw.push_signed(&["origin", "work:a2"])
         .assert_denied("create-branch", "heads/a2");
+}
+
+/// Issue 9's near misses: a carriage return makes a terminal show a
+/// comment where the line grants `anyone` everything; a line separator
+/// does the same in a tree rule; bidirectional overrides reorder what is
+/// shown. The push and `validate` refuse each, as `file:line`.
+#[test]
+fn rules_hidden_by_invisible_characters_are_refused() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    let before = server.refs();
+    let cases = [
+        (
+            "refs/evil.conf",
+            "# mirrors\nanyone fast-forward,force,delete ^.*$\r# read-only mirror rules\n",
+            2,
+        ),
+        (
+            "branches/evil.conf",
+            "anyone modify ^docs/.*$\u{2028}anyone modify ^.*$\n",
+            1,
+        ),
+        (
+            "branches/evil.conf",
+            "\n\nanyone create-file ^\u{202E}txt.exe$\n",
+            3,
+        ),
+        ("groups/evil", "# admins\u{2066}\n", 1),
+    ];
+    for (path, content, line) in cases {
+        let out = ow.edit_access_control(&[(path, Some(content))]);
+        out.assert_reject_code(RejectCode::InvalidPolicy);
+        out.assert_stderr_contains(&format!("{path}:{line}: the line holds"));
+        assert_refs_unchanged(&server, &before);
+
+        // validate says the same of a checkout.
+        let dir = owner.scratch_dir().join("checkout");
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, content).unwrap();
+        std::fs::create_dir_all(dir.join("refs")).unwrap();
+        std::fs::write(
+            dir.join("refs/owner.conf"),
+            gitapps_policy::DEFAULT_REF_RULES,
+        )
+        .unwrap();
+        let out = server.hook(&["validate", dir.to_str().unwrap()]);
+        out.assert_code(1);
+        out.assert_stdout_contains(&format!("{path}:{line}: the line holds"));
+    }
+}
+
+/// Issue 9: replacing the owner's key file with its revoked (or expired)
+/// copy locked the owner out for good. The lock-out check judges the key
+/// as the new policy leaves it.
+#[test]
+fn the_owner_cannot_revoke_or_expire_their_way_out() {
+    for (owner, why) in [
+        (User::revoked("owner"), "revoked"),
+        (User::expiring("owner", 30), "expired"),
+    ] {
+        // The server knows the key as the owner signs with it.
+        let server = Server::install_with_key(&owner, &owner.export_public_key());
+        let ow = Workdir::clone(&owner, &server);
+        let before = server.refs();
+        let key = owner.key_path();
+        let out = ow.edit_access_control(&[(key.as_str(), Some(owner.public_key_armored()))]);
+        out.assert_reject_code(RejectCode::Lockout);
+        out.assert_stderr_mentions(&["lock the owner out", &key, why]);
+        assert_refs_unchanged(&server, &before);
+        // The owner can still push.
+        ow.edit_access_control(&[("refs/more.conf", Some("owner force ^heads/x$\n"))])
+            .assert_ok();
+    }
 }

@@ -249,9 +249,9 @@ fn push_certs_ref_cannot_be_pushed_even_by_the_owner() {
     ow.write("pusher", format!("{}\n", owner.fingerprint()));
     ow.commit_all("fake audit log");
 
-    // Create it before the server has one.
+    // Replace it with a log of one's own (install started the real one).
     let before = server.refs();
-    ow.push_signed(&["origin", "fake:refs/apps/push-certs"])
+    ow.push_signed(&["--force", "origin", "fake:refs/apps/push-certs"])
         .assert_remote_said("push-certs");
     assert_refs_unchanged(&server, &before);
 
