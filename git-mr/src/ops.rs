@@ -68,12 +68,12 @@ pub struct Initialised {
 
 /// `git mr init`: add the merge-requests policies and groups to `apps/access-control`
 /// and create the data branch with the standard labels, in one signed atomic push.
+/// Run again on a project that has the data branch, it brings the rule files it owns
+/// ([`policy::rule_files`]) up to date, and says there is nothing to do when they are.
 pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Result<Initialised> {
     let fetched = forge.fetch()?;
     if fetched.data {
-        return Err(Error::AlreadyInitialised {
-            remote: forge.remote().to_owned(),
-        });
+        return update_rules(forge);
     }
     let ac_tip = forge
         .access_control_tip()?
@@ -129,6 +129,50 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
     Ok(Initialised {
         access_control: ac_commit,
         data: data_commit,
+    })
+}
+
+/// `git mr init` again: rewrite the rule files that differ from this version's.
+fn update_rules(forge: &Forge) -> Result<Initialised> {
+    let already = || Error::AlreadyInitialised {
+        remote: forge.remote().to_owned(),
+    };
+    let (Some(ac_tip), Some(data)) = (forge.access_control_tip()?, forge.data_tip()?) else {
+        return Err(already());
+    };
+    let repo = forge.repo();
+    let ac_tree = repo.find_commit(ac_tip).git()?.tree().git()?;
+    let edits: Vec<TreeEdit> = policy::rule_files()
+        .into_iter()
+        .filter(|(path, content)| {
+            let current = ac_tree
+                .lookup_entry_by_path(path.as_str())
+                .ok()
+                .flatten()
+                .and_then(|entry| entry.object().ok())
+                .map(|object| object.detach().data);
+            current.as_deref() != Some(content.as_bytes())
+        })
+        .map(|(path, content)| TreeEdit::File {
+            path,
+            data: content.into_bytes(),
+        })
+        .collect();
+    if edits.is_empty() {
+        return Err(already());
+    }
+    let tree = tx::write_tree(repo, Some(ac_tree.id), &edits)?;
+    let ac_commit = tx::write_commit(
+        repo,
+        tree,
+        &[ac_tip],
+        "git mr init: bring the merge-requests rules up to date\n",
+        forge.signature()?,
+    )?;
+    forge.push_retrying(&[(ACCESS_CONTROL_REF.to_owned(), ac_commit)])?;
+    Ok(Initialised {
+        access_control: ac_commit,
+        data,
     })
 }
 

@@ -6,6 +6,11 @@
 //! their own id; authors and maintainers label; only maintainers create label names;
 //! the `ci` group sets `ci-*` labels. Nothing is ever modified or deleted except
 //! label links. `git mr init` grants nothing on the project's own branches.
+//!
+//! They also bound what one user can make everyone else read: every file on the
+//! data branch is at most [`MAX_FILE_SIZE`], a title or target at most
+//! [`MAX_TITLE_SIZE`] (the hook's `limit size` lines), and a merge request has at
+//! most [`MAX_REVISIONS`] revision tags.
 
 use crate::model::Fingerprint;
 
@@ -23,16 +28,26 @@ pub const CI_GROUP: &str = "ci";
 /// regexes have no look-ahead, hence the spelled-out alternatives.
 pub const AUTHOR_LABEL: &str = "([^cm/][^/]*|c|c[^i/][^/]*|ci|ci[^-/][^/]*|m|m[^e/][^/]*|me|me[^r/][^/]*|mer|mer[^g/][^/]*|merg|merg[^e/][^/]*|merge|merge[^d/][^/]*|merged[^/]+)";
 
+/// The largest file on the data branch (a comment with a CI log's tail is
+/// far less), in the policy's size syntax.
+pub const MAX_FILE_SIZE: &str = "1m";
+/// The largest title or target file.
+pub const MAX_TITLE_SIZE: &str = "4k";
+/// The most revision tags (`v1` … `v99`) a merge request may have.
+pub const MAX_REVISIONS: u32 = 99;
+
 /// `refs/merge-reqs.conf`.
 pub fn refs_conf() -> String {
-    "\
+    format!(
+        "\
 # git mr: merge requests (written by `git mr init`).
 # The data branch only moves forward; branches/merge-reqs.conf says what may change in it.
 anyone fast-forward ^heads/apps/merge-reqs/data$
-# Revision tags: each user tags the revisions of their own merge requests.
-anyone create-tag ^tags/apps/merge-reqs/$user_id/[1-9][0-9]*-v[1-9][0-9]*$
+# Revision tags: each user tags the revisions of their own merge requests,
+# at most {MAX_REVISIONS} of them.
+anyone create-tag ^tags/apps/merge-reqs/$user_id/[1-9][0-9]*-v[1-9][0-9]?$
 "
-    .to_owned()
+    )
 }
 
 /// `branches/merge-reqs.conf`.
@@ -45,6 +60,11 @@ pub fn branches_conf() -> String {
         "\
 # git mr: what may change on the data branch (written by `git mr init`).
 branch ^heads/apps/merge-reqs/data$
+
+# Everyone reads everything on this branch: no file over {MAX_FILE_SIZE}, no title
+# or target over {MAX_TITLE_SIZE} (for everyone, the owner too).
+limit size {MAX_FILE_SIZE} ^.*$
+limit size {MAX_TITLE_SIZE} ^merge-reqs/{id}/{n}/(title|target)$
 
 # Anyone opens merge requests of their own: merge-reqs/<me>/<n>/{{title,target}}
 # (the first one ever creates merge-reqs itself).
@@ -100,11 +120,20 @@ pub fn group_file(what: &str, members: &[Fingerprint]) -> String {
     out
 }
 
-/// Every file `git mr init` adds to `apps/access-control`: (path, content).
-pub fn files(maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Vec<(String, String)> {
+/// The policy files `git mr init` owns: written anew when it runs again, so
+/// that a project gets the rules a newer version needs (the groups are the
+/// owner's and are left alone).
+pub fn rule_files() -> Vec<(String, String)> {
     vec![
         (REFS_FILE.to_owned(), refs_conf()),
         (BRANCHES_FILE.to_owned(), branches_conf()),
+    ]
+}
+
+/// Every file `git mr init` adds to `apps/access-control`: (path, content).
+pub fn files(maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Vec<(String, String)> {
+    let mut files = rule_files();
+    files.extend([
         (
             format!("groups/{MAINTAINERS_GROUP}"),
             group_file(
@@ -116,7 +145,8 @@ pub fn files(maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Vec<(String, St
             format!("groups/{CI_GROUP}"),
             group_file("CI bots: they set the ci-* labels.", ci),
         ),
-    ]
+    ]);
+    files
 }
 
 /// Members of `group` in the group files `read(name)` returns, `@group`s expanded.
@@ -320,6 +350,22 @@ mod tests {
         let tag = |who: &str| format!("refs/tags/apps/merge-reqs/{who}/1-v1");
         assert!(r.ref_allowed(RefOp::CreateTag, &tag(&alice)));
         assert!(!r.ref_allowed(RefOp::CreateTag, &tag(&eve)));
+        let revision = |k: u32| format!("refs/tags/apps/merge-reqs/{alice}/3-v{k}");
+        assert!(r.ref_allowed(RefOp::CreateTag, &revision(MAX_REVISIONS)));
+        assert!(!r.ref_allowed(RefOp::CreateTag, &revision(MAX_REVISIONS + 1)));
+        assert!(!r.ref_allowed(RefOp::CreateTag, &revision(0)));
+        // Sizes: everything on the data branch, titles more.
+        let limit = |path: String| tree(&carol).size_limit(path.as_bytes()).map(|(max, _)| max);
+        assert_eq!(
+            limit(format!("merge-reqs/{alice}/1/comments/{eve}/0")),
+            Some(1 << 20)
+        );
+        assert_eq!(limit(format!("merge-reqs/{alice}/1/title")), Some(4 << 10));
+        assert_eq!(limit("labels/open/description".to_owned()), Some(1 << 20));
+        let main = rules(&owner)
+            .tree_rules_for("refs/heads/main")
+            .expect("compiles");
+        assert_eq!(main.size_limit(b"big.iso"), None);
         assert!(!r.ref_allowed(RefOp::Force, &tag(&alice)));
         // Nothing on the project's own branches.
         assert!(!r.ref_allowed(RefOp::FastForward, "refs/heads/main"));

@@ -53,6 +53,57 @@ fn git_mr_init_caps_file_sizes_on_the_data_branch() {
     alice.mr(&["comment", &mr, "-m", "a normal comment"]);
 }
 
+/// A project set up by an older `git mr init` (no size limit, no cap on
+/// revisions) gets the new rules by running `init` again; its groups stay.
+#[test]
+fn running_git_mr_init_again_adds_the_new_rules() {
+    let forge = Forge::new(&["owner", "alice"], &[]);
+    forge.push_main();
+    forge.clone_all();
+    let owner = forge.owner();
+    owner.mr(&["init", "--maintainer", "alice"]);
+    let branch = "apps/access-control";
+    let refs = forge
+        .server
+        .read_file(branch, "refs/merge-reqs.conf")
+        .expect("refs");
+    let branches = forge
+        .server
+        .read_file(branch, "branches/merge-reqs.conf")
+        .expect("branches");
+    // What the previous version wrote: the same rules without the limits.
+    let old_refs = refs.replace("-v[1-9][0-9]?$", "-v[1-9][0-9]*$");
+    let old_branches: String = branches
+        .lines()
+        .filter(|l| !l.starts_with("limit "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(old_refs, refs);
+    assert_ne!(old_branches, branches);
+    forge.edit_access_control(
+        &[
+            ("refs/merge-reqs.conf", Some(&old_refs)),
+            ("branches/merge-reqs.conf", Some(&old_branches)),
+        ],
+        "as an older git mr init left it",
+    );
+    let groups = forge.server.read_file(branch, "groups/maintainers");
+
+    owner.mr(&["init"]);
+    assert_eq!(
+        forge.server.read_file(branch, "refs/merge-reqs.conf"),
+        Some(refs)
+    );
+    assert_eq!(
+        forge.server.read_file(branch, "branches/merge-reqs.conf"),
+        Some(branches)
+    );
+    assert_eq!(forge.server.read_file(branch, "groups/maintainers"), groups);
+    // And then there is nothing to do.
+    let err = owner.mr_fails(&["init"]);
+    assert!(err.contains("already"), "{err}");
+}
+
 /// `git mr init` also caps the revisions of a merge request, so that many
 /// small pushes cannot flood the server with tags either.
 #[test]
