@@ -24,6 +24,29 @@ use crate::repo::peel_to_commit;
 use crate::tree::{self, Entry, Mode};
 use crate::updates::RefUpdate;
 
+/// The deepest tree the diff reads: git's own `core.maxTreeDepth` default.
+/// A deeper one is refused rather than followed (the diff recurses).
+pub const MAX_TREE_DEPTH: usize = 4096;
+
+/// The stack a thread that diffs trees needs for [`MAX_TREE_DEPTH`] levels,
+/// with room to spare (an unoptimized build uses a few KiB a level). Only
+/// the pages a deep tree touches are ever resident.
+pub const DIFF_STACK_SIZE: usize = 64 << 20;
+
+/// Run `f` on a thread with [`DIFF_STACK_SIZE`] of stack, for the commands
+/// that diff trees a client sent.
+pub fn with_diff_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("gitapps-hook".into())
+            .stack_size(DIFF_STACK_SIZE)
+            .spawn_scoped(scope, f)
+            .map(|handle| handle.join())
+    })
+    .unwrap_or_else(|e| panic!("cannot start a thread: {e}"))
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// One changed path, as the visitor sees it. `blob` is the new content of a
 /// created or modified file or symlink, for size limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,7 +163,12 @@ pub fn diff_trees(
     visit: &mut dyn FnMut(TreeChange<'_>) -> Result<(), HookError>,
 ) -> Result<(), HookError> {
     let mut path = Vec::with_capacity(256);
-    Differ { trees, visit }.diff(old, new, &mut path)
+    Differ {
+        trees,
+        visit,
+        depth: 0,
+    }
+    .diff(old, new, &mut path)
 }
 
 /// The entries of tree `id` (whose bytes are `data`) at `path`; none for
@@ -165,6 +193,8 @@ fn parse_entries<'a>(
 struct Differ<'r, 'v> {
     trees: &'r dyn Trees,
     visit: &'v mut dyn FnMut(TreeChange<'_>) -> Result<(), HookError>,
+    /// How many trees deep the diff is.
+    depth: usize,
 }
 
 impl Differ<'_, '_> {
@@ -182,6 +212,24 @@ impl Differ<'_, '_> {
         if old == new {
             return Ok(());
         }
+        if self.depth >= MAX_TREE_DEPTH {
+            return Err(HookError::Malformed(format!(
+                "{} is more than {MAX_TREE_DEPTH} directories deep",
+                quote_name(path)
+            )));
+        }
+        self.depth += 1;
+        let result = self.diff_at(old, new, path);
+        self.depth -= 1;
+        result
+    }
+
+    fn diff_at(
+        &mut self,
+        old: Option<ObjectId>,
+        new: Option<ObjectId>,
+        path: &mut Vec<u8>,
+    ) -> Result<(), HookError> {
         let old_data = self.load(old, path)?;
         let new_data = self.load(new, path)?;
         let hash = self.trees.hash_kind();
@@ -413,5 +461,60 @@ mod tests {
         assert!(changes(&map, Some(id(2)), id(1)).is_err());
         assert!(changes(&map, Some(id(1)), id(4)).is_err());
         assert!(changes(&map, None, id(1)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct Hashed(HashMap<ObjectId, Vec<u8>>);
+
+    impl Trees for Hashed {
+        fn hash_kind(&self) -> gix::hash::Kind {
+            gix::hash::Kind::Sha1
+        }
+        fn tree_data(&self, id: ObjectId) -> Result<Vec<u8>, HookError> {
+            self.0
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| HookError::Protocol(format!("no tree {id}")))
+        }
+    }
+
+    /// A chain of `depth` directories `d/d/d/…/f`; returns the trees and the root.
+    fn chain(depth: usize) -> (Hashed, ObjectId) {
+        let mut trees = HashMap::new();
+        let blob = ObjectId::from_bytes_or_panic(&[7; 20]);
+        let mut data = [b"100644 f\0".as_slice(), blob.as_bytes()].concat();
+        let mut id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Tree, &data)
+            .expect("hash");
+        trees.insert(id, data);
+        for _ in 1..depth {
+            data = [b"40000 d\0".as_slice(), id.as_bytes()].concat();
+            id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Tree, &data)
+                .expect("hash");
+            trees.insert(id, data);
+        }
+        (Hashed(trees), id)
+    }
+
+    #[test]
+    fn trees_deeper_than_git_reads_are_refused_without_overflowing_the_stack() {
+        with_diff_stack(|| {
+            let (trees, root) = chain(MAX_TREE_DEPTH);
+            let mut n = 0;
+            diff_trees(&trees, None, Some(root), &mut |_| {
+                n += 1;
+                Ok(())
+            })
+            .expect("as deep as git goes");
+            assert_eq!(n, MAX_TREE_DEPTH);
+            let (trees, root) = chain(MAX_TREE_DEPTH + 1);
+            let err = diff_trees(&trees, None, Some(root), &mut |_| Ok(()))
+                .expect_err("deeper is refused");
+            assert!(matches!(err, HookError::Malformed(_)), "{err}");
+        });
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use gitapps_hooks::{audit, env::PushEnv, explain, install, prereceive, validate};
+use gitapps_hooks::{audit, classify, env::PushEnv, explain, install, prereceive, validate};
 
 /// Exit codes: 0 = accepted / allowed / valid, 1 = rejected / denied /
 /// invalid, 2 = could not do the job (bad arguments, unreadable repository).
@@ -177,7 +177,11 @@ fn main() -> ExitCode {
                 .chunks(2)
                 .map(|c| (c[0].clone(), c[1].clone()))
                 .collect();
-            match explain::explain(&repo, &user, &pairs, &mut std::io::stdout()) {
+            // Deep trees need a deep stack (see classify::MAX_TREE_DEPTH).
+            let explained = classify::with_diff_stack(|| {
+                explain::explain(&repo, &user, &pairs, &mut std::io::stdout())
+            });
+            match explained {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::from(DENIED),
                 Err(e) => fail(&e),
@@ -252,7 +256,8 @@ fn pre_receive() -> ExitCode {
         }
     };
     let git_dir = git_dir();
-    match prereceive::run(&git_dir, &stdin, &env) {
+    // Deep trees need a deep stack (see classify::MAX_TREE_DEPTH).
+    match classify::with_diff_stack(|| prereceive::run(&git_dir, &stdin, &env)) {
         Ok(_) => ExitCode::SUCCESS,
         Err(rejection) => reject(rejection.lines, rejection.code),
     }

@@ -25,8 +25,24 @@ impl Location {
 }
 
 impl fmt::Display for Location {
+    /// `file:line`. A file name with a character that would break the line
+    /// or hide text (a newline, an escape, a direction override …) is
+    /// written in double quotes with those characters escaped, so that a
+    /// message is always one honest line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
+        let plain = |c: char| crate::lines::hidden_character(c).is_none() && c != '"' && c != '\\';
+        if self.file.chars().all(plain) {
+            return write!(f, "{}:{}", self.file, self.line);
+        }
+        f.write_str("\"")?;
+        for c in self.file.chars() {
+            if plain(c) {
+                write!(f, "{c}")?;
+            } else {
+                write!(f, "{}", c.escape_default())?;
+            }
+        }
+        write!(f, "\":{}", self.line)
     }
 }
 
@@ -57,8 +73,19 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// `file:line: message`, on one line: a character of the message that
+    /// would break it or hide text (it may quote a name from the tree) is
+    /// escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)
+        write!(f, "{}: ", self.location)?;
+        for c in self.message.chars() {
+            if crate::lines::hidden_character(c).is_some() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -121,5 +148,16 @@ mod tests {
         assert_eq!(d.len(), 2);
         assert!(!d.is_empty());
         assert_eq!(Diagnostics(vec![]).to_string(), "");
+        // A file name cannot break a message into lines.
+        let odd = Diagnostic::new("groups/a\ngitapps: denied", 1, "bad");
+        assert_eq!(odd.to_string(), "\"groups/a\\ngitapps: denied\":1: bad");
+        assert_eq!(
+            Diagnostic::new("groups/\u{202E}x", 2, "m").to_string(),
+            "\"groups/\\u{202e}x\":2: m"
+        );
+        assert_eq!(
+            Diagnostic::new("f", 3, "name `a\nb`").to_string(),
+            "f:3: name `a\\nb`"
+        );
     }
 }

@@ -2,6 +2,11 @@
 
 use crate::diagnostics::Diagnostic;
 
+/// The longest line a policy file may have, in bytes. Rules are short; a
+/// regex of a megabyte would cost the server a hundred megabytes to
+/// compile on every push.
+pub(crate) const MAX_LINE_LEN: usize = 4096;
+
 /// A non-blank, non-comment line, trimmed, with its 1-based number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Line<'a> {
@@ -29,6 +34,17 @@ pub(crate) fn meaningful_lines<'a>(
             raw
         };
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.len() > MAX_LINE_LEN {
+            diagnostics.push(Diagnostic::new(
+                path,
+                number,
+                format!(
+                    "the line is {} bytes long; a policy line is at most {MAX_LINE_LEN}",
+                    raw.len()
+                ),
+            ));
+            continue;
+        }
         let Ok(text) = std::str::from_utf8(raw) else {
             diagnostics.push(Diagnostic::new(path, number, "line is not valid UTF-8"));
             continue;
@@ -151,6 +167,21 @@ mod tests {
             // The rest of the file is still read.
             assert_eq!(lines.len(), 1, "{line:?}");
         }
+        // Lines of a megabyte are refused before anything reads them.
+        let long = format!("owner modify ^{}$\n", "a".repeat(MAX_LINE_LEN));
+        let mut diags = Vec::new();
+        assert_eq!(meaningful_lines("f", long.as_bytes(), &mut diags), vec![]);
+        assert_eq!(
+            diags,
+            vec![Diagnostic::new(
+                "f",
+                1,
+                format!(
+                    "the line is {} bytes long; a policy line is at most {MAX_LINE_LEN}",
+                    long.len() - 1
+                )
+            )]
+        );
         // Tabs, CRLF endings, a leading byte-order mark and ordinary
         // non-ASCII text are fine.
         let fine = "\u{FEFF}owner\tmodify ^caf\u{e9}/.*$\r\n# \u{65e5}\u{672c}\r\n";

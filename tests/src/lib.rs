@@ -28,6 +28,7 @@
 pub mod cert;
 pub mod daemon;
 mod forge;
+pub mod fuzz;
 pub mod http;
 mod member;
 mod output;
