@@ -631,3 +631,29 @@ fn every_rejection_carries_its_code() {
         assert_eq!(last, code.line(), "{what}: the code line comes last");
     }
 }
+
+/// A tree nested deeper than git walks (`core.maxTreeDepth`, 4096) is
+/// refused with a message, not followed until the hook's stack runs out.
+/// git's own client will not send one (pack-objects stops at that depth),
+/// so the objects are written on the server (`git fast-import`, on no ref)
+/// and the hook run directly.
+#[test]
+fn a_tree_deeper_than_git_walks_is_refused() {
+    let f = Fixture::new();
+    let path = format!("{}f", "d/".repeat(4200));
+    let script = format!(
+        "commit refs/gitapps-tests/deep\ncommitter A <a@example.com> 1700000000 +0000\ndata 4\ndeep\nM 100644 inline {path}\ndata 2\nx\n\n"
+    );
+    f.server
+        .git_with_input(&["fast-import", "--quiet"], script.as_bytes())
+        .assert_ok();
+    let commit = f.server.git_ok(&["rev-parse", "refs/gitapps-tests/deep"]);
+    f.server
+        .git_ok(&["update-ref", "-d", "refs/gitapps-tests/deep"]);
+    let update = RefUpdate::new(ZERO_OID, &commit, "refs/heads/main");
+    let cert = f.cert(&f.owner, std::slice::from_ref(&update));
+    let text = cert.signed_by(&f.owner);
+    let out = f.run(&f.env(&f.owner, &cert, &text), &stdin_for(&[update]));
+    out.assert_reject_code(RejectCode::Malformed);
+    out.assert_stderr_contains("more than 4096 directories deep");
+}
