@@ -43,8 +43,7 @@ pub fn refs_conf() -> String {
 # git mr: merge requests (written by `git mr init`).
 # The data branch only moves forward; branches/merge-reqs.conf says what may change in it.
 anyone fast-forward ^heads/apps/merge-reqs/data$
-# Revision tags: each user tags the revisions of their own merge requests,
-# at most {MAX_REVISIONS} of them.
+# Revision tags: each user tags the revisions of their own merge requests (at most {MAX_REVISIONS}).
 anyone create-tag ^tags/apps/merge-reqs/$user_id/[1-9][0-9]*-v[1-9][0-9]?$
 "
     )
@@ -60,11 +59,6 @@ pub fn branches_conf() -> String {
         "\
 # git mr: what may change on the data branch (written by `git mr init`).
 branch ^heads/apps/merge-reqs/data$
-
-# Everyone reads everything on this branch: no file over {MAX_FILE_SIZE}, no title
-# or target over {MAX_TITLE_SIZE} (for everyone, the owner too).
-limit size {MAX_FILE_SIZE} ^.*$
-limit size {MAX_TITLE_SIZE} ^merge-reqs/{id}/{n}/(title|target)$
 
 # Anyone opens merge requests of their own: merge-reqs/<me>/<n>/{{title,target}}
 # (the first one ever creates merge-reqs itself).
@@ -106,6 +100,11 @@ ci create-symlink,delete-file ^labels/ci-[^/]+/{id}/{n}$
 ci create-directory ^merge-reqs/{id}/{n}/ci$
 ci create-directory ^merge-reqs/{id}/{n}/ci/v{n}$
 ci create-file ^merge-reqs/{id}/{n}/ci/v{n}/claim-[1-9][0-9]*$
+
+# Everyone reads everything on this branch: no file over {MAX_FILE_SIZE}, no title
+# or target over {MAX_TITLE_SIZE} (for everyone, the owner too).
+limit size {MAX_FILE_SIZE} ^.*$
+limit size {MAX_TITLE_SIZE} ^merge-reqs/{id}/{n}/(title|target)$
 "
     )
 }
