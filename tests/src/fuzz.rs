@@ -117,7 +117,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>], dictionary: &[&[u
 /// (and, without `--release`, unoptimized); what it catches takes seconds
 /// to minutes (a decompression bomb, a quadratic parse).
 pub const TRIPWIRE: Duration = if cfg!(debug_assertions) {
-    Duration::from_secs(5)
+    Duration::from_secs(10)
 } else {
     Duration::from_secs(1)
 };
