@@ -403,7 +403,16 @@ fn identify(
         Err(e) => e,
     };
     if let (true, Some(new_tip)) = (err.is_unknown_key(), new_policy_tip) {
-        let registering = self_registered_keys(repo, current, new_tip, sig, limits)?;
+        let registering = match self_registered_keys(repo, current, new_tip, sig, limits)? {
+            Ok(certs) => certs,
+            // The signer's own key file, refused: say why, not "unknown key".
+            Err((path, problem)) => {
+                return Err(Rejection::one(
+                    RejectCode::InvalidPolicy,
+                    format!("gitapps: rejected: {path}: {problem}"),
+                ))
+            }
+        };
         match keyring::verify(&registering, sig, payload, now) {
             Ok(fpr) => return Ok(fpr),
             Err(e) if !e.is_unknown_key() => return Err(signature_rejection(&e, config)),
@@ -416,32 +425,34 @@ fn identify(
 /// The key files a push to apps/access-control adds or changes that may
 /// hold the signature's key: the one named after an issuer fingerprint,
 /// else (a subkey signed) all of them, when there are few. Read before the
-/// signer is known, so every object is bounded.
+/// signer is known, so every object is bounded. `Err((path, problem))` when
+/// the file named after the signer's key does not check out.
 fn self_registered_keys(
     repo: &gix::Repository,
     current: &BranchFiles,
     new_tip: ObjectId,
     sig: &ParsedSignature,
     limits: &Limits,
-) -> Result<Vec<Cert>, HookError> {
+) -> Result<Result<Vec<Cert>, (String, String)>, HookError> {
     // Each object is sized before it is read: a commit (not a tag, which
     // would lead to more objects), its root tree, its keys/ tree.
     let small = |id: ObjectId, kind: gix::object::Kind| -> Result<bool, HookError> {
         let (k, size) = object_header(repo, id)?;
         Ok(k == kind && size <= PREAUTH_OBJECT_CAP)
     };
+    let none = || Ok(Ok(Vec::new()));
     if !small(new_tip, gix::object::Kind::Commit)? {
-        return Ok(Vec::new());
+        return none();
     }
     let root = commit_tree(repo, new_tip)?;
     if !small(root, gix::object::Kind::Tree)? {
-        return Ok(Vec::new());
+        return none();
     }
     let Some(new_keys) = keys_tree_of(repo, new_tip)? else {
-        return Ok(Vec::new());
+        return none();
     };
     if current.keys_tree == Some(new_keys) || !small(new_keys, gix::object::Kind::Tree)? {
-        return Ok(Vec::new());
+        return none();
     }
     let old = key_files_of(repo, current.keys_tree)?;
     let added: Vec<(String, ObjectId)> = key_files_of(repo, Some(new_keys))?
@@ -458,14 +469,22 @@ fn self_registered_keys(
         })
         .cloned()
         .collect();
-    let files = if !named.is_empty() {
-        named
-    } else if added.len() <= MAX_SELF_REGISTERED_FILES {
-        added
-    } else {
-        Vec::new()
-    };
-    load_key_files(repo, files, limits)
+    if let [(path, blob)] = named.as_slice() {
+        let checked = match read_blob_capped(repo, *blob, limits.key_file_size)? {
+            Err(size) => Err(format!(
+                "the file is {size} bytes, over {MAX_KEY_FILE_SIZE_KEY} = {}",
+                limits.key_file_size
+            )),
+            Ok(bytes) => check_key_file(path, &bytes, limits),
+        };
+        return Ok(checked
+            .map(|cert| vec![cert])
+            .map_err(|p| (path.clone(), p)));
+    }
+    if added.len() > MAX_SELF_REGISTERED_FILES {
+        return none();
+    }
+    load_key_files(repo, added, limits).map(Ok)
 }
 
 fn signature_rejection(e: &VerifyError, config: &ServerConfig) -> Rejection {

@@ -657,3 +657,34 @@ fn a_tree_deeper_than_git_walks_is_refused() {
     out.assert_reject_code(RejectCode::Malformed);
     out.assert_stderr_contains("more than 4096 directories deep");
 }
+
+/// Issue 9: a huge key file on the branch (registered before key files were
+/// capped) made every push by a subkey signer parse it: 3.5 s and 1.6 GB for
+/// 400 MB. Keys are found through the key index now, and a file over the
+/// limit is never read.
+#[test]
+fn a_huge_key_file_on_the_branch_costs_a_subkey_signer_nothing() {
+    let f = Fixture::new();
+    let signer = User::with_signing_subkey("subkey");
+    f.register(&[&signer]);
+    // 64 MiB in keys/, named like a key: the admin's commit, no hook.
+    let zeros = "\0".repeat(64 << 20);
+    let big = format!("keys/{}.asc", "B".repeat(40));
+    f.server.admin_commit(
+        "refs/heads/apps/access-control",
+        &[(big.as_str(), Some(zeros.as_str()))],
+        "a key file from before the limits",
+    );
+    let update = f.update();
+    let cert = f.cert(&signer, std::slice::from_ref(&update));
+    let text = cert.signed_by(&signer);
+    let env = f.env(&signer, &cert, &text);
+    let (out, cost) = run_pre_receive_measured(&f.server, &env, &stdin_for(&[update]));
+    out.assert_ok();
+    eprintln!(
+        "subkey signer next to a 64 MiB key file: peak RSS {} KiB, {:?}",
+        cost.max_rss >> 10,
+        cost.wall
+    );
+    assert!(cost.max_rss < 64 << 20, "{} bytes of RSS", cost.max_rss);
+}

@@ -446,3 +446,67 @@ fn a_denied_ref_rejects_the_whole_push() {
     );
     assert_refs_unchanged(&server, &before);
 }
+
+/// `key` (armored) with `extra` bytes of a user-attribute packet appended:
+/// what issue 9's attacker registered (400 MB; smaller here).
+fn key_with_big_attribute(user: &User, extra: usize) -> String {
+    let dir = user.scratch_dir();
+    let armored = dir.join("key.asc");
+    std::fs::write(&armored, user.public_key_armored()).unwrap();
+    let binary = dir.join("key.gpg");
+    user.gpg(&[
+        "--dearmor",
+        "-o",
+        binary.to_str().unwrap(),
+        armored.to_str().unwrap(),
+    ])
+    .assert_ok();
+    let mut bytes = std::fs::read(&binary).unwrap();
+    // New-format user attribute packet (tag 17), five-octet length.
+    bytes.push(0xD1);
+    bytes.push(0xFF);
+    bytes.extend((extra as u32).to_be_bytes());
+    bytes.extend(std::iter::repeat_n(0u8, extra));
+    std::fs::write(&binary, &bytes).unwrap();
+    let out = user.gpg(&["--enarmor", "-o", "-", binary.to_str().unwrap()]);
+    out.assert_ok();
+    out.stdout
+        .replace("PGP ARMORED FILE", "PGP PUBLIC KEY BLOCK")
+}
+
+/// Issue 9: a self-registered key file with a huge user attribute made every
+/// push signed by an unknown key or a subkey slow. Key files are capped when
+/// a push adds them.
+#[test]
+fn a_key_file_over_the_limits_cannot_be_registered() {
+    use gitapps_policy::RejectCode;
+    let owner = User::new("owner");
+    let newcomer = User::new("newcomer");
+    let server = Server::install_with(&owner, &["--open-registration"]);
+    let before = server.refs();
+    let big = key_with_big_attribute(&newcomer, 1 << 20);
+    let nw = Workdir::clone(&newcomer, &server);
+    let out = nw.edit_access_control(&[(&newcomer.key_path(), Some(&big))]);
+    out.assert_reject_code(RejectCode::InvalidPolicy);
+    out.assert_stderr_mentions(&[&newcomer.key_path(), "gitapps.maxKeyFileSize"]);
+    // Not even the owner may add it.
+    let ow = Workdir::clone(&owner, &server);
+    ow.edit_access_control(&[(&newcomer.key_path(), Some(&big))])
+        .assert_reject_code(RejectCode::InvalidPolicy);
+    assert_refs_unchanged(&server, &before);
+    // Nor a key of 40 user ids.
+    for i in 0..40 {
+        newcomer
+            .gpg(&[
+                "--quick-add-uid",
+                newcomer.fingerprint(),
+                &format!("Newcomer {i} <n{i}@example.com>"),
+            ])
+            .assert_ok();
+    }
+    let out =
+        nw.edit_access_control(&[(&newcomer.key_path(), Some(&newcomer.export_public_key()))]);
+    out.assert_reject_code(RejectCode::InvalidPolicy);
+    out.assert_stderr_mentions(&["user ids", "gitapps.maxKeyUserIds"]);
+    assert_refs_unchanged(&server, &before);
+}
