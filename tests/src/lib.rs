@@ -14,7 +14,10 @@
 //!   with a clone who runs the tools as people do (real clock, identity from
 //!   git config), and a server owned by the first of a team of them.
 //! - [`cert`]: push certificates built by hand, as git builds them, and a way
-//!   to run `gitapps-hook pre-receive` directly with git's environment.
+//!   to run `gitapps-hook pre-receive` directly with git's environment (also
+//!   measured: peak memory through the `peak-rss` binary, see [`peak_rss`]).
+//! - [`fuzz`]: a small mutational fuzzer for the fuzz targets in
+//!   `tests/fuzz.rs`, with a counting allocator for their memory bounds.
 //! - [`http`], [`ssh`]: real servers in front of a [`Server`] (nginx +
 //!   fcgiwrap + `git http-backend`; `sshd` + `git-shell`), started by the
 //!   tests and always stopped ([`daemon`]).
