@@ -26,7 +26,7 @@ pub enum PacketError {
         "a packet at byte {0} has a length only data packets may have (partial or indeterminate)"
     )]
     StreamedLength(usize),
-    #[error("it holds a {0} packet, which is not allowed here{hint}", hint = if *.0 == Tag::CompressedData { " (compressed data is never expanded)" } else { "" })]
+    #[error("it holds a {0}, which is not allowed here{hint}", hint = if *.0 == Tag::CompressedData { " (compressed data is never expanded)" } else { "" })]
     Forbidden(Tag),
     #[error("it holds more than {0} packets")]
     TooMany(usize),
