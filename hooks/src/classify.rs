@@ -462,42 +462,23 @@ mod tests {
         assert!(changes(&map, Some(id(1)), id(4)).is_err());
         assert!(changes(&map, None, id(1)).is_err());
     }
-}
 
-#[cfg(test)]
-mod depth_tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    struct Hashed(HashMap<ObjectId, Vec<u8>>);
-
-    impl Trees for Hashed {
-        fn hash_kind(&self) -> gix::hash::Kind {
-            gix::hash::Kind::Sha1
-        }
-        fn tree_data(&self, id: ObjectId) -> Result<Vec<u8>, HookError> {
-            self.0
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| HookError::Protocol(format!("no tree {id}")))
-        }
-    }
-
-    /// A chain of `depth` directories `d/d/d/…/f`; returns the trees and the root.
-    fn chain(depth: usize) -> (Hashed, ObjectId) {
+    /// A chain of `depth` directories `d/d/d/…/f`, stored under their real
+    /// ids; returns the trees and the root.
+    fn chain(depth: usize) -> (Map, ObjectId) {
         let mut trees = HashMap::new();
-        let blob = ObjectId::from_bytes_or_panic(&[7; 20]);
-        let mut data = [b"100644 f\0".as_slice(), blob.as_bytes()].concat();
-        let mut id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Tree, &data)
-            .expect("hash");
-        trees.insert(id, data);
-        for _ in 1..depth {
-            data = [b"40000 d\0".as_slice(), id.as_bytes()].concat();
-            id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Tree, &data)
+        let mut data = raw(&[("100644", "f", id(7))]);
+        let mut root =
+            gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Tree, &data)
                 .expect("hash");
-            trees.insert(id, data);
+        trees.insert(root, data);
+        for _ in 1..depth {
+            data = raw(&[("40000", "d", root)]);
+            root = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Tree, &data)
+                .expect("hash");
+            trees.insert(root, data);
         }
-        (Hashed(trees), id)
+        (Map(trees), root)
     }
 
     #[test]

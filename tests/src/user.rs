@@ -36,13 +36,18 @@ struct KeySpec<'a> {
 impl User {
     /// A user with an ed25519 primary key that signs (the usual case).
     pub fn new(name: &str) -> User {
+        Self::ed25519(name, None)
+    }
+
+    /// An ed25519 signing key, made at `created_at` (gpg's time) or now.
+    fn ed25519(name: &str, created_at: Option<&str>) -> User {
         Self::generate(
             name,
             KeySpec {
                 algo: "ed25519",
                 usage: "sign",
                 expire: "never",
-                created_at: None,
+                created_at,
                 signing_subkey: false,
             },
         )
@@ -86,37 +91,23 @@ impl User {
     /// certificate in [`User::public_key_armored`] is the expired one. Signatures
     /// are made now, long after the expiry.
     pub fn expired(name: &str) -> User {
+        let created = now_secs() - 10 * 86400;
+        let mut user = Self::created_ago(name, 10 * 86400);
+        user.publish_expiry(created + 3600, "1d");
+        user
+    }
+
+    /// A user whose published certificate expired `secs_ago` seconds ago:
+    /// the key was made an hour ago (with `--faked-system-time`) and its
+    /// expiry then set to that moment. As with [`User::expired`], the user
+    /// signs with a copy that knows of no expiry, so a signature dated
+    /// before the expiry ([`User::sign_detached_at`]) is one the key could
+    /// have made.
+    pub fn expiring(name: &str, secs_ago: u64) -> User {
         let now = now_secs();
-        let created = gpg_time(now - 10 * 86400);
-        let expiry_set = gpg_time(now - 10 * 86400 + 3600);
-        let mut user = Self::generate(
-            name,
-            KeySpec {
-                algo: "ed25519",
-                usage: "sign",
-                expire: "never",
-                created_at: Some(&created),
-                signing_subkey: false,
-            },
-        );
-        let public_home = user.copy_gnupghome("p");
-        user.gpg_in(
-            &public_home,
-            &[
-                "--faked-system-time",
-                &expiry_set,
-                "--quick-set-expire",
-                &user.fpr.clone(),
-                "1d",
-            ],
-        )
-        .assert_ok();
-        user.public = user.export_from(&public_home);
-        let listing = user.list_keys(&public_home);
-        assert!(
-            listing.lines().any(|l| l.starts_with("pub:e:")),
-            "the key did not expire:\n{listing}"
-        );
+        let mut user = Self::created_ago(name, 3600);
+        let set_at = now - 3600 + 60;
+        user.publish_expiry(set_at, &format!("seconds={}", now - secs_ago - set_at));
         user
     }
 
@@ -137,73 +128,7 @@ impl User {
                 ":-----BEGIN PGP PUBLIC KEY BLOCK-----",
                 "-----BEGIN PGP PUBLIC KEY BLOCK-----",
             );
-        let public_home = user.copy_gnupghome("p");
-        let mut cmd = user.gpg_command(&public_home);
-        cmd.args(["--import"]);
-        run(cmd, Some(rev.as_bytes())).assert_ok();
-        user.public = user.export_from(&public_home);
-        let listing = user.list_keys(&public_home);
-        assert!(
-            listing.lines().any(|l| l.starts_with("pub:r:")),
-            "the key is not revoked after importing its revocation:\n{listing}"
-        );
-        user
-    }
-
-    /// A user with an ed25519 key made `secs_ago` seconds ago (with
-    /// `--faked-system-time`), so that it can sign with dates since then.
-    pub fn created_ago(name: &str, secs_ago: u64) -> User {
-        Self::generate(
-            name,
-            KeySpec {
-                algo: "ed25519",
-                usage: "sign",
-                expire: "never",
-                created_at: Some(&gpg_time(now_secs() - secs_ago)),
-                signing_subkey: false,
-            },
-        )
-    }
-
-    /// A user whose published certificate expired `secs_ago` seconds ago:
-    /// the key was made an hour ago (with `--faked-system-time`) and its
-    /// expiry then set to that moment. As with [`User::expired`], the user
-    /// signs with a copy that knows of no expiry, so a signature dated
-    /// before the expiry ([`User::sign_detached_at`]) is one the key could
-    /// have made.
-    pub fn expiring(name: &str, secs_ago: u64) -> User {
-        let now = now_secs();
-        let created = now - 3600;
-        let mut user = Self::generate(
-            name,
-            KeySpec {
-                algo: "ed25519",
-                usage: "sign",
-                expire: "never",
-                created_at: Some(&gpg_time(created)),
-                signing_subkey: false,
-            },
-        );
-        let public_home = user.copy_gnupghome("p");
-        let set_at = created + 60;
-        let lifetime = (now - secs_ago) - set_at;
-        user.gpg_in(
-            &public_home,
-            &[
-                "--faked-system-time",
-                &gpg_time(set_at),
-                "--quick-set-expire",
-                &user.fpr.clone(),
-                &format!("seconds={lifetime}"),
-            ],
-        )
-        .assert_ok();
-        user.public = user.export_from(&public_home);
-        let listing = user.list_keys(&public_home);
-        assert!(
-            listing.lines().any(|l| l.starts_with("pub:e:")),
-            "the key did not expire:\n{listing}"
-        );
+        user.publish_revocation(&rev);
         user
     }
 
@@ -212,20 +137,9 @@ impl User {
     /// (retired): unlike a compromised key's, it leaves the signatures made
     /// before it valid. The user signs with a copy that knows nothing of it.
     pub fn retired(name: &str, secs_ago: u64) -> User {
-        let now = now_secs();
-        let mut user = Self::generate(
-            name,
-            KeySpec {
-                algo: "ed25519",
-                usage: "sign",
-                expire: "never",
-                created_at: Some(&gpg_time(now - 3600)),
-                signing_subkey: false,
-            },
-        );
-        let public_home = user.copy_gnupghome("p");
+        let mut user = Self::created_ago(name, 3600);
         // gpg makes revocation certificates only in a dialogue; answer it.
-        let mut cmd = sealed_command("gpg", &user.home, Some(&public_home));
+        let mut cmd = sealed_command("gpg", &user.home, Some(&user.gnupghome));
         cmd.args([
             "--no-tty",
             "--yes",
@@ -236,23 +150,62 @@ impl User {
             "--passphrase",
             "",
             "--faked-system-time",
-            &gpg_time(now - secs_ago),
+            &gpg_time(now_secs() - secs_ago),
             "--gen-revoke",
             &user.fpr.clone(),
         ]);
         let out = run(cmd, Some(b"y\n3\nretired\n\ny\n"));
         out.assert_ok();
         assert!(out.stdout.contains("BEGIN PGP PUBLIC KEY BLOCK"), "{out}");
-        let mut cmd = user.gpg_command(&public_home);
-        cmd.arg("--import");
-        run(cmd, Some(out.stdout.as_bytes())).assert_ok();
-        user.public = user.export_from(&public_home);
-        let listing = user.list_keys(&public_home);
-        assert!(
-            listing.lines().any(|l| l.starts_with("pub:r:")),
-            "the key is not revoked:\n{listing}"
-        );
+        user.publish_revocation(&out.stdout);
         user
+    }
+
+    /// A user with an ed25519 key made `secs_ago` seconds ago (with
+    /// `--faked-system-time`), so that it can sign with dates since then.
+    pub fn created_ago(name: &str, secs_ago: u64) -> User {
+        Self::ed25519(name, Some(&gpg_time(now_secs() - secs_ago)))
+    }
+
+    /// Publish the certificate with its expiry set (gpg's clock at
+    /// `set_at`, `--quick-set-expire … lifetime`), keeping the signing copy
+    /// as it is.
+    fn publish_expiry(&mut self, set_at: u64, lifetime: &str) {
+        let public_home = self.copy_gnupghome("p");
+        let fpr = self.fpr.clone();
+        self.gpg_in(
+            &public_home,
+            &[
+                "--faked-system-time",
+                &gpg_time(set_at),
+                "--quick-set-expire",
+                &fpr,
+                lifetime,
+            ],
+        )
+        .assert_ok();
+        self.publish_from(&public_home, "pub:e:", "the key did not expire");
+    }
+
+    /// Publish the certificate with the revocation `rev` (armored) imported,
+    /// keeping the signing copy as it is.
+    fn publish_revocation(&mut self, rev: &str) {
+        let public_home = self.copy_gnupghome("p");
+        let mut cmd = self.gpg_command(&public_home);
+        cmd.arg("--import");
+        run(cmd, Some(rev.as_bytes())).assert_ok();
+        self.publish_from(&public_home, "pub:r:", "the key is not revoked");
+    }
+
+    /// The certificate others see becomes the one in `gnupghome`, whose
+    /// listing must have a line starting with `listed`.
+    fn publish_from(&mut self, gnupghome: &Path, listed: &str, otherwise: &str) {
+        self.public = self.export_from(gnupghome);
+        let listing = self.list_keys(gnupghome);
+        assert!(
+            listing.lines().any(|l| l.starts_with(listed)),
+            "{otherwise}:\n{listing}"
+        );
     }
 
     fn generate(name: &str, spec: KeySpec<'_>) -> User {

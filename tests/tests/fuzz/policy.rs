@@ -76,24 +76,15 @@ const WHO: &[&str] = &[
     "é",
     "#x",
 ];
-const OPS: &[&str] = &[
-    "create-branch",
-    "create-tag",
-    "fast-forward",
-    "force",
-    "delete",
-    "create-directory",
-    "create-file",
-    "create-symlink",
-    "create-submodule",
-    "modify",
-    "delete-file",
-    "delete-directory",
-    "modfy",
-    "",
-    ",",
-    "x",
-];
+/// Every operation's name, `delete`, and some that are not.
+fn ops() -> Vec<&'static str> {
+    RefOp::ALL
+        .iter()
+        .map(|op| op.as_str())
+        .chain(TreeOp::ALL.iter().map(|op| op.as_str()))
+        .chain(["delete", "modfy", "", ",", "x"])
+        .collect()
+}
 const REGEX_BITS: &[&str] = &[
     "^",
     "$",
@@ -180,7 +171,8 @@ fn rule_line(rng: &mut Rng) -> String {
             regex(rng)
         ),
         _ => {
-            let ops: Vec<&str> = (0..=rng.below(3)).map(|_| *rng.pick(OPS)).collect();
+            let names = ops();
+            let ops: Vec<&str> = (0..=rng.below(3)).map(|_| *rng.pick(&names)).collect();
             format!(
                 "{}{}{}{}{}",
                 rng.pick(WHO),

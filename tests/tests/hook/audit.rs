@@ -1,7 +1,7 @@
 //! SPEC section 3, the audit log: `refs/apps/push-certs`.
 
 use gitapps_policy::RejectCode;
-use gitapps_tests::{run, sealed_command, short_tempdir, Server, User, Workdir};
+use gitapps_tests::{Server, User, Workdir};
 
 use crate::common::{assert_refs_unchanged, push_main};
 
@@ -188,33 +188,6 @@ fn install_writes_the_genesis_record_once() {
             .is_some_and(|g| g.contains(&format!("access-control {policy}\n"))),
         "{:?}",
         server.genesis()
-    );
-}
-
-#[test]
-fn install_on_a_repository_without_the_hook_starts_the_log() {
-    let owner = User::new("owner");
-    let dir = short_tempdir("e");
-    let repo = dir.path().join("old.git");
-    let mut cmd = sealed_command("git", dir.path(), None);
-    cmd.args(["init", "--quiet", "--bare"]).arg(&repo);
-    run(cmd, None).assert_ok();
-    let key = owner.public_key_file();
-    let mut cmd = sealed_command(gitapps_tests::bin("gitapps-hook"), dir.path(), None);
-    cmd.arg("install").arg(&repo).arg("--owner").arg(&key);
-    run(cmd, None).assert_ok();
-    let mut cmd = sealed_command("git", dir.path(), None);
-    cmd.arg("--git-dir")
-        .arg(&repo)
-        .args(["cat-file", "-p", "refs/apps/push-certs:genesis"]);
-    let out = run(cmd, None);
-    out.assert_ok();
-    assert!(
-        out.stdout.starts_with(&format!(
-            "gitapps genesis 1\nowner {}\n",
-            owner.fingerprint()
-        )),
-        "{out}"
     );
 }
 

@@ -118,6 +118,16 @@ fn install_into_an_existing_repository_keeps_its_history() {
         main
     );
     git(&["rev-parse", "--verify", "refs/heads/apps/access-control"]).assert_ok();
+    // The audit log starts here, with its genesis record.
+    let genesis = git(&["cat-file", "-p", "refs/apps/push-certs:genesis"]);
+    genesis.assert_ok();
+    assert!(
+        genesis.stdout.starts_with(&format!(
+            "gitapps genesis 1\nowner {}\n",
+            owner.fingerprint()
+        )),
+        "{genesis}"
+    );
     // From now on pushes are checked.
     wd.write("README", "new\n");
     wd.commit_all("new");
