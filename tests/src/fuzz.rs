@@ -3,7 +3,8 @@
 //! checked for panics and against a memory and a time limit.
 //!
 //! Deterministic: a failure names the target, the iteration and the seed,
-//! and `GITAPPS_FUZZ_SEED=<seed>` replays the run. Longer runs:
+//! and `GITAPPS_FUZZ_SEED=<seed>` replays the run; `GITAPPS_FUZZ_DUMP=DIR`
+//! keeps the failing input in a file. Longer runs:
 //! `GITAPPS_FUZZ_ITERATIONS=100000 cargo test --release -p gitapps-tests --test fuzz`
 //! (see BENCHMARKS.md). No dependency: the generator is xorshift, the
 //! mutations are the usual ones (bit flips, byte changes, insertions and
@@ -119,7 +120,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>], dictionary: &[&[u
 pub const TRIPWIRE: Duration = if cfg!(debug_assertions) {
     Duration::from_secs(10)
 } else {
-    Duration::from_secs(1)
+    Duration::from_secs(2)
 };
 
 /// What one input may cost the code under test.
@@ -180,6 +181,9 @@ pub fn run(
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(input)));
         let time = started.elapsed();
         let peak = peak_since(base);
+        if outcome.is_err() || peak > bounds.peak_bytes || time > bounds.time {
+            dump(target, &what(), input);
+        }
         if outcome.is_err() {
             panic!(
                 "{target}: {} panicked (GITAPPS_FUZZ_SEED={seed}); input {}",
@@ -220,6 +224,18 @@ pub fn run(
         report.max_time
     );
     report
+}
+
+/// With `GITAPPS_FUZZ_DUMP=DIR`, keep a failing input as
+/// `DIR/<target> <what>.bin`, to replay it.
+fn dump(target: &str, what: &str, input: &[u8]) {
+    if let Some(dir) = std::env::var_os("GITAPPS_FUZZ_DUMP") {
+        let path = std::path::Path::new(&dir).join(format!("{target} {what}.bin"));
+        match std::fs::write(&path, input) {
+            Ok(()) => eprintln!("{target}: the input is in {}", path.display()),
+            Err(e) => eprintln!("{target}: cannot write {}: {e}", path.display()),
+        }
+    }
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
