@@ -40,15 +40,20 @@ fn public_key_packet(tag: Tag) -> bool {
 /// hold; the size limit is the real bound.
 const MAX_KEY_PACKETS: usize = 4096;
 
+/// Why a key file of `size` bytes is refused.
+pub fn too_big(size: u64, limits: &Limits) -> String {
+    format!(
+        "the file is {size} bytes, over {MAX_KEY_FILE_SIZE_KEY} = {}: export only the key itself (`gpg --export --armor --export-options export-minimal FPR`)",
+        limits.key_file_size
+    )
+}
+
 /// The certificates in `bytes` (armored or binary), read within `limits`.
 /// Every problem is one line for the user.
 pub fn parse_certs(bytes: &[u8], limits: &Limits) -> Result<Vec<Cert>, String> {
     let size = bytes.len() as u64;
     if size > limits.key_file_size {
-        return Err(format!(
-            "the file is {size} bytes, over {MAX_KEY_FILE_SIZE_KEY} = {}: export only the key itself (`gpg --export --armor --export-options export-minimal FPR`)",
-            limits.key_file_size
-        ));
+        return Err(too_big(size, limits));
     }
     let data = dearmor(bytes).map_err(|e| format!("not an OpenPGP key: {e}"))?;
     let packets = scan(&data, public_key_packet, MAX_KEY_PACKETS)

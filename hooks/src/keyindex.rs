@@ -38,8 +38,8 @@ use openpgp::{Cert, KeyID};
 use crate::config::Limits;
 use crate::error::{GitContext, HookError, IoContext};
 use crate::fsmode::Shared;
-use crate::keyfile::{check_key_file, fingerprint_of};
-use crate::repo::{key_files_of, read_blob_capped};
+use crate::keyfile::fingerprint_of;
+use crate::repo::{key_files_of, read_key_file};
 
 const MAGIC: &str = "gitapps key index 1";
 const FIELD: usize = 64;
@@ -269,10 +269,7 @@ fn rebuild(
         }
         // A key file the hook would not use is not in the index: too big
         // to read, or not a key named after itself.
-        let Ok(bytes) = read_blob_capped(repo, *blob, limits.key_file_size)? else {
-            continue;
-        };
-        let Ok(cert) = check_key_file(path, &bytes, limits) else {
+        let Ok(cert) = read_key_file(repo, path, *blob, limits)? else {
             continue;
         };
         records.extend(records_of(&cert, *blob, now));

@@ -20,19 +20,19 @@ use sequoia_openpgp::{Cert, KeyID};
 use crate::cert::{PushCertificate, SignatureKind};
 use crate::classify::diff_trees;
 use crate::config::{
-    Limits, ServerConfig, ALLOW_SLOP_KEY, MAX_CERT_SIZE_KEY, MAX_KEY_FILE_SIZE_KEY,
-    MAX_REF_UPDATES_KEY, NONCE_SLOP_KEY,
+    Limits, ServerConfig, ALLOW_SLOP_KEY, MAX_CERT_SIZE_KEY, MAX_REF_UPDATES_KEY, NONCE_SLOP_KEY,
 };
 use crate::env::{NonceStatus, PushEnv};
 use crate::error::{GitContext, HookError};
 use crate::fsmode::Shared;
 use crate::judge::{judge, Detail};
-use crate::keyfile::{check_key_file, parse_certs, usable_at};
+use crate::keyfile::{parse_certs, usable_at};
 use crate::keyindex::{self, keys_tree_of};
 use crate::keyring::{self, parse_signature, ParsedSignature, VerifyError, Window};
 use crate::ledger;
 use crate::repo::{
-    commit_tree, key_files_of, object_header, read_blob_capped, ref_target, BranchFiles, ServerRepo,
+    commit_tree, key_files_of, object_header, read_blob_capped, read_key_file, ref_target,
+    BranchFiles, ServerRepo,
 };
 use crate::updates::RefUpdate;
 
@@ -364,10 +364,8 @@ fn load_key_files(
 ) -> Result<Vec<Cert>, HookError> {
     let mut certs = Vec::new();
     for (path, blob) in files {
-        if let Ok(bytes) = read_blob_capped(repo, blob, limits.key_file_size)? {
-            if let Ok(cert) = check_key_file(&path, &bytes, limits) {
-                certs.push(cert);
-            }
+        if let Ok(cert) = read_key_file(repo, &path, blob, limits)? {
+            certs.push(cert);
         }
     }
     Ok(certs)
@@ -470,13 +468,7 @@ fn self_registered_keys(
         .cloned()
         .collect();
     if let [(path, blob)] = named.as_slice() {
-        let checked = match read_blob_capped(repo, *blob, limits.key_file_size)? {
-            Err(size) => Err(format!(
-                "the file is {size} bytes, over {MAX_KEY_FILE_SIZE_KEY} = {}",
-                limits.key_file_size
-            )),
-            Ok(bytes) => check_key_file(path, &bytes, limits),
-        };
+        let checked = read_key_file(repo, path, *blob, limits)?;
         return Ok(checked
             .map(|cert| vec![cert])
             .map_err(|p| (path.clone(), p)));
@@ -587,18 +579,11 @@ fn owner_key_stays_usable(
             "{path} must stay (or the owner's key be in gitapps.keyring), else no push of the owner verifies"
         )));
     };
-    let problem = match read_blob_capped(repo, blob, config.limits.key_file_size)? {
-        Err(size) => format!(
-            "{size} bytes, over {MAX_KEY_FILE_SIZE_KEY} = {}",
-            config.limits.key_file_size
-        ),
-        Ok(bytes) => match check_key_file(&path, &bytes, &config.limits)
-            .and_then(|cert| usable_at(&cert, now))
-        {
+    let problem =
+        match read_key_file(repo, &path, blob, &config.limits)?.and_then(|c| usable_at(&c, now)) {
             Ok(()) => return Ok(Ok(())),
             Err(problem) => problem,
-        },
-    };
+        };
     Ok(Err(format!(
         "{path} would no longer be a key the owner can sign with ({problem})"
     )))
@@ -643,13 +628,7 @@ fn changed_key_file_problems(
             let result = if !direct_file {
                 Err("key files live directly in keys/, named <FINGERPRINT>.asc".to_owned())
             } else {
-                match read_blob_capped(repo, blob, limits.key_file_size)? {
-                    Err(size) => Err(format!(
-                        "the file is {size} bytes, over {MAX_KEY_FILE_SIZE_KEY} = {}",
-                        limits.key_file_size
-                    )),
-                    Ok(bytes) => check_key_file(path, &bytes, limits).map(|_| ()),
-                }
+                read_key_file(repo, path, blob, limits)?.map(drop)
             };
             if let Err(problem) = result {
                 problems.push((path.to_owned(), problem));

@@ -197,6 +197,21 @@ fn malformed_tree(id: ObjectId, what: &str, e: tree::TreeError) -> HookError {
     HookError::Malformed(format!("tree {id} ({what}): {e}"))
 }
 
+/// The key file `path` whose blob is `blob`, checked within `limits`
+/// ([`crate::keyfile::check_key_file`]); a file over the size limit is not
+/// read. The inner `Err` says what is wrong with the file.
+pub fn read_key_file(
+    repo: &gix::Repository,
+    path: &str,
+    blob: ObjectId,
+    limits: &crate::config::Limits,
+) -> Result<Result<sequoia_openpgp::Cert, String>, HookError> {
+    Ok(match read_blob_capped(repo, blob, limits.key_file_size)? {
+        Err(size) => Err(crate::keyfile::too_big(size, limits)),
+        Ok(bytes) => crate::keyfile::check_key_file(path, &bytes, limits),
+    })
+}
+
 /// The kind and size of object `id`, from its header alone.
 pub fn object_header(
     repo: &gix::Repository,

@@ -6,7 +6,7 @@ use gitapps_policy::Policy;
 
 use crate::config::Limits;
 use crate::error::{GitContext, HookError, IoContext};
-use crate::keyfile::check_key_file;
+use crate::keyfile::{check_key_file, too_big};
 use crate::repo::{read_blob_capped, BranchFiles};
 
 /// Key files by path, with their contents, or their size when it is over
@@ -56,10 +56,7 @@ pub fn validate(target: &str) -> Result<Vec<String>, HookError> {
     for (path, bytes) in &keys {
         let checked = match bytes {
             Ok(bytes) => check_key_file(path, bytes, &limits).map(drop),
-            Err(size) => Err(format!(
-                "the file is {size} bytes, over gitapps.maxKeyFileSize = {}",
-                limits.key_file_size
-            )),
+            Err(size) => Err(too_big(*size, &limits)),
         };
         if let Err(problem) = checked {
             problems.push(format!("{path}:1: {problem}"));
