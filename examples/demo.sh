@@ -12,9 +12,13 @@ bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$off"; }
 say() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
 
-step "Building gitapps-hook, git-mr and ci-bot (cargo build --release)"
+# git and gpg for everyone; bubblewrap for the CI bot's sandbox (installed when missing).
+. "$root/scripts/ensure-programs.sh"
+ensure_programs git:git gpg:gnupg gpg-agent:gpg-agent bwrap:bubblewrap
+
+step "Building gitapps-hook, git-mr and ci-bot (one cargo build --release of the three binaries)"
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" \
-  -p gitapps-hooks -p git-mr -p ci-bot
+  --bin gitapps-hook --bin git-mr --bin ci-bot
 export PATH="$root/target/release:$PATH"
 
 demo=$(mktemp -d /tmp/gitapps-demo.XXXXXX)
