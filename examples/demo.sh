@@ -102,7 +102,7 @@ step "bob opens a merge request with a change that breaks the test"
   as bob git commit -qam "Shout a greeting")
 at bob git mr create -t "Add a second greeting" -m "Greets louder." --label needs-review
 
-step "The CI bot tests every revision and reports back"
+step "The CI bot tests the newest revision in its sandbox (bubblewrap) and reports back"
 cat > ci-bot.toml <<EOF
 remote = "$demo/server.git"
 workdir = "$demo/ci-work"

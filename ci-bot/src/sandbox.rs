@@ -435,7 +435,7 @@ impl Args {
 
     /// Make the directories above `p` that no bind provides, traversable by anyone
     /// (bwrap would make them 0700, and a job running as nobody could not reach a
-    /// path under them).
+    /// path under them) and writable by nobody (they are not the job's to fill).
     fn ensure_parents(&mut self, p: &Path) {
         let parents: Vec<PathBuf> = p
             .ancestors()
@@ -452,7 +452,7 @@ impl Args {
             if exists {
                 continue;
             }
-            self.op("--perms", &["0755".as_ref()]);
+            self.op("--perms", &["0555".as_ref()]);
             self.op("--dir", &[dir.as_os_str()]);
             self.made.push(dir);
         }
@@ -560,8 +560,8 @@ mod tests {
         a.ensure_parents(Path::new("/tmp/w/jobs/src"));
         assert_eq!(
             args(&a.args),
-            "--ro-bind /usr /usr --perms 0755 --dir /root --perms 0755 --dir /root/.rustup \
-             --perms 0755 --dir /tmp/w --perms 0755 --dir /tmp/w/jobs"
+            "--ro-bind /usr /usr --perms 0555 --dir /root --perms 0555 --dir /root/.rustup \
+             --perms 0555 --dir /tmp/w --perms 0555 --dir /tmp/w/jobs"
         );
         assert!(a.shows_host(Path::new("/usr/bin")));
         assert!(!a.shows_host(Path::new("/root")));

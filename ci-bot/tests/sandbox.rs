@@ -240,11 +240,15 @@ fn a_sandboxed_job_cannot_use_the_key_escape_reach_out_or_eat_memory() {
         "{}",
         by("read-gnupghome").body
     );
-    assert!(
-        by("memory").body.contains("out of memory"),
-        "{}",
-        by("memory").body
-    );
+    // With a memory cgroup the kernel kills the job at its limit, and the result
+    // says so; without one (no root, no delegation) allocations fail at the limit.
+    if log.contains("memory 100 MiB (cgroup)") {
+        assert!(
+            by("memory").body.contains("out of memory"),
+            "{}",
+            by("memory").body
+        );
+    }
     assert!(
         by("network").body.contains("Network is unreachable")
             || by("network").body.contains("Connection refused"),
@@ -366,8 +370,18 @@ fn a_killed_daemon(sandboxed: bool) {
     .unwrap();
     let log = bot.once_ok(&[]);
     let left = processes_with(&marker);
-    assert!(left.is_empty(), "survivors: {left:?}\n{log}");
-    if !sandboxed {
+    // Without a cgroup (no root, no delegation), an unsandboxed job is tracked by
+    // its process group only: the process that left it (setsid) is out of reach,
+    // and the directory it runs in is kept (see the README's limits table).
+    let group_only = !sandboxed && log.contains("tracking: the process group only");
+    if group_only {
+        assert_eq!(left.len(), 1, "{left:?}\n{log}");
+        assert!(left[0].contains("sleep 86401."), "{left:?}");
+        assert!(log.contains("is in use by live processes"), "{log}");
+    } else {
+        assert!(left.is_empty(), "survivors: {left:?}\n{log}");
+    }
+    if !sandboxed && !group_only {
         assert!(log.contains("finished off the job"), "{log}");
     }
     let c = w.ci_comments(&mr);
@@ -381,7 +395,7 @@ fn a_killed_daemon(sandboxed: bool) {
     let jobs: Vec<_> = std::fs::read_dir(bot.workdir.join("jobs"))
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
-    assert!(jobs.is_empty(), "{jobs:?}");
+    assert_eq!(jobs.len(), usize::from(group_only), "{jobs:?}");
     bot.once_ok(&[]);
     assert_eq!(w.ci_comments(&mr).len(), 1);
 }
