@@ -113,7 +113,8 @@ signing_key = "${fpr[ci]}"
 log_tail_lines = 20
 EOF
 printf '%s$ ci-bot --config ci-bot.toml --once%s\n' "$dim" "$off"
-as ci ci-bot --config ci-bot.toml --once 2>&1 | sed 's/^/  /' | tail -5
+as ci ci-bot --config ci-bot.toml --once 2>&1 | grep -E ' (jobs|limits): | (finished|posted) ' | sed 's/^/  /'
+say "(bwrap: the job writes only its checkout and a private /tmp, and sees none of the bot's keys)"
 at carol git mr list
 
 step "carol reviews"

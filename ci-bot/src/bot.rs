@@ -422,10 +422,14 @@ impl Bot {
     ) {
         let work = match self.claim(&t, ci, maintainers) {
             Ok(Claimed::Mine { work, takeover }) => {
-                info!(
-                    revision = %t, attempt = work.attempt, takeover,
-                    rerun = %state::answer(&work.answers), "claimed"
-                );
+                if work.answers.is_empty() {
+                    info!(revision = %t, attempt = work.attempt, takeover, "claimed");
+                } else {
+                    info!(
+                        revision = %t, attempt = work.attempt, takeover,
+                        requests = %state::answer(&work.answers), "claimed for a re-run"
+                    );
+                }
                 work
             }
             Ok(Claimed::Busy) => {

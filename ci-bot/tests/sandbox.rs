@@ -342,6 +342,10 @@ fn a_killed_daemon(sandboxed: bool) {
     assert_eq!(json["state"], "running", "{json}");
     assert_eq!(json["job"]["mr"], mr.as_str(), "{json}");
     assert_eq!(json["claims"][0]["attempt"], 1, "{json}");
+    let human = bot_status(&bot, false).1;
+    eprintln!("{human}");
+    assert!(human.contains("state:    running"), "{human}");
+    assert!(human.contains(&format!("{mr} v1 claim-1")), "{human}");
 
     daemon.kill().unwrap();
     daemon.wait().unwrap();
