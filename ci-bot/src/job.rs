@@ -266,9 +266,14 @@ struct Rlimits {
 /// What the child does between fork and exec: join the job's cgroups, set the
 /// rlimits, and (on Linux) die with the bot. Only async-signal-safe calls.
 fn in_child(cmd: &mut Command, procs: Vec<File>, rlimits: Rlimits) {
-    // SAFETY: write, setrlimit and prctl are async-signal-safe; nothing allocates.
+    let bot = std::process::id() as libc::pid_t;
+    // SAFETY: write, setrlimit, prctl and getppid are async-signal-safe; nothing
+    // allocates.
     unsafe {
         cmd.pre_exec(move || {
+            // First, and then check that the bot has not died already: a bot killed
+            // before the prctl would leave the job running on, unrecorded.
+            die_with_parent(bot)?;
             crate::cgroup::join_from_child(&procs)?;
             for (resource, value) in [
                 (libc::RLIMIT_AS, rlimits.address_space),
@@ -284,7 +289,7 @@ fn in_child(cmd: &mut Command, procs: Vec<File>, rlimits: Rlimits) {
                     }
                 }
             }
-            die_with_parent()
+            Ok(())
         });
     }
 }
@@ -313,18 +318,22 @@ fn checkout(repo: &Path, commit: &str, dest: &Path) -> Result<(), String> {
         .arg(format!("{commit}^{{commit}}")))
 }
 
-/// SIGKILL when the bot dies (Linux; bwrap passes it on with --die-with-parent).
+/// SIGKILL when the bot (`bot`, the parent) dies (Linux; bwrap passes it on with
+/// --die-with-parent); an error when it is gone already.
 #[cfg(target_os = "linux")]
-fn die_with_parent() -> std::io::Result<()> {
-    // SAFETY: prctl is async-signal-safe.
+fn die_with_parent(bot: libc::pid_t) -> std::io::Result<()> {
+    // SAFETY: prctl and getppid are async-signal-safe.
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } == -1 {
         return Err(std::io::Error::last_os_error());
+    }
+    if unsafe { libc::getppid() } != bot {
+        return Err(std::io::Error::other("the bot died"));
     }
     Ok(())
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent() -> std::io::Result<()> {
+fn die_with_parent(_bot: libc::pid_t) -> std::io::Result<()> {
     Ok(())
 }
 

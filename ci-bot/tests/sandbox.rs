@@ -505,3 +505,85 @@ fn a_cargo_project_passes_in_the_sandbox_with_the_toolchain_read_only() {
         c[0].body
     );
 }
+
+/// Not in the suite (it takes minutes, and its kills land at random points): the
+/// daemon SIGKILLed `KILLS` times (default 15) while it works through four merge
+/// requests whose jobs leave processes behind, then left to finish; with and
+/// without the sandbox. Prints the runs (claims), the survivors after each kill and
+/// at the end, and the results per revision. Run it with
+/// `cargo test -p ci-bot --test sandbox -- --ignored --nocapture kill_stress`.
+#[test]
+#[ignore]
+fn kill_stress() {
+    let kills: u32 = std::env::var("KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(15);
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut random_ms = |max: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % max
+    };
+    for sandboxed in [true, false] {
+        let w = World::new(&["bot"], &[]);
+        let token = format!("{}{}", std::process::id(), u8::from(sandboxed));
+        let marker = format!(".{token} ");
+        let _reaper = Reaper(marker.clone());
+        let script =
+            format!("sleep 86400.{token} &\nsetsid sleep 86401.{token} &\nsleep 1.5\necho done\n");
+        let mrs: Vec<String> = (0..4)
+            .map(|i| {
+                w.alice()
+                    .open_mr(&format!("job{i}"), &[("attack.sh", &script)])
+            })
+            .collect();
+        let extra = if sandboxed {
+            ""
+        } else {
+            "sandbox = \"none\"\n"
+        };
+        let bot = w.bot_with("bot", 60, COMMAND, extra);
+        let mut after_kill = Vec::new();
+        for _ in 0..kills {
+            let mut daemon = bot.spawn(&[]);
+            std::thread::sleep(Duration::from_millis(random_ms(4000)));
+            daemon.kill().unwrap();
+            daemon.wait().unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            after_kill.push(processes_with(&marker).len());
+        }
+        let mut daemon = bot.spawn(&[]);
+        wait_for(600, "every result", || {
+            mrs.iter().all(|mr| !w.ci_comments(mr).is_empty())
+        });
+        unsafe {
+            libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM);
+        }
+        common::wait_exit(&mut daemon, 30);
+        let survivors = processes_with(&marker);
+        let results: Vec<usize> = mrs.iter().map(|mr| w.ci_comments(mr).len()).collect();
+        let claims: Vec<usize> = mrs.iter().map(|mr| w.claims(mr, 1).len()).collect();
+        eprintln!(
+            "{}: {kills} kills; processes of jobs alive 300 ms after each kill: {after_kill:?}; \
+             after the last bot: {}; claims (runs started) per revision: {claims:?}; \
+             results per revision: {results:?}",
+            if sandboxed {
+                "sandboxed"
+            } else {
+                "unsandboxed"
+            },
+            survivors.len()
+        );
+        // What is promised: once the bot has started again, nothing of an old job
+        // runs, and each revision has one result. (Between a kill and the restart,
+        // see the README: a kill in the instant bwrap starts can leave its sandbox
+        // running until then.)
+        assert!(survivors.is_empty(), "{survivors:?}");
+        assert!(results.iter().all(|r| *r == 1), "{results:?}");
+    }
+}
