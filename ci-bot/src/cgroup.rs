@@ -116,9 +116,8 @@ impl Places {
         self.pids.is_some()
     }
 
-    /// Make the cgroups of a job named `name`, with `limits` written.
-    pub fn create(&self, name: &str, limits: &Limits) -> Result<JobCgroups, String> {
-        let mut job = JobCgroups::default();
+    /// Every place in use, once each.
+    fn places(&self) -> Vec<&Place> {
         let mut places: Vec<&Place> = Vec::new();
         for p in [&self.tracking, &self.pids, &self.memory]
             .into_iter()
@@ -128,7 +127,18 @@ impl Places {
                 places.push(p);
             }
         }
-        for p in places {
+        places
+    }
+
+    /// The directories [`Places::create`] makes for `name` (to record them first).
+    pub fn dirs_for(&self, name: &str) -> Vec<PathBuf> {
+        self.places().iter().map(|p| p.dir.join(name)).collect()
+    }
+
+    /// Make the cgroups of a job named `name`, with `limits` written.
+    pub fn create(&self, name: &str, limits: &Limits) -> Result<JobCgroups, String> {
+        let mut job = JobCgroups::default();
+        for p in self.places() {
             let dir = p.dir.join(name);
             std::fs::create_dir(&dir)
                 .map_err(|e| format!("cannot create the cgroup {}: {e}", dir.display()))?;
@@ -207,10 +217,6 @@ impl JobCgroups {
                 })
                 .collect(),
         }
-    }
-
-    pub fn dirs(&self) -> Vec<PathBuf> {
-        self.cgroups.iter().map(|c| c.dir.clone()).collect()
     }
 
     /// The `cgroup.procs` files, opened for the child to write itself into between

@@ -144,15 +144,19 @@ impl Job<'_> {
             std::process::id(),
             dir.file_name().and_then(|n| n.to_str()).unwrap_or("job")
         );
+        // Recorded before they exist: a bot killed in between leaves none unnamed.
+        let mut record = Record {
+            boot_id: record::boot_id(),
+            cgroups: self.cgroups.dirs_for(&name),
+            group: None,
+        };
+        record
+            .write(dir)
+            .map_err(|e| JobError::Bot(format!("cannot record the job: {e}")))?;
         let cgroups = self
             .cgroups
             .create(&name, &self.limits)
             .map_err(JobError::Bot)?;
-        let mut record = Record {
-            boot_id: record::boot_id(),
-            cgroups: cgroups.dirs(),
-            group: None,
-        };
         let ran = self.spawn_and_wait(&src, &log_path, dir, &cgroups, &mut record, stop);
         // Whatever the job left running goes with its cgroups.
         cgroups.kill_all(KILL_PATIENCE);
@@ -197,9 +201,6 @@ impl Job<'_> {
         stop: &AtomicBool,
     ) -> Result<(Ended, Duration), JobError> {
         let bot = |what: &str, e: std::io::Error| JobError::Bot(format!("{what}: {e}"));
-        record
-            .write(dir)
-            .map_err(|e| bot("cannot record the job", e))?;
         let log = File::create(log_path)
             .map_err(|e| bot(&format!("cannot create {}", log_path.display()), e))?;
         let err = log
