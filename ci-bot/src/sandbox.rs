@@ -419,11 +419,11 @@ impl Args {
         self.mounts.push((dest.to_path_buf(), Kind::Host));
     }
 
-    /// The innermost mount holding `p` (the latest one wins at equal depth).
+    /// The innermost mount holding `p` (the latest one wins at equal depth:
+    /// `max_by_key` keeps the last of equal maxima).
     fn mount_of(&self, p: &Path) -> Option<&(PathBuf, Kind)> {
         self.mounts
             .iter()
-            .rev()
             .filter(|(m, _)| p.starts_with(m))
             .max_by_key(|(m, _)| m.components().count())
     }
@@ -566,10 +566,15 @@ mod tests {
         assert!(a.shows_host(Path::new("/usr/bin")));
         assert!(!a.shows_host(Path::new("/root")));
         assert!(!a.shows_host(Path::new("/tmp/gnupg")));
-        // A fresh mount inside a bind hides the host's files again.
+        // A fresh mount inside a bind hides the host's files again, and so does one
+        // on the very same path, made later.
         a.mounts.push((PathBuf::from("/usr/secret"), Kind::Fresh));
         assert!(!a.shows_host(Path::new("/usr/secret/key")));
         assert!(a.shows_host(Path::new("/usr/secrets")));
+        a.ro_bind(Path::new("/opt/home"), Path::new("/opt/home"));
+        assert!(a.shows_host(Path::new("/opt/home")));
+        a.mounts.push((PathBuf::from("/opt/home"), Kind::Fresh));
+        assert!(!a.shows_host(Path::new("/opt/home")));
     }
 
     #[test]

@@ -331,6 +331,15 @@ fn configuration_errors_are_clear() {
         err.contains("/nonexistent/toolchain does not exist"),
         "{err}"
     );
+    // Listing the bot's HOME (here the test's folder) would show its keys: refused.
+    let err = run(&format!(
+        "{base}command = \"true\"\nread_only_paths = [{:?}]\n",
+        dir.path().display().to_string()
+    ));
+    assert!(
+        err.contains("is (or is inside) a path jobs never see"),
+        "{err}"
+    );
     let missing = dir.path().join("nope.toml");
     let mut cmd = sealed_tool_command(common::ci_bot_bin(), dir.path(), Some(dir.path()));
     cmd.arg("--config").arg(&missing);
