@@ -587,3 +587,29 @@ fn kill_stress() {
         assert!(results.iter().all(|r| *r == 1), "{results:?}");
     }
 }
+
+/// A sandboxed job that outlives its timeout is killed whole, what it left its
+/// process group for included, and reported as a timeout.
+#[test]
+fn a_sandboxed_job_past_its_timeout_is_killed_whole() {
+    let w = World::new(&["bot"], &[]);
+    let token = format!("{}3", std::process::id());
+    let marker = format!(".{token} ");
+    let _reaper = Reaper(marker.clone());
+    let mr = w.alice().open_mr(
+        "slow",
+        &[(
+            "attack.sh",
+            &format!("sleep 86400.{token} &\nsetsid sleep 86401.{token} &\nsleep 60\n"),
+        )],
+    );
+    let bot = w.sandboxed_bot("bot", 2, COMMAND, "");
+    let t = std::time::Instant::now();
+    let log = bot.once_ok(&[]);
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    let c = w.ci_comments(&mr);
+    assert_eq!(c.len(), 1, "{log}");
+    assert_eq!(c[0].status(), "timeout", "{}", c[0].body);
+    let left = processes_with(&marker);
+    assert!(left.is_empty(), "{left:?}");
+}
