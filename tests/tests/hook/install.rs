@@ -149,3 +149,36 @@ fn install_rejects_a_key_file_that_is_not_a_key() {
     out.assert_failed();
     assert!(!repo.join("refs/heads/apps/access-control").exists());
 }
+
+/// In a repository shared by a group (`core.sharedRepository`), the files
+/// the hook writes (the ledger, the key index) can be written by the other
+/// members' pushes too.
+#[test]
+fn files_the_hook_writes_follow_core_shared_repository() {
+    use std::os::unix::fs::PermissionsExt;
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    server.set_config("core.sharedRepository", "group");
+    let ow = Workdir::clone(&owner, &server);
+    ow.switch_orphan("main");
+    ow.write("README", "shared\n");
+    ow.commit_all("main");
+    ow.push_signed(&["origin", "main"]).assert_ok();
+    let gitapps = server.path().join("gitapps");
+    for (path, group_bits) in [
+        (gitapps.clone(), 0o2070),
+        (gitapps.join("ledger"), 0o060),
+        (gitapps.join("key-index"), 0o060),
+    ] {
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & group_bits,
+            group_bits,
+            "{} is {mode:o}",
+            path.display()
+        );
+    }
+}
