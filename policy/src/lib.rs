@@ -97,6 +97,7 @@ mod diagnostics;
 mod fingerprint;
 mod groups;
 mod lines;
+pub mod names;
 mod ops;
 mod parse;
 mod pattern;
@@ -111,5 +112,6 @@ pub use defaults::{
 };
 pub use diagnostics::{Diagnostic, Diagnostics, Location};
 pub use fingerprint::{Fingerprint, FingerprintError};
+pub use groups::Members;
 pub use ops::{RefOp, TreeOp, UnknownOp};
 pub use policy::{Policy, PolicyFile};
