@@ -159,7 +159,7 @@ impl Bot {
             }
             .into());
         }
-        let ci = self.forge.people()?.ci;
+        let ci: Vec<Fingerprint> = self.forge.people()?.ci.users.into_iter().collect();
         for p in std::mem::take(&mut self.pending) {
             self.post(p, &ci, &mut stats);
         }

@@ -27,7 +27,7 @@ pub enum Error {
     TooManyRetries { attempts: u32 },
     #[error("no merge request {0}")]
     NoSuchMr(String),
-    #[error("{spec} is ambiguous: it could be {}", candidates.join(", "))]
+    #[error("`{spec}` could mean more than one:\n  {}", candidates.join("\n  "))]
     Ambiguous {
         spec: String,
         candidates: Vec<String>,
@@ -36,6 +36,8 @@ pub enum Error {
     BadMrName(String),
     #[error("nobody known as `{0}`")]
     UnknownUser(String),
+    #[error("`{0}` is too short for a fingerprint prefix, and nobody's name")]
+    ShortPrefix(String),
     #[error("label `{0}` does not exist")]
     UnknownLabel(String),
     #[error("invalid label name `{0}`")]

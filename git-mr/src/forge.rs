@@ -308,7 +308,7 @@ impl Forge {
             .map(|s| s.to_string())
             .unwrap_or_else(|| "gpg".to_owned());
         let fpr = match Fingerprint::parse(key.trim()) {
-            Some(f) if key.trim().len() >= 40 => crate::git::gpg_fingerprint(&gpg, f.as_str())?,
+            Ok(f) => crate::git::gpg_fingerprint(&gpg, f.as_str())?,
             _ => crate::git::gpg_fingerprint(&gpg, key.trim())?,
         };
         let _ = self.me.set(fpr.clone());

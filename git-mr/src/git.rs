@@ -174,7 +174,7 @@ fn parse_colons_fingerprint(out: &str) -> Option<Fingerprint> {
         match fields.first().copied() {
             Some("pub") => after_pub = true,
             Some("fpr") if after_pub => {
-                if let Some(f) = fields.get(9).and_then(|f| Fingerprint::parse(f)) {
+                if let Some(f) = fields.get(9).and_then(|f| Fingerprint::parse(f).ok()) {
                     found.push(f);
                 }
                 after_pub = false;

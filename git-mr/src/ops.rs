@@ -34,17 +34,13 @@ pub fn resolve_mr(
     let candidates: Vec<MrId> = match who {
         None => with_number.iter().map(|m| m.id.clone()).collect(),
         Some(who) => {
+            // One key, or an error: a name two keys claim is ambiguous even when
+            // only one of them has a merge request numbered `n`.
             let authors = snapshot.mrs.iter().map(|m| &m.id.author);
-            let people_meant = people.resolve(who, me, authors);
-            if people_meant.is_empty() {
-                if who == "me" {
-                    return Err(Error::NoSigningKey);
-                }
-                return Err(Error::UnknownUser(who.to_owned()));
-            }
+            let author = people.find(who, me, authors)?;
             with_number
                 .iter()
-                .filter(|m| people_meant.contains(&m.id.author))
+                .filter(|m| m.id.author == author)
                 .map(|m| m.id.clone())
                 .collect()
         }

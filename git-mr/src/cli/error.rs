@@ -71,9 +71,10 @@ impl From<Error> for CommandError {
             Error::PushRejected { .. } => (Kind::Denied, Vec::new()),
             Error::TooManyRetries { .. } => (Kind::User, vec!["others are pushing right now: try again in a moment".into()]),
             Error::NoSuchMr(_) => (Kind::User, vec!["`git mr list --state all` shows them all".into()]),
-            Error::Ambiguous { .. } => (Kind::User, vec!["name it as <who>/<n>, e.g. with a longer fingerprint prefix".into()]),
+            Error::Ambiguous { .. } => (Kind::User, vec!["names are claims anyone can make: name the key by its fingerprint (8 hex digits or more), e.g. `git mr show 9A3F1C2B/1`".into()]),
             Error::BadMrName(_) => (Kind::User, vec!["e.g. `me/1`, `alice/2`, `9A3F1C2B/3` or `3`".into()]),
-            Error::UnknownUser(_) => (Kind::User, vec!["use a fingerprint prefix, a name or an e-mail from keys/*.asc, or `me`".into()]),
+            Error::UnknownUser(_) => (Kind::User, vec!["use a fingerprint prefix (8 hex digits or more), a name or an e-mail from keys/*.asc, or `me`".into()]),
+            Error::ShortPrefix(_) => (Kind::User, vec!["a fingerprint prefix needs 8 hex digits or more: shorter ones are easy to grind".into()]),
             Error::UnknownLabel(_) | Error::BadLabel(_) => (Kind::User, Vec::new()),
             Error::NoSuchRevision { .. } | Error::BadRevision(_) | Error::Invalid(_) => (Kind::User, Vec::new()),
             Error::MergeConflict { .. } => (

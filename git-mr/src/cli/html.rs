@@ -299,7 +299,7 @@ pub fn index(cx: &Context<'_>) -> String {
 /// else as escaped text.
 fn reply_to(cx: &Context<'_>, mr: &MergeRequest, value: &str) -> String {
     let target = value.split_once('/').and_then(|(a, k)| {
-        let author = Fingerprint::parse(a)?;
+        let author = Fingerprint::parse(a).ok()?;
         let index = k.trim().parse::<u32>().ok()?;
         mr.comments
             .iter()
@@ -561,6 +561,7 @@ mod tests {
             Person {
                 name: Some("Alice".to_owned()),
                 email: Some("alice@example.org".to_owned()),
+                ..Person::default()
             },
         );
         people.people.insert(
@@ -568,6 +569,7 @@ mod tests {
             Person {
                 name: Some("<b onmouseover=\"x()\">Eve</b>".to_owned()),
                 email: None,
+                ..Person::default()
             },
         );
         people

@@ -1,8 +1,8 @@
 //! `git mr init`: policies, groups and the data branch, in one signed push (the owner, once).
 
-use git_mr::{Error, Fingerprint};
+use git_mr::Fingerprint;
 
-use super::{CommandError, CommandResult, Ctx};
+use super::{ui, CommandResult, Ctx};
 
 /// Set merge requests up on the remote (the project's owner, once).
 #[derive(clap::Args)]
@@ -17,23 +17,9 @@ pub struct Args {
 }
 
 fn user(ctx: &Ctx, who: &str) -> CommandResult<Fingerprint> {
-    if let Some(f) = Fingerprint::parse(who) {
-        return Ok(f);
-    }
     let people = ctx.people()?;
     let me = ctx.forge.me().ok();
-    let found = people.resolve(who, me.as_ref(), []);
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(Error::UnknownUser(who.to_owned()).into()),
-        many => Err(CommandError::user(format!(
-            "`{who}` could be {}",
-            many.iter()
-                .map(|f| f.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+    Ok(people.find(&ui::spaceless(who), me.as_ref(), [])?)
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {

@@ -178,6 +178,7 @@ impl Ctx {
             Error::UnknownLabel(_) => {
                 let names: Vec<String> = people
                     .maintainers
+                    .users
                     .iter()
                     .map(|m| people.display(m))
                     .collect();

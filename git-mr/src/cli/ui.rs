@@ -187,6 +187,17 @@ pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A fingerprint as people paste it (`9A3F 1C2B …`, as gpg prints it) without
+/// its spaces; anything else as it is.
+pub fn spaceless(who: &str) -> String {
+    let joined: String = who.chars().filter(|c| !c.is_whitespace()).collect();
+    if git_mr::Fingerprint::parse(&joined).is_ok() {
+        joined
+    } else {
+        who.to_owned()
+    }
+}
+
 /// Print text in one write.
 pub fn print(text: &str) -> CommandResult {
     std::io::stdout().lock().write_all(text.as_bytes())?;
