@@ -22,9 +22,14 @@ pub enum Error {
     #[error("`{command}` failed: {detail}")]
     Command { command: String, detail: String },
     #[error("the push was rejected:\n{stderr}")]
-    PushRejected { stderr: String },
-    #[error("the data branch kept moving: gave up after {attempts} attempts")]
-    TooManyRetries { attempts: u32 },
+    PushRejected {
+        code: Option<crate::push::RejectCode>,
+        stderr: String,
+    },
+    #[error("the data branch kept moving: gave up after {attempts} attempts in {seconds} s")]
+    TooManyRetries { attempts: u32, seconds: u64 },
+    #[error("cannot reach the remote {remote}:\n{detail}")]
+    Transport { remote: String, detail: String },
     #[error("no merge request {0}")]
     NoSuchMr(String),
     #[error("`{spec}` could mean more than one:\n  {}", candidates.join("\n  "))]

@@ -471,104 +471,144 @@ pub fn revise(
 /// What a merge did.
 #[derive(Clone, Debug)]
 pub struct Merged {
+    /// The author of what was merged (named in full by the caller).
+    pub author: Fingerprint,
     pub revision: u32,
+    /// The newest revision on the remote (greater than `revision` only when
+    /// an older one was asked for).
+    pub newest: u32,
     pub target: String,
     pub commit: ObjectId,
     pub fast_forward: bool,
 }
 
-/// `git mr merge`: merge a revision into the target branch (fast-forward when
-/// possible, else a merge commit), label `merged`+`closed`, drop `open` and
+/// `git mr merge`: merge a revision into the target branch `target` (fast-forward
+/// when possible, else a merge commit), label `merged`+`closed`, drop `open` and
 /// `needs-review`, comment with the merge commit: one atomic signed push.
-pub fn merge(forge: &Forge, id: &MrId, revision: Option<u32>) -> Result<Committed<Merged>> {
+///
+/// Without `revision`, the newest revision on the remote (its tags are fetched with
+/// the data branch, in one fetch); should the author push a newer one while the
+/// merge is retried, the merge stops rather than merge what nobody looked at.
+pub fn merge(
+    forge: &Forge,
+    id: &MrId,
+    target: &str,
+    revision: Option<u32>,
+) -> Result<Committed<Merged>> {
     let me = forge.me()?;
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
-        let mr = get(snapshot, id)?;
-        if mr.state() != State::Open {
-            return Err(Error::Invalid(format!("{id} is {}", mr.state())));
-        }
-        let rev = match revision {
-            Some(k) => mr.revision(k),
-            None => mr.latest_revision(),
-        }
-        .ok_or_else(|| Error::NoSuchRevision {
-            mr: id.to_string(),
-            revision: revision.unwrap_or(1),
-        })?;
-        let head = peel_commit(forge, &rev.commit)?;
-        let target_ref = format!("refs/heads/{}", mr.target);
-        let target_tip = forge.fetch_branch(&mr.target)?;
-        let (new, fast_forward) = match target_tip {
-            None => (head, true),
-            Some(tip) => {
-                let base = forge
-                    .repo()
-                    .merge_base(tip, head)
-                    .ok()
-                    .flatten()
-                    .map(|b| b.detach());
-                if base == Some(tip) {
-                    (head, true)
-                } else if base == Some(head) {
-                    return Err(Error::Invalid(format!(
-                        "revision {} of {id} is already in {}",
-                        rev.number, mr.target
-                    )));
-                } else {
-                    let tree = merge_tree(forge, id, &mr.target, tip, head)?;
-                    let message = format!(
-                        "Merge merge request {id} (v{}) into {}\n\n{}\n",
-                        rev.number, mr.target, mr.title
-                    );
-                    let commit = tx::write_commit(
-                        forge.repo(),
-                        tree,
-                        &[tip, head],
-                        &message,
-                        forge.signature()?,
-                    )?;
-                    (commit, false)
-                }
+    let mut seen_newest: Option<u32> = None;
+    forge.transact_fetching(
+        Depth::Summary,
+        &[target.to_owned()],
+        |forge, snapshot, tx| {
+            let people = forge.people()?;
+            let mr = get(snapshot, id)?;
+            if mr.state() != State::Open {
+                return Err(Error::Invalid(format!("{id} is {}", mr.state())));
             }
-        };
-        tx.message = format!("git mr merge {id}\n");
-        tx.update_ref(target_ref, new);
-        plan_labels(
-            tx,
-            snapshot,
-            &people,
-            &me,
-            mr,
-            &["merged".to_owned(), "closed".to_owned()],
-            &["open".to_owned(), "needs-review".to_owned()],
-        )?;
-        let how = if fast_forward {
-            "fast-forward"
-        } else {
-            "merge commit"
-        };
-        add_comment(
-            tx,
-            snapshot,
-            id,
-            &me,
-            &[
-                (header::REVISION.to_owned(), rev.number.to_string()),
-                (header::MERGE_COMMIT.to_owned(), new.to_string()),
-            ],
-            &format!(
-                "Merged revision {} into {} as {} ({how}).\n",
-                rev.number, mr.target, new
-            ),
-        )?;
-        Ok(Merged {
-            revision: rev.number,
-            target: mr.target.clone(),
-            commit: new,
-            fast_forward,
-        })
-    })
+            if mr.target != target {
+                return Err(Error::Invalid(format!(
+                    "{id} targets {}, not {target}",
+                    mr.target
+                )));
+            }
+            let newest =
+                mr.latest_revision()
+                    .map(|r| r.number)
+                    .ok_or_else(|| Error::NoSuchRevision {
+                        mr: id.to_string(),
+                        revision: revision.unwrap_or(1),
+                    })?;
+            match seen_newest.replace(newest) {
+                Some(before) if before != newest && revision.is_none() => {
+                    return Err(Error::Invalid(format!(
+                        "{id} got revision {newest} while merging revision {before}: nothing was \
+                     merged; look at it (git mr diff {id} --since {before}) and merge again"
+                    )))
+                }
+                _ => {}
+            }
+            let k = revision.unwrap_or(newest);
+            let rev = mr.revision(k).ok_or_else(|| Error::NoSuchRevision {
+                mr: id.to_string(),
+                revision: k,
+            })?;
+            let head = peel_commit(forge, &rev.commit)?;
+            let target_ref = format!("refs/heads/{}", mr.target);
+            let target_tip = forge.branch_tip(&mr.target)?;
+            let (new, fast_forward) = match target_tip {
+                None => (head, true),
+                Some(tip) => {
+                    let base = forge
+                        .repo()
+                        .merge_base(tip, head)
+                        .ok()
+                        .flatten()
+                        .map(|b| b.detach());
+                    if base == Some(tip) {
+                        (head, true)
+                    } else if base == Some(head) {
+                        return Err(Error::Invalid(format!(
+                            "revision {} of {id} is already in {}",
+                            rev.number, mr.target
+                        )));
+                    } else {
+                        let tree = merge_tree(forge, id, &mr.target, tip, head)?;
+                        let message = format!(
+                            "Merge merge request {id} (v{}) into {}\n\n{}\n",
+                            rev.number, mr.target, mr.title
+                        );
+                        let commit = tx::write_commit(
+                            forge.repo(),
+                            tree,
+                            &[tip, head],
+                            &message,
+                            forge.signature()?,
+                        )?;
+                        (commit, false)
+                    }
+                }
+            };
+            tx.message = format!("git mr merge {id}\n");
+            tx.update_ref(target_ref, new);
+            plan_labels(
+                tx,
+                snapshot,
+                &people,
+                &me,
+                mr,
+                &["merged".to_owned(), "closed".to_owned()],
+                &["open".to_owned(), "needs-review".to_owned()],
+            )?;
+            let how = if fast_forward {
+                "fast-forward"
+            } else {
+                "merge commit"
+            };
+            add_comment(
+                tx,
+                snapshot,
+                id,
+                &me,
+                &[
+                    (header::REVISION.to_owned(), rev.number.to_string()),
+                    (header::MERGE_COMMIT.to_owned(), new.to_string()),
+                ],
+                &format!(
+                    "Merged revision {} into {} as {} ({how}).\n",
+                    rev.number, mr.target, new
+                ),
+            )?;
+            Ok(Merged {
+                author: id.author.clone(),
+                revision: rev.number,
+                newest,
+                target: mr.target.clone(),
+                commit: new,
+                fast_forward,
+            })
+        },
+    )
 }
 
 /// The commit a revision names (peeling annotated tags).

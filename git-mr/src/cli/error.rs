@@ -69,7 +69,7 @@ impl From<Error> for CommandError {
                 vec!["check `gpg --list-secret-keys` and `git config user.signingkey`".into()],
             ),
             Error::PushRejected { .. } => (Kind::Denied, Vec::new()),
-            Error::TooManyRetries { .. } => (Kind::User, vec!["others are pushing right now: try again in a moment".into()]),
+            Error::TooManyRetries { .. } => (Kind::User, vec!["others are pushing right now: try again in a moment (GITAPPS_RETRY_SECS sets how long to keep trying)".into()]),
             Error::NoSuchMr(_) => (Kind::User, vec!["`git mr list --state all` shows them all".into()]),
             Error::Ambiguous { .. } => (Kind::User, vec!["names are claims anyone can make: name the key by its fingerprint (8 hex digits or more), e.g. `git mr show 9A3F1C2B/1`".into()]),
             Error::BadMrName(_) => (Kind::User, vec!["e.g. `me/1`, `alice/2`, `9A3F1C2B/3` or `3`".into()]),
@@ -82,6 +82,10 @@ impl From<Error> for CommandError {
                 vec!["ask the author to rebase onto the target and `git mr revise`".into()],
             ),
             Error::BadClock(_) => (Kind::Config, Vec::new()),
+            Error::Transport { remote, .. } => (
+                Kind::Config,
+                vec![format!("check the remote's address (`git remote get-url {remote}`) and that it is up; then try again")],
+            ),
             Error::Git(_) | Error::Command { .. } | Error::Io(_) => (Kind::Internal, Vec::new()),
         };
         CommandError {

@@ -86,10 +86,15 @@ pub struct Ctx {
 impl Ctx {
     /// Fetch before reading unless GITAPPS_OFFLINE is set; a failed fetch only warns.
     pub fn refresh(&self) {
-        if std::env::var_os("GITAPPS_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0") {
+        self.refresh_with(&[]);
+    }
+
+    /// [`Ctx::refresh`], these branches of the remote in the same fetch.
+    pub fn refresh_with(&self, branches: &[String]) {
+        if offline() {
             return;
         }
-        if let Err(e) = self.forge.fetch() {
+        if let Err(e) = self.forge.fetch_with(branches) {
             self.ui.warn(&format!(
                 "could not fetch from {}: {e}",
                 self.forge.remote()
@@ -119,7 +124,25 @@ impl Ctx {
     /// What every verb on one merge request starts with: fetch (unless
     /// offline), read the data branch to `depth`, resolve `spec`.
     pub fn find(&self, spec: &str, depth: Depth) -> CommandResult<Found> {
-        self.refresh();
+        self.find_fetching(spec, depth, false)
+    }
+
+    /// [`Ctx::find`]; with `target`, the merge request's target branch comes in
+    /// the same fetch when the data as last fetched already knows the merge
+    /// request (else the verb fetches it with its change).
+    pub fn find_fetching(&self, spec: &str, depth: Depth, target: bool) -> CommandResult<Found> {
+        let mut branches = Vec::new();
+        if target && !offline() {
+            let before = self.forge.snapshot(Depth::Summary).ok();
+            let people = self.forge.people().ok();
+            if let (Some(s), Some(p)) = (before, people) {
+                let me = self.forge.me().ok();
+                if let Ok(id) = git_mr::ops::resolve_mr(&s, &p, me.as_ref(), spec) {
+                    branches.extend(s.get(&id).map(|m| m.target.clone()));
+                }
+            }
+        }
+        self.refresh_with(&branches);
         let snapshot = self.snapshot(depth)?;
         let people = self.people()?;
         let id = self.resolve(&snapshot, &people, spec)?;
@@ -163,17 +186,31 @@ impl Ctx {
     fn hints_for(&self, e: &Error, people: &People, me: Option<&Fingerprint>) -> Vec<String> {
         let mut hints = Vec::new();
         match e {
-            Error::PushRejected { .. } => {
-                if let Some(me) = me.filter(|me| !people.has_key(me)) {
-                    hints.push(format!(
+            Error::PushRejected { code, .. } => {
+                use git_mr::push::RejectCode;
+                let unknown_key = me.filter(|me| !people.has_key(me));
+                hints.push(match (code, unknown_key) {
+                    (Some(RejectCode::UnknownKey) | None, Some(me)) => format!(
                         "you are not signed up yet: your key must be on apps/access-control as keys/{me}.asc \
 (gpg --armor --export {me} > keys/{me}.asc, committed on apps/access-control and pushed with `git push --signed`)"
-                    ));
-                } else {
-                    hints.push(
-                        "the server's policy (branch apps/access-control) does not allow this change for you".to_owned(),
-                    );
-                }
+                    ),
+                    (Some(RejectCode::Limit), _) => "the change is over a size limit of the server \
+(the size caps of the policy on apps/access-control, or the server's gitapps.maxFileSize): make it smaller"
+                        .to_owned(),
+                    (Some(RejectCode::Signature), _) => "the server cannot verify your signature: is your key \
+expired or revoked? Update keys/<FPR>.asc on apps/access-control (ask the owner)"
+                        .to_owned(),
+                    (Some(RejectCode::InvalidPolicy), _) => "the policy on apps/access-control is invalid: \
+the owner must repair it (gitapps-hook validate)"
+                        .to_owned(),
+                    (Some(RejectCode::Error), _) => "the server's hook failed: tell the server's admin".to_owned(),
+                    (Some(RejectCode::Unsigned), _) => "the push was not signed: check git's signing setup \
+(user.signingkey, gpg.program)".to_owned(),
+                    (Some(RejectCode::Denied), _) => {
+                        "the server's policy (branch apps/access-control) does not allow this change for you".to_owned()
+                    }
+                    _ => "the server refused the push: its message is above".to_owned(),
+                });
             }
             Error::UnknownLabel(_) => {
                 let names: Vec<String> = people
@@ -196,6 +233,11 @@ impl Ctx {
         }
         hints
     }
+}
+
+/// GITAPPS_OFFLINE=1: read what was fetched last, fetch nothing.
+fn offline() -> bool {
+    std::env::var_os("GITAPPS_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 pub fn main() -> ExitCode {
