@@ -43,6 +43,8 @@ pub enum Error {
     UnknownUser(String),
     #[error("`{0}` is too short for a fingerprint prefix, and nobody's name")]
     ShortPrefix(String),
+    #[error("{0}")]
+    NotMaintainer(String),
     #[error("label `{0}` does not exist")]
     UnknownLabel(String),
     #[error("invalid label name `{0}`")]

@@ -149,26 +149,43 @@ fn revision_header(mr: Option<&MergeRequest>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// Check that `label` may be set by `me`, creating the name when `me` is a maintainer.
-fn ensure_label(
-    tx: &mut Tx,
-    snapshot: &Snapshot,
-    people: &People,
-    me: &Fingerprint,
-    label: &str,
-) -> Result<()> {
+/// Check that `label` exists. New label names are made on purpose
+/// ([`create_label`]), never by a typo on the way.
+fn ensure_label(snapshot: &Snapshot, label: &str) -> Result<()> {
     if !layout::valid_label(label) {
         return Err(Error::BadLabel(label.to_owned()));
     }
     if snapshot.label_exists(label) {
-        return Ok(());
-    }
-    if people.is_maintainer(me) {
-        tx.file(layout::label_description_path(label), Vec::new());
         Ok(())
     } else {
         Err(Error::UnknownLabel(label.to_owned()))
     }
+}
+
+/// `git mr labels --create`: a new label name with its description (maintainers).
+pub fn create_label(forge: &Forge, label: &str, description: &str) -> Result<Committed<()>> {
+    if !layout::valid_label(label) {
+        return Err(Error::BadLabel(label.to_owned()));
+    }
+    let me = forge.me()?;
+    let people = forge.people()?;
+    if !people.is_maintainer(&me) {
+        return Err(Error::NotMaintainer(
+            "only maintainers create label names".to_owned(),
+        ));
+    }
+    forge.transact(|_, snapshot, tx| {
+        if snapshot.label_exists(label) {
+            return Err(Error::Invalid(format!("label `{label}` exists already")));
+        }
+        tx.message = format!("git mr labels --create {label}\n");
+        let mut text = description.trim().to_owned();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        tx.file(layout::label_description_path(label), text);
+        Ok(())
+    })
 }
 
 fn link_label(tx: &mut Tx, id: &MrId, label: &str) {
@@ -211,8 +228,7 @@ pub fn create(forge: &Forge, new: &NewMergeRequest) -> Result<Committed<MrId>> {
             new.target
         )));
     }
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
+    forge.transact(|_, snapshot, tx| {
         let id = MrId {
             author: me.clone(),
             number: snapshot.next_number(&me),
@@ -235,7 +251,7 @@ pub fn create(forge: &Forge, new: &NewMergeRequest) -> Result<Committed<MrId>> {
             }
         }
         for l in &labels {
-            ensure_label(tx, snapshot, &people, &me, l)?;
+            ensure_label(snapshot, l)?;
             link_label(tx, &id, l);
         }
         tx.update_ref(layout::revision_tag(&id, 1), new.revision);
@@ -249,8 +265,9 @@ fn get<'s>(snapshot: &'s Snapshot, id: &MrId) -> Result<&'s MergeRequest> {
         .ok_or_else(|| Error::NoSuchMr(id.to_string()))
 }
 
-/// `git mr comment`: returns the new comment's index. `reply_to` is `<FPR>/<k>`,
-/// where a fingerprint prefix will do.
+/// `git mr comment`: returns the new comment's index. `reply_to` is `<who>/<k>`,
+/// `<who>` naming one key as for merge requests (a fingerprint prefix of 8 hex
+/// digits or more, a name, an e-mail, `me`). An empty comment is refused.
 pub fn comment(
     forge: &Forge,
     id: &MrId,
@@ -263,11 +280,15 @@ pub fn comment(
     } else {
         Depth::Summary
     };
-    forge.transact_at(depth, |_, snapshot, tx| {
+    if body.trim().is_empty() {
+        return Err(Error::Invalid("a comment needs some text".to_owned()));
+    }
+    forge.transact_at(depth, |forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         let mut headers = revision_header(Some(mr));
         if let Some(r) = reply_to {
-            let target = find_comment(mr, r)?;
+            let people = forge.people()?;
+            let target = find_comment(mr, &people, Some(&me), r)?;
             headers.push((header::IN_REPLY_TO.to_owned(), target.reference()));
         }
         tx.message = format!("git mr comment {id}\n");
@@ -275,25 +296,24 @@ pub fn comment(
     })
 }
 
-/// The comment `<FPR prefix>/<k>` of `mr`.
-pub fn find_comment<'m>(mr: &'m MergeRequest, spec: &str) -> Result<&'m Comment> {
+/// The comment `<who>/<k>` of `mr`: `<who>` one key (see [`People::find`]; the
+/// commenters count as keys even when their key is gone).
+pub fn find_comment<'m>(
+    mr: &'m MergeRequest,
+    people: &People,
+    me: Option<&Fingerprint>,
+    spec: &str,
+) -> Result<&'m Comment> {
     let (who, k) = spec
         .rsplit_once('/')
-        .ok_or_else(|| Error::Invalid(format!("`{spec}` is not <FPR>/<k>")))?;
-    let who = who.to_ascii_uppercase();
-    let found: Vec<&Comment> = mr
-        .comments
+        .ok_or_else(|| Error::Invalid(format!("`{spec}` is not <who>/<k>")))?;
+    let k = layout::parse_number(k)
+        .ok_or_else(|| Error::Invalid(format!("`{spec}` is not <who>/<k>")))?;
+    let author = people.find(who, me, mr.comments.iter().map(|c| &c.author))?;
+    mr.comments
         .iter()
-        .filter(|c| c.author.as_str().starts_with(&who) && c.index.to_string() == k)
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one),
-        [] => Err(Error::Invalid(format!("{} has no comment {spec}", mr.id))),
-        _ => Err(Error::Ambiguous {
-            spec: spec.to_owned(),
-            candidates: found.iter().map(|c| c.reference()).collect(),
-        }),
-    }
+        .find(|c| c.author == author && c.index == k)
+        .ok_or_else(|| Error::Invalid(format!("{} has no comment {author}/{k}", mr.id)))
 }
 
 /// Labels added and removed by a change.
@@ -306,8 +326,6 @@ pub struct LabelChange {
 fn plan_labels(
     tx: &mut Tx,
     snapshot: &Snapshot,
-    people: &People,
-    me: &Fingerprint,
     mr: &MergeRequest,
     add: &[String],
     remove: &[String],
@@ -325,7 +343,7 @@ fn plan_labels(
         }
     }
     for l in add {
-        ensure_label(tx, snapshot, people, me, l)?;
+        ensure_label(snapshot, l)?;
         if !mr.has_label(l) && !change.added.contains(l) {
             link_label(tx, &mr.id, l);
             change.added.push(l.clone());
@@ -341,20 +359,16 @@ pub fn label(
     add: &[String],
     remove: &[String],
 ) -> Result<Committed<LabelChange>> {
-    let me = forge.me()?;
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
+    forge.transact(|_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         tx.message = format!("git mr label {id}\n");
-        plan_labels(tx, snapshot, &people, &me, mr, add, remove)
+        plan_labels(tx, snapshot, mr, add, remove)
     })
 }
 
 /// `git mr close`: `closed` on, `open` and `needs-review` off.
 pub fn close(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
-    let me = forge.me()?;
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
+    forge.transact(|_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         if mr.state() != State::Open {
             return Err(Error::Invalid(format!("{id} is already {}", mr.state())));
@@ -363,8 +377,6 @@ pub fn close(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
         plan_labels(
             tx,
             snapshot,
-            &people,
-            &me,
             mr,
             &["closed".to_owned()],
             &["open".to_owned(), "needs-review".to_owned()],
@@ -374,9 +386,7 @@ pub fn close(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
 
 /// `git mr reopen`: `open` on, `closed` off (a merged merge request stays merged).
 pub fn reopen(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
-    let me = forge.me()?;
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
+    forge.transact(|_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         match mr.state() {
             State::Merged => {
@@ -393,8 +403,6 @@ pub fn reopen(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
         plan_labels(
             tx,
             snapshot,
-            &people,
-            &me,
             mr,
             &["open".to_owned()],
             &["closed".to_owned()],
@@ -501,7 +509,6 @@ pub fn merge(
         Depth::Summary,
         &[target.to_owned()],
         |forge, snapshot, tx| {
-            let people = forge.people()?;
             let mr = get(snapshot, id)?;
             if mr.state() != State::Open {
                 return Err(Error::Invalid(format!("{id} is {}", mr.state())));
@@ -574,8 +581,6 @@ pub fn merge(
             plan_labels(
                 tx,
                 snapshot,
-                &people,
-                &me,
                 mr,
                 &["merged".to_owned(), "closed".to_owned()],
                 &["open".to_owned(), "needs-review".to_owned()],

@@ -199,6 +199,32 @@ fn life_cycle_of_a_merge_request() {
         err.contains("wontfix") && err.contains("maintainers"),
         "{err}"
     );
+    // Nobody makes a label by a typo: a maintainer creates the name on purpose.
+    let err = bob.mr_fails(&["label", "1", "--add", "wontfix"]);
+    assert!(
+        err.contains("does not exist") && err.contains("labels --create"),
+        "{err}"
+    );
+    let err = bob.mr_fails(&["label", "1", "--add", "neds-review"]);
+    assert!(err.contains("did you mean `needs-review`"), "{err}");
+    let err = alice.mr_fails(&["labels", "--create", "wontfix"]);
+    assert!(err.contains("only maintainers"), "{err}");
+    bob.mr(&[
+        "labels",
+        "--create",
+        "wontfix",
+        "-m",
+        "We will not do this.",
+    ]);
+    let labels = eve.mr(&["labels"]);
+    assert!(
+        labels
+            .lines()
+            .any(|l| l.starts_with("wontfix") && l.contains("We will not do this.")),
+        "{labels}"
+    );
+    let err = eve.mr_fails(&["list", "--label", "nosuch"]);
+    assert!(err.contains("label `nosuch` does not exist"), "{err}");
     bob.mr(&["label", "1", "--add", "wontfix"]);
     bob.mr(&["label", "1", "--remove", "wontfix"]);
     let err = alice.mr_fails(&["label", "1", "--add", "merged"]);

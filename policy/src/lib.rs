@@ -115,3 +115,4 @@ pub use fingerprint::{Fingerprint, FingerprintError};
 pub use groups::Members;
 pub use ops::{RefOp, TreeOp, UnknownOp};
 pub use policy::{Policy, PolicyFile};
+pub use suggest::closest;

@@ -76,6 +76,7 @@ impl From<Error> for CommandError {
             Error::UnknownUser(_) => (Kind::User, vec!["use a fingerprint prefix (8 hex digits or more), a name or an e-mail from keys/*.asc, or `me`".into()]),
             Error::ShortPrefix(_) => (Kind::User, vec!["a fingerprint prefix needs 8 hex digits or more: shorter ones are easy to grind".into()]),
             Error::UnknownLabel(_) | Error::BadLabel(_) => (Kind::User, Vec::new()),
+            Error::NotMaintainer(_) => (Kind::Denied, vec!["maintainers are listed in groups/maintainers on apps/access-control".into()]),
             Error::NoSuchRevision { .. } | Error::BadRevision(_) | Error::Invalid(_) => (Kind::User, Vec::new()),
             Error::MergeConflict { .. } => (
                 Kind::User,

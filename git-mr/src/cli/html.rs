@@ -44,9 +44,11 @@ pub struct Context<'a> {
 }
 
 /// Text as HTML text or as a quoted attribute value: `& < > " '` become references,
-/// and control characters (other than tab and newlines) become U+FFFD.
+/// and what [`ui::unsafe_char`] names (controls other than tab and newline, bidi
+/// formatting, line separators) becomes U+FFFD: one definition for both views.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let text = ui::clean(text);
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -54,8 +56,6 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -322,7 +322,11 @@ fn reply_to(cx: &Context<'_>, mr: &MergeRequest, value: &str) -> String {
 
 fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
     let is_description = c.index == 0 && c.author == mr.id.author;
-    let is_ci = c.header(header::CI_STATUS).is_some();
+    // Only the `ci` group reports CI: anyone else's CI-Status is an ordinary header.
+    let ci_status = c
+        .header(header::CI_STATUS)
+        .filter(|_| cx.people.is_ci(&c.author));
+    let is_ci = ci_status.is_some();
     let class = if is_ci {
         "comment ci-result"
     } else {
@@ -349,7 +353,7 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
     if is_description {
         out.push_str(" · <span class=\"tag\">description</span>");
     }
-    if let Some(status) = c.header(header::CI_STATUS) {
+    if let Some(status) = ci_status {
         write!(out, " · {}", ci_status_badge(status)).expect("writing to a String cannot fail");
     }
     out.push_str("</header>\n");
@@ -357,14 +361,10 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
         .headers
         .iter()
         .filter(|(k, _)| {
-            ![
-                header::DATE,
-                header::REVISION,
-                header::IN_REPLY_TO,
-                header::CI_STATUS,
-            ]
-            .iter()
-            .any(|h| k.eq_ignore_ascii_case(h))
+            ![header::DATE, header::REVISION, header::IN_REPLY_TO]
+                .iter()
+                .any(|h| k.eq_ignore_ascii_case(h))
+                && !(is_ci && k.eq_ignore_ascii_case(header::CI_STATUS))
         })
         .collect();
     if !extra.is_empty() {
@@ -572,6 +572,8 @@ mod tests {
                 ..Person::default()
             },
         );
+        // C reports CI (groups/ci).
+        people.ci.users.insert(fpr('C'));
         people
     }
 
@@ -691,7 +693,12 @@ mod tests {
             page.contains("reply to <code>&quot;&gt;&lt;script&gt;r()"),
             "{page}"
         );
-        assert!(page.contains("CI-Status: &lt;script&gt;s()"), "{page}");
+        // E is not in the ci group: the header is an ordinary one, no CI result.
+        assert!(
+            page.contains("<li><code>CI-Status: &lt;script&gt;s()"),
+            "{page}"
+        );
+        assert!(!page.contains("ci-result"), "{page}");
         assert!(
             page.contains("<code>X-&lt;script&gt;: &lt;script&gt;h()"),
             "{page}"

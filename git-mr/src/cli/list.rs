@@ -75,6 +75,9 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     ctx.refresh();
     let snapshot = ctx.snapshot(Depth::Summary)?;
     let people = ctx.people()?;
+    if let Some(l) = args.label.as_ref().filter(|l| !snapshot.label_exists(l)) {
+        return Err(ctx.explain(git_mr::Error::UnknownLabel(l.clone())));
+    }
     let author = match &args.author {
         Some(who) => {
             let me = ctx.forge.me().ok();

@@ -11,6 +11,7 @@ mod fetch;
 mod html;
 mod init;
 mod label;
+mod labels;
 mod list;
 mod merge;
 mod revise;
@@ -53,6 +54,7 @@ enum Command {
     Comment(comment::Args),
     Revise(revise::Args),
     Label(label::Args),
+    Labels(labels::Args),
     Diff(diff::Args),
     Checkout(checkout::Args),
     Merge(merge::Args),
@@ -171,7 +173,7 @@ impl Ctx {
     /// Turn a library error of a change into a user error with the right hints.
     pub fn explain(&self, e: Error) -> CommandError {
         let hints = match &e {
-            Error::PushRejected { .. } | Error::UnknownLabel(_) => {
+            Error::PushRejected { .. } | Error::UnknownLabel(_) | Error::NotMaintainer(_) => {
                 let people = self.forge.people().unwrap_or_default();
                 let me = self.forge.me().ok();
                 self.hints_for(&e, &people, me.as_ref())
@@ -212,21 +214,45 @@ the owner must repair it (gitapps-hook validate)"
                     _ => "the server refused the push: its message is above".to_owned(),
                 });
             }
-            Error::UnknownLabel(_) => {
+            Error::UnknownLabel(label) => {
+                if let Ok(s) = self.forge.snapshot(Depth::Summary) {
+                    let labels: Vec<&str> = s.labels.keys().map(String::as_str).collect();
+                    if let Some(close) = gitapps_policy::closest(label, &labels) {
+                        hints.push(format!("did you mean `{close}`?"));
+                    }
+                    hints.push(format!(
+                        "existing labels: {} (`git mr labels` describes them)",
+                        labels.join(", ")
+                    ));
+                }
+                let me_maintainer = me.is_some_and(|me| people.is_maintainer(me));
+                if me_maintainer {
+                    hints.push(format!(
+                        "to make a new label: git mr labels --create {label} -m DESCRIPTION"
+                    ));
+                } else {
+                    let names: Vec<String> = people
+                        .maintainers
+                        .users
+                        .iter()
+                        .map(|m| people.display(m))
+                        .collect();
+                    hints.push(if names.is_empty() {
+                        "only maintainers (groups/maintainers on apps/access-control) create label names".to_owned()
+                    } else {
+                        format!("only maintainers create label names: ask {}", names.join(", "))
+                    });
+                }
+            }
+            Error::NotMaintainer(_) => {
                 let names: Vec<String> = people
                     .maintainers
                     .users
                     .iter()
                     .map(|m| people.display(m))
                     .collect();
-                hints.push(if names.is_empty() {
-                    "only maintainers (groups/maintainers on apps/access-control) may create label names".to_owned()
-                } else {
-                    format!("only maintainers may create label names: ask {}", names.join(", "))
-                });
-                if let Ok(s) = self.forge.snapshot(Depth::Summary) {
-                    let labels: Vec<&str> = s.labels.keys().map(String::as_str).collect();
-                    hints.push(format!("existing labels: {}", labels.join(", ")));
+                if !names.is_empty() {
+                    hints.push(format!("ask a maintainer: {}", names.join(", ")));
                 }
             }
             _ => {}
@@ -279,6 +305,7 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         Command::Comment(a) => comment::run(&ctx, a),
         Command::Revise(a) => revise::run(&ctx, a),
         Command::Label(a) => label::run(&ctx, a),
+        Command::Labels(a) => labels::run(&ctx, a),
         Command::Diff(a) => diff::run(&ctx, a),
         Command::Checkout(a) => checkout::run(&ctx, a),
         Command::Merge(a) => merge::run(&ctx, a),
