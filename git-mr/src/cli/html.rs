@@ -361,10 +361,11 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
         .headers
         .iter()
         .filter(|(k, _)| {
-            ![header::DATE, header::REVISION, header::IN_REPLY_TO]
+            let shown_above = [header::DATE, header::REVISION, header::IN_REPLY_TO]
                 .iter()
                 .any(|h| k.eq_ignore_ascii_case(h))
-                && !(is_ci && k.eq_ignore_ascii_case(header::CI_STATUS))
+                || (is_ci && k.eq_ignore_ascii_case(header::CI_STATUS));
+            !shown_above
         })
         .collect();
     if !extra.is_empty() {
