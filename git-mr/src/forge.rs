@@ -341,10 +341,24 @@ impl Forge {
         Ok(fpr)
     }
 
-    /// A signature for commits the tools write, at the injected clock's time.
+    /// A signature for commits the tools write (data commits, merge commits), at
+    /// the injected clock's time: git's `user.name` and `user.email`, else the
+    /// name and e-mail of the user's key on apps/access-control (else the user id).
     pub fn signature(&self) -> Result<gix::actor::Signature> {
         let me = self.me().map(|f| f.to_string()).unwrap_or_default();
-        Ok(tx::signature(&self.repo, &me, clock::now()?))
+        let config = self.repo.config_snapshot();
+        let configured = ["user.name", "user.email"]
+            .iter()
+            .all(|k| config.string(*k).is_some_and(|v| !v.to_string().trim().is_empty()));
+        // The keys are read only when git's identity is incomplete.
+        let person = Fingerprint::parse(&me)
+            .ok()
+            .filter(|_| !configured)
+            .and_then(|f| self.people().ok()?.people.remove(&f))
+            .unwrap_or_default();
+        let name = person.name.unwrap_or(me);
+        let email = person.email.unwrap_or_default();
+        Ok(tx::signature(&self.repo, (&name, &email), clock::now()?))
     }
 
     /// Point a local ref at `id` (remote-tracking refs and tags only: never HEAD).

@@ -261,6 +261,33 @@ the owner must repair it (gitapps-hook validate)"
     }
 }
 
+/// A remote given by name must be one of the repository's (a URL or a path
+/// is taken as it is): a typo must not read as "merge requests are not set up".
+fn check_remote(forge: &Forge) -> CommandResult {
+    let name = forge.remote();
+    let is_name = git_mr::layout::remote_slug(name) == name;
+    let config = forge.repo().config_snapshot();
+    let configured = config.string(format!("remote.{name}.url").as_str()).is_some();
+    if !is_name || configured || std::path::Path::new(name).exists() {
+        return Ok(());
+    }
+    let remotes: Vec<String> = forge
+        .repo()
+        .remote_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let e = CommandError::user(format!("this repository has no remote `{name}`"));
+    Err(if remotes.is_empty() {
+        e.hint("add one with `git remote add NAME URL`, or give --remote a URL or path")
+    } else {
+        e.hint(format!(
+            "its remotes: {} (`git remote -v` shows where they point)",
+            remotes.join(", ")
+        ))
+    })
+}
+
 /// GITAPPS_OFFLINE=1: read what was fetched last, fetch nothing.
 fn offline() -> bool {
     std::env::var_os("GITAPPS_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0")
@@ -296,6 +323,7 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
     }
     let cwd = std::env::current_dir()?;
     let forge = Forge::discover(&cwd, &cli.remote)?;
+    check_remote(&forge)?;
     let ctx = Ctx { forge, ui };
     match cli.command {
         Command::Init(a) => init::run(&ctx, a),
