@@ -347,9 +347,11 @@ impl Forge {
     pub fn signature(&self) -> Result<gix::actor::Signature> {
         let me = self.me().map(|f| f.to_string()).unwrap_or_default();
         let config = self.repo.config_snapshot();
-        let configured = ["user.name", "user.email"]
-            .iter()
-            .all(|k| config.string(*k).is_some_and(|v| !v.to_string().trim().is_empty()));
+        let configured = ["user.name", "user.email"].iter().all(|k| {
+            config
+                .string(*k)
+                .is_some_and(|v| !v.to_string().trim().is_empty())
+        });
         // The keys are read only when git's identity is incomplete.
         let person = Fingerprint::parse(&me)
             .ok()

@@ -274,6 +274,15 @@ fn owner_from_history(repo: &gix::Repository, tip: ObjectId) -> Result<Option<Fi
     })
 }
 
+/// `Name <address>` as written: name and address, either possibly absent.
+fn split_user_id(uid: &str) -> (Option<String>, Option<String>) {
+    let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    match uid.trim().strip_suffix('>').and_then(|s| s.rsplit_once('<')) {
+        Some((name, email)) => (some(name), some(email)),
+        None => (some(uid), None),
+    }
+}
+
 /// Names and e-mails of an armored certificate's user ids (the first that has
 /// either is the one shown).
 pub fn person_from_key(data: &[u8]) -> Person {
@@ -284,8 +293,12 @@ pub fn person_from_key(data: &[u8]) -> Person {
     let mut person = Person::default();
     for ua in cert.userids() {
         let uid = ua.userid();
-        let name = uid.name().ok().flatten().map(str::to_owned);
-        let email = uid.email().ok().flatten().map(str::to_owned);
+        let (name, email) = match (uid.name(), uid.email()) {
+            (Ok(name), Ok(email)) => (name.map(str::to_owned), email.map(str::to_owned)),
+            // Not RFC 2822 (an address with letters of other scripts, say): read
+            // `Name <address>` by hand rather than ignore what it claims.
+            _ => split_user_id(&String::from_utf8_lossy(uid.value())),
+        };
         if person.name.is_none() && person.email.is_none() {
             person.name = name.clone();
             person.email = email.clone();

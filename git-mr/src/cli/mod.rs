@@ -267,7 +267,9 @@ fn check_remote(forge: &Forge) -> CommandResult {
     let name = forge.remote();
     let is_name = git_mr::layout::remote_slug(name) == name;
     let config = forge.repo().config_snapshot();
-    let configured = config.string(format!("remote.{name}.url").as_str()).is_some();
+    let configured = config
+        .string(format!("remote.{name}.url").as_str())
+        .is_some();
     if !is_name || configured || std::path::Path::new(name).exists() {
         return Ok(());
     }
