@@ -13,8 +13,6 @@ pub enum Error {
     NoDataBranch { remote: String },
     #[error("the remote {remote} has no access-control branch (refs/heads/apps/access-control)")]
     NoAccessControl { remote: String },
-    #[error("merge requests are already set up on {remote}")]
-    AlreadyInitialised { remote: String },
     #[error("no signing key configured (git config user.signingkey)")]
     NoSigningKey,
     #[error("gpg cannot resolve the signing key {key}: {detail}")]

@@ -277,7 +277,11 @@ fn owner_from_history(repo: &gix::Repository, tip: ObjectId) -> Result<Option<Fi
 /// `Name <address>` as written: name and address, either possibly absent.
 fn split_user_id(uid: &str) -> (Option<String>, Option<String>) {
     let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    match uid.trim().strip_suffix('>').and_then(|s| s.rsplit_once('<')) {
+    match uid
+        .trim()
+        .strip_suffix('>')
+        .and_then(|s| s.rsplit_once('<'))
+    {
         Some((name, email)) => (some(name), some(email)),
         None => (some(uid), None),
     }

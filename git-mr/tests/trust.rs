@@ -224,6 +224,39 @@ fn ci_results_come_from_the_ci_group_and_owner_is_a_member() {
     );
     owner.mr(&["labels", "--create", "wip", "-m", "Work in progress."]);
     owner.mr(&["label", "alice/1", "--add", "wip"]);
+
+    // init repairs itself: a lost policy file comes back, members are added
+    // to their group, an unregistered bot is warned about; then nothing to do.
+    world.edit_access_control(&[("refs/merge-reqs.conf", None)], "lose a file");
+    let unregistered = "0123456789ABCDEF0123456789ABCDEF01234567";
+    let out = owner.mr_out(&["init", "--ci", &eve.fpr, "--ci", unregistered]);
+    out.assert_ok();
+    assert!(
+        out.stderr
+            .contains(&format!("CI bot {unregistered} has no key")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("refs/merge-reqs.conf (new)"),
+        "{}",
+        out.stderr
+    );
+    let ci = world
+        .server
+        .read_file("apps/access-control", "groups/ci")
+        .unwrap();
+    assert!(ci.contains("@owner") && ci.contains(&eve.fpr), "{ci}");
+    assert_eq!(
+        world
+            .server
+            .read_file("apps/access-control", "refs/merge-reqs.conf")
+            .unwrap(),
+        git_mr::policy::refs_conf()
+    );
+    let out = owner.mr_out(&["init"]);
+    out.assert_ok();
+    assert!(out.stderr.contains("nothing to do"), "{}", out.stderr);
 }
 
 /// Titles, names and comments reach the terminal and the export without

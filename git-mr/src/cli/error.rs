@@ -59,7 +59,6 @@ impl From<Error> for CommandError {
                 Kind::Config,
                 vec!["the server needs `gitapps-hook install REPO --owner KEY.asc` first".into()],
             ),
-            Error::AlreadyInitialised { .. } => (Kind::User, vec!["nothing to do: `git mr list` shows the merge requests".into()]),
             Error::NoSigningKey => (
                 Kind::Config,
                 vec!["tell git which key signs your pushes: git config user.signingkey <FINGERPRINT>".into()],

@@ -3,6 +3,7 @@
 mod checkout;
 mod close;
 mod comment;
+mod completion;
 mod create;
 mod diff;
 mod error;
@@ -65,10 +66,21 @@ enum Command {
     Export(export::Args),
     /// Print a shell completion script for git-mr (bash, zsh, fish, elvish, powershell).
     ///
-    /// For bash: `git-mr completions bash > /etc/bash_completion.d/git-mr`.
+    /// For bash: `git-mr completions bash > /etc/bash_completion.d/git-mr` (or
+    /// `~/.local/share/bash-completion/completions/git-mr`). The bash script also
+    /// defines `_git_mr`, which git's own completion calls for `git mr <TAB>`.
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (git-mr.1, git-mr-<verb>.1) into DIR.
+    ///
+    /// `git mr --help` asks git, which opens `man git-mr`: install the pages where
+    /// man looks, e.g. `git-mr man /usr/local/share/man/man1` (or
+    /// `~/.local/share/man/man1`).
+    Man {
+        /// Where to write the pages.
+        dir: std::path::PathBuf,
     },
 }
 
@@ -319,9 +331,16 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         use clap::CommandFactory;
         let mut script = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "git-mr", &mut script);
+        if shell == clap_complete::Shell::Bash {
+            script.extend(completion::git_bash_function(&Cli::command()).into_bytes());
+        }
         // A closed pipe (`| head`) is the reader's choice, not an error.
         let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
         return Ok(());
+    }
+    if let Command::Man { dir } = &cli.command {
+        use clap::CommandFactory;
+        return completion::write_man_pages(Cli::command(), dir);
     }
     let cwd = std::env::current_dir()?;
     let forge = Forge::discover(&cwd, &cli.remote)?;
@@ -344,6 +363,6 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         Command::Search(a) => search::run(&ctx, a),
         Command::Fetch(a) => fetch::run(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
-        Command::Completions { .. } => Ok(()),
+        Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }
