@@ -391,3 +391,64 @@ fn malformed_data_is_skipped_with_a_warning() {
     // Writing still works next to malformed data.
     alice.mr(&["comment", "1", "-m", "still fine"]);
 }
+
+/// `git mr <TAB>` completes under git's own bash completion (which calls
+/// `_git_mr`), and `git-mr man DIR` writes the pages `git mr --help` opens.
+#[test]
+fn completion_under_git_and_man_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = gitapps_tests::bin("git-mr");
+    let script = dir.path().join("git-mr.bash");
+    let out = std::process::Command::new(&bin)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&script, &out.stdout).unwrap();
+    let git_completion = "/usr/share/bash-completion/completions/git";
+    assert!(
+        std::path::Path::new(git_completion).exists(),
+        "git's bash completion ({git_completion}, Debian's git package) is missing"
+    );
+    let complete = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {git_completion}; source {}; COMP_WORDS=({}); COMP_CWORD={}; \
+             COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; __git_wrap__git_main; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words.len() - 1
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &program])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(complete("git mr comm"), ["comment"]);
+    let options = complete("git mr comment --re");
+    assert!(options.contains(&"--reply-to=".to_owned()), "{options:?}");
+    assert!(complete("git mr l").contains(&"labels".to_owned()));
+
+    let man = dir.path().join("man1");
+    let out = std::process::Command::new(&bin)
+        .arg("man")
+        .arg(&man)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for page in ["git-mr.1", "git-mr-comment.1", "git-mr-merge.1"] {
+        let text = std::fs::read_to_string(man.join(page)).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+    }
+    let merge = std::fs::read_to_string(man.join("git-mr-merge.1")).unwrap();
+    assert!(merge.contains("revision"), "{merge}");
+}
