@@ -43,18 +43,26 @@ fn count(log: &std::path::Path, verb: &str) -> usize {
         .count()
 }
 
+/// Owner, Alice and Bob, a maintainer who may push `main`; Alice on a branch
+/// `feature` from `main`.
+fn alice_and_bob_the_maintainer() -> World {
+    let world = World::new(&["owner", "alice", "bob"]);
+    world.setup_main();
+    world.owner().mr(&["init", "--maintainer", "bob"]);
+    world.grant_main_to_maintainers();
+    let alice = world.user("alice");
+    alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
+    world
+}
+
 /// Alice revises to v2; Bob listed before and then ran a plain `git fetch`
 /// (which moves the data branch's remote-tracking ref, but fetches no revision
 /// tag). Every read and write fetches the tags with the data: Bob sees v2,
 /// comments on v2, and merges v2, saying so with Alice's full fingerprint.
 #[test]
 fn stale_clones_see_and_merge_the_newest_revision() {
-    let world = World::new(&["owner", "alice", "bob"]);
+    let world = alice_and_bob_the_maintainer();
     let (owner, alice, bob) = (world.owner(), world.user("alice"), world.user("bob"));
-    world.setup_main();
-    owner.mr(&["init", "--maintainer", "bob"]);
-    world.grant_main_to_maintainers();
-    alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
     commit_file(alice, "a.txt", "one\n", "add a");
     alice.mr(&["create", "-t", "Add a", "-m", "v1"]);
     assert_eq!(bob.json(&["list", "--json"])[0]["revisions"], 1);
@@ -263,12 +271,8 @@ fn ci_results_come_from_the_ci_group_and_owner_is_a_member() {
 /// controls or bidi overrides.
 #[test]
 fn display_hygiene_and_friction() {
-    let world = World::new(&["owner", "alice", "bob"]);
+    let world = alice_and_bob_the_maintainer();
     let (owner, alice, bob) = (world.owner(), world.user("alice"), world.user("bob"));
-    world.setup_main();
-    owner.mr(&["init", "--maintainer", "bob"]);
-    world.grant_main_to_maintainers();
-    alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
 
     // create: a target that is not there, nothing ahead of the target.
     let err = alice.mr_fails(&["create", "-t", "x", "-m", ".", "--target", "mian"]);
@@ -376,6 +380,18 @@ fn display_hygiene_and_friction() {
     bob.git(&["remote", "set-url", "origin", url.trim()]);
     bob.mr(&["comment", "1", "-F", kept]);
 
+    // A size refusal is not called a policy refusal.
+    world.server.set_config("gitapps.maxFileSize", "1000");
+    let big = bob.home.join("big.txt");
+    std::fs::write(&big, "x".repeat(5000)).unwrap();
+    let err = bob.mr_fails(&["comment", "1", "-F", big.to_str().unwrap()]);
+    assert!(err.contains("maxFileSize"), "{err}");
+    assert!(!err.contains("does not allow"), "{err}");
+    world
+        .server
+        .git(&["config", "--unset", "gitapps.maxFileSize"])
+        .assert_ok();
+
     // A local gpg failure says so, not that the policy refused.
     let gpg = bob.home.join("gpg-fails.sh");
     std::fs::write(
@@ -401,4 +417,40 @@ fn display_hygiene_and_friction() {
     bob.git(&["fetch", "-q", "origin"]);
     let author = bob.git(&["log", "-1", "--format=%an <%ae>", "origin/main"]);
     assert_eq!(author.trim(), format!("Bob <{}>", bob.email));
+}
+
+/// Concurrent commenters over HTTP (nginx + fcgiwrap + git http-backend, a
+/// nonce issued by one request and checked in the next): every comment arrives.
+#[test]
+fn concurrent_comments_over_http_all_arrive() {
+    let world = World::new(&["owner", "alice", "bob", "carol"]);
+    world.setup_main();
+    world.owner().mr(&["init"]);
+    let url = gitapps_tests::http::HttpServer::shared().serve(&world.server);
+    for u in &world.users {
+        u.git(&["remote", "set-url", "origin", &url]);
+    }
+    let alice = world.user("alice");
+    alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
+    commit_file(alice, "a.txt", "one\n", "add a");
+    alice.mr(&["create", "-t", "Busy", "-m", "."]);
+    let mut children = Vec::new();
+    for i in 0..4 {
+        for u in &world.users[1..] {
+            let child = u
+                .mr_command()
+                .args(["comment", "1", "-m", &format!("{} {i}", u.name)])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            children.push(child);
+        }
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        gitapps_tests::Output::new("comment over HTTP".to_owned(), out).assert_ok();
+    }
+    let show = alice.json(&["show", "1", "--json"]);
+    assert_eq!(show["comments"].as_array().unwrap().len(), 13, "{show:#}");
 }

@@ -73,54 +73,41 @@ fn pushes(log: &Path) -> usize {
         .count()
 }
 
-fn sequential(users: &[Member], bin_dir: &Path, log: &Path, mr: &str, tag: &str) -> Round {
+/// Every writer comments once: one after another, or all at once.
+fn round(
+    users: &[Member],
+    bin_dir: &Path,
+    log: &Path,
+    mr: &str,
+    tag: &str,
+    at_once: bool,
+) -> Round {
+    let kind = if at_once { "concurrent" } else { "sequential" };
     let before = pushes(log);
     let start = Instant::now();
-    let mut failures = 0;
-    let mut first_failure = None;
+    let mut outputs = Vec::new();
+    let mut children = Vec::new();
     for (i, u) in users.iter().enumerate() {
-        let out = comment(u, bin_dir, mr, &format!("{tag} sequential {i}"))
-            .output()
-            .expect("spawn");
-        if !out.status.success() {
-            failures += 1;
-            first_failure.get_or_insert_with(|| String::from_utf8_lossy(&out.stderr).into_owned());
+        let mut cmd = comment(u, bin_dir, mr, &format!("{tag} {kind} {i}"));
+        if at_once {
+            children.push(cmd.spawn().expect("spawn"));
+        } else {
+            outputs.push(cmd.output().expect("spawn"));
         }
     }
+    outputs.extend(
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().expect("wait")),
+    );
+    let failed: Vec<_> = outputs.iter().filter(|o| !o.status.success()).collect();
     Round {
-        failures,
+        failures: failed.len(),
         pushes: pushes(log) - before,
         wall: start.elapsed(),
-        first_failure,
-    }
-}
-
-fn concurrent(users: &[Member], bin_dir: &Path, log: &Path, mr: &str, tag: &str) -> Round {
-    let before = pushes(log);
-    let start = Instant::now();
-    let children: Vec<_> = users
-        .iter()
-        .enumerate()
-        .map(|(i, u)| {
-            comment(u, bin_dir, mr, &format!("{tag} concurrent {i}"))
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    let mut failures = 0;
-    let mut first_failure = None;
-    for child in children {
-        let out = child.wait_with_output().expect("wait");
-        if !out.status.success() {
-            failures += 1;
-            first_failure.get_or_insert_with(|| String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-    }
-    Round {
-        failures,
-        pushes: pushes(log) - before,
-        wall: start.elapsed(),
-        first_failure,
+        first_failure: failed
+            .first()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned()),
     }
 }
 
@@ -192,8 +179,8 @@ fn main() {
     let log = forge.root.path().join("pushes.log");
     let bin_dir = logging_git(&forge.root.path().join("bin"), &log);
 
-    let seq = sequential(writers, &bin_dir, &log, &mr, "local");
-    let conc = concurrent(writers, &bin_dir, &log, &mr, "local");
+    let seq = round(writers, &bin_dir, &log, &mr, "local", false);
+    let conc = round(writers, &bin_dir, &log, &mr, "local", true);
     report("local path", n, &seq, &conc);
     check_all_arrived(owner, &mr, "local", n);
 
@@ -205,8 +192,8 @@ fn main() {
     for u in forge.users.iter() {
         u.git(&["remote", "set-url", "origin", &url]);
     }
-    let seq = sequential(writers, &bin_dir, &log, &mr, "http");
-    let conc = concurrent(writers, &bin_dir, &log, &mr, "http");
+    let seq = round(writers, &bin_dir, &log, &mr, "http", false);
+    let conc = round(writers, &bin_dir, &log, &mr, "http", true);
     report("HTTP (nginx + fcgiwrap)", n, &seq, &conc);
     check_all_arrived(owner, &mr, "http", n);
 }

@@ -243,29 +243,14 @@ the owner must repair it (gitapps-hook validate)"
                         "to make a new label: git mr labels --create {label} -m DESCRIPTION"
                     ));
                 } else {
-                    let names: Vec<String> = people
-                        .maintainers
-                        .users
-                        .iter()
-                        .map(|m| people.display(m))
-                        .collect();
-                    hints.push(if names.is_empty() {
-                        "only maintainers (groups/maintainers on apps/access-control) create label names".to_owned()
-                    } else {
-                        format!("only maintainers create label names: ask {}", names.join(", "))
+                    hints.push(match maintainers(people) {
+                        None => "only maintainers (groups/maintainers on apps/access-control) create label names".to_owned(),
+                        Some(names) => format!("only maintainers create label names: ask {names}"),
                     });
                 }
             }
             Error::NotMaintainer(_) => {
-                let names: Vec<String> = people
-                    .maintainers
-                    .users
-                    .iter()
-                    .map(|m| people.display(m))
-                    .collect();
-                if !names.is_empty() {
-                    hints.push(format!("ask a maintainer: {}", names.join(", ")));
-                }
+                hints.extend(maintainers(people).map(|names| format!("ask a maintainer: {names}")));
             }
             _ => {}
         }
@@ -300,6 +285,17 @@ fn check_remote(forge: &Forge) -> CommandResult {
             remotes.join(", ")
         ))
     })
+}
+
+/// The maintainers as people are shown (`Name (9A3F1C2B), …`), if any is known.
+fn maintainers(people: &People) -> Option<String> {
+    let names: Vec<String> = people
+        .maintainers
+        .users
+        .iter()
+        .map(|m| people.display(m))
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// GITAPPS_OFFLINE=1: read what was fetched last, fetch nothing.
