@@ -23,8 +23,11 @@ use crate::{clock, Error, Result};
 pub const RETRY_BUDGET: Duration = Duration::from_secs(300);
 
 /// The first wait after a lost race; it doubles (with full jitter) up to [`MAX_WAIT`].
-const FIRST_WAIT: Duration = Duration::from_millis(50);
-const MAX_WAIT: Duration = Duration::from_secs(4);
+/// The cap is high on purpose: with many writers, every lost attempt costs a fetch
+/// and a push on machines the server shares, and 100 writers waiting at most 4 s
+/// made 31 attempts each (BENCHMARKS.md); waits that keep doubling spread them out.
+const FIRST_WAIT: Duration = Duration::from_millis(100);
+const MAX_WAIT: Duration = Duration::from_secs(20);
 
 fn retry_budget() -> Duration {
     std::env::var("GITAPPS_RETRY_SECS")
