@@ -62,7 +62,7 @@ fn alice_and_bob_the_maintainer() -> World {
 #[test]
 fn stale_clones_see_and_merge_the_newest_revision() {
     let world = alice_and_bob_the_maintainer();
-    let (owner, alice, bob) = (world.owner(), world.user("alice"), world.user("bob"));
+    let (alice, bob) = (world.user("alice"), world.user("bob"));
     commit_file(alice, "a.txt", "one\n", "add a");
     alice.mr(&["create", "-t", "Add a", "-m", "v1"]);
     assert_eq!(bob.json(&["list", "--json"])[0]["revisions"], 1);
