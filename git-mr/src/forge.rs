@@ -2,7 +2,7 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gix::refs::transaction::PreviousValue;
 use gix::ObjectId;
@@ -26,7 +26,7 @@ pub const RETRY_BUDGET: Duration = Duration::from_secs(300);
 /// The cap is high on purpose: with many writers, every lost attempt costs a fetch
 /// and a push on machines the server shares, and 100 writers waiting at most 4 s
 /// made 31 attempts each (BENCHMARKS.md); waits that keep doubling spread them out.
-const FIRST_WAIT: Duration = Duration::from_millis(100);
+const FIRST_WAIT: Duration = Duration::from_millis(500);
 const MAX_WAIT: Duration = Duration::from_secs(20);
 
 fn retry_budget() -> Duration {
@@ -41,6 +41,10 @@ fn retry_budget() -> Duration {
 pub fn backoff() -> Backoff {
     Backoff::new(retry_budget(), FIRST_WAIT, MAX_WAIT)
 }
+
+/// How long a fetch counts as "just now" for a change (a command's own fetch;
+/// a long-running process such as ci-bot fetches again after a job).
+const FRESH_FOR: Duration = Duration::from_secs(10);
 
 /// What a fetch found on the remote.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,9 +71,9 @@ pub struct Forge {
     remote: String,
     git: Git,
     me: OnceCell<Fingerprint>,
-    /// The extra branches of this process's last successful fetch, if any: a
-    /// change made right after it needs no fetch of its own.
-    fresh: RefCell<Option<Vec<String>>>,
+    /// When this process last fetched, and the extra branches it fetched: a
+    /// change made right after it (within [`FRESH_FOR`]) needs no fetch of its own.
+    fresh: RefCell<Option<(Instant, Vec<String>)>>,
 }
 
 impl Forge {
@@ -199,16 +203,15 @@ impl Forge {
                 .map(|(b, _)| b.clone())
                 .collect(),
         };
-        *self.fresh.borrow_mut() = Some(branches.to_vec());
+        *self.fresh.borrow_mut() = Some((Instant::now(), branches.to_vec()));
         Ok(fetched)
     }
 
-    /// Whether this process fetched already, with (at least) these branches.
+    /// Whether this process fetched just now, with (at least) these branches.
     fn fetched_with(&self, branches: &[String]) -> bool {
-        self.fresh
-            .borrow()
-            .as_ref()
-            .is_some_and(|had| branches.iter().all(|b| had.contains(b)))
+        self.fresh.borrow().as_ref().is_some_and(|(when, had)| {
+            when.elapsed() < FRESH_FOR && branches.iter().all(|b| had.contains(b))
+        })
     }
 
     /// A branch of the remote as last fetched (see [`Forge::fetch_with`]).
@@ -394,7 +397,7 @@ impl Forge {
                 PushOutcome::Accepted => return Ok(()),
                 PushOutcome::Replay { .. } => match waits.next_second() {
                     Some(wait) => std::thread::sleep(wait),
-                    None => return Err(self.gave_up(attempts, &waits)),
+                    None => return Err(self.gave_up(attempts)),
                 },
                 PushOutcome::LostRace { stderr } => {
                     return Err(Error::PushRejected { code: None, stderr })
@@ -406,7 +409,7 @@ impl Forge {
         }
     }
 
-    fn gave_up(&self, attempts: u32, _waits: &Backoff) -> Error {
+    fn gave_up(&self, attempts: u32) -> Error {
         Error::TooManyRetries {
             attempts,
             seconds: retry_budget().as_secs(),
@@ -541,7 +544,7 @@ impl Forge {
             };
             match wait {
                 Some(wait) => std::thread::sleep(wait),
-                None => return Err(self.gave_up(attempt, &waits)),
+                None => return Err(self.gave_up(attempt)),
             }
         }
     }
