@@ -1,6 +1,6 @@
 //! `git mr export --html` end to end: merge requests made through a real server with
 //! `gitapps-hook`, exported, and the pages rendered by headless Chromium (Debian's
-//! `chromium` package; `.ci/run` installs it). The assertions are on the DOM Chromium
+//! `chromium` package; `./test` installs it). The assertions are on the DOM Chromium
 //! built, so they check what a browser shows, not only what was written.
 
 mod common;
@@ -22,7 +22,8 @@ fn mr_at(u: &User, now: &str, args: &[&str]) -> String {
 
 const CHROMIUM: &str = "chromium";
 const MISSING: &str = "`chromium` is not installed, and this test renders the exported site in \
-headless Chromium: install Debian's package (`apt-get install chromium`; .ci/run does it when missing)";
+headless Chromium: install Debian's package (`apt-get install -y chromium`), or run the project's \
+test command `./test`, which installs what the tests need";
 
 /// Fail at once, before building a world, when Chromium is missing.
 fn require_chromium() {

@@ -219,9 +219,9 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
 pub fn require_program(program: &str, package: &str) -> PathBuf {
     find_program(program).unwrap_or_else(|| {
         panic!(
-            "`{program}` was not found (in PATH or /usr/sbin): the transport tests need \
-             Debian's `{package}` package. `.ci/run` installs it, or: \
-             apt-get install -y nginx fcgiwrap openssh-server"
+            "`{program}` was not found (in PATH or /usr/sbin): this test needs Debian's \
+             `{package}` package. Install it (`apt-get install -y {package}`), or run the \
+             project's test command `./test`, which installs what the tests need"
         )
     })
 }
