@@ -222,10 +222,7 @@ impl People {
             Who::Ambiguous(candidates) => Err(WhoError::Ambiguous(
                 candidates
                     .iter()
-                    .map(|c| {
-                        let how: Vec<String> = c.readings.iter().map(|r| r.to_string()).collect();
-                        format!("{} (by {})", self.describe(&c.fingerprint), how.join(", "))
-                    })
+                    .map(|c| format!("{} (by {})", self.describe(&c.fingerprint), c.how()))
                     .collect(),
             )),
         }

@@ -4,7 +4,6 @@
 mod common;
 
 use common::{commit_file, MrJson, World};
-use gitapps_tests::Output;
 
 #[test]
 fn init_create_list_show() {
@@ -320,23 +319,7 @@ fn crafted_pushes_are_rejected_and_concurrent_comments_all_arrive() {
     assert_eq!(bob.json(&["show", "1", "--json"])["title"], "Add a");
 
     // 16 comments at once, 8 by each user.
-    let mut children = Vec::new();
-    for i in 0..8 {
-        for u in [alice, bob] {
-            let child = u
-                .mr_command()
-                .args(["comment", "1", "-m", &format!("comment {i} by {}", u.name)])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            children.push(child);
-        }
-    }
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        Output::new("concurrent comment".to_owned(), out).assert_ok();
-    }
+    common::comment_at_once(&[alice, bob], "1", 8);
     let show = bob.json(&["show", "1", "--json"]);
     let comments = show["comments"].as_array().unwrap();
     assert_eq!(comments.len(), 17, "{comments:#?}");

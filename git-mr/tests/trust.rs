@@ -434,23 +434,8 @@ fn concurrent_comments_over_http_all_arrive() {
     alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
     commit_file(alice, "a.txt", "one\n", "add a");
     alice.mr(&["create", "-t", "Busy", "-m", "."]);
-    let mut children = Vec::new();
-    for i in 0..4 {
-        for u in &world.users[1..] {
-            let child = u
-                .mr_command()
-                .args(["comment", "1", "-m", &format!("{} {i}", u.name)])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            children.push(child);
-        }
-    }
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        gitapps_tests::Output::new("comment over HTTP".to_owned(), out).assert_ok();
-    }
+    let writers: Vec<&common::User> = world.users[1..].iter().collect();
+    common::comment_at_once(&writers, "1", 4);
     let show = alice.json(&["show", "1", "--json"]);
     assert_eq!(show["comments"].as_array().unwrap().len(), 13, "{show:#}");
 }

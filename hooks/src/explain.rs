@@ -119,10 +119,7 @@ fn user_by_name(
         Who::Ambiguous(candidates) => {
             let list: Vec<String> = candidates
                 .iter()
-                .map(|c| {
-                    let how: Vec<String> = c.readings.iter().map(|r| r.to_string()).collect();
-                    format!("  {} (by {})", c.fingerprint, how.join(", "))
-                })
+                .map(|c| format!("  {} (by {})", c.fingerprint, c.how()))
                 .collect();
             Err(HookError::Usage(format!(
                 "--user {who:?} could mean more than one key; give a fingerprint:\n{}",

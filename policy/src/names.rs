@@ -75,6 +75,14 @@ pub struct Candidate {
     pub readings: Vec<Reading>,
 }
 
+impl Candidate {
+    /// How it matched, for messages: `name "Carol", e-mail "carol@example.com"`.
+    pub fn how(&self) -> String {
+        let how: Vec<String> = self.readings.iter().map(Reading::to_string).collect();
+        how.join(", ")
+    }
+}
+
 /// What a `<who>` means.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Who {
