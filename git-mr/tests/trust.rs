@@ -149,6 +149,14 @@ fn names_are_claims_not_identities() {
             .unwrap_or_else(|| panic!("{} in {list}", u.fpr));
         assert!(line.contains("a name other keys share"), "{line}");
     }
+    let site = world.root.path().join("site");
+    bob.mr(&["export", "--html", site.to_str().unwrap()]);
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert_eq!(
+        index.matches("(a name other keys share)").count(),
+        3,
+        "{index}"
+    );
 }
 
 /// Only the `ci` group reports CI, and `@owner` in a group means the owner, as

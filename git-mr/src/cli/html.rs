@@ -116,6 +116,13 @@ fn person(people: &People, who: &Fingerprint) -> String {
 /// comment the way `git mr comment --reply-to` takes it.
 fn person_with(people: &People, who: &Fingerprint, suffix: &str) -> String {
     match people.name(who) {
+        // A name another key claims too (or imitates) says so next to the fingerprint.
+        Some(name) if people.name_is_shared(who) => format!(
+            "<span class=\"who\">{}</span> <span class=\"fpr\">{}{suffix}</span> \
+<span class=\"shared\">(a name other keys share)</span>",
+            escape(name),
+            who.short()
+        ),
         Some(name) => format!(
             "<span class=\"who\">{}</span> <span class=\"fpr\">{}{suffix}</span>",
             escape(name),
@@ -496,7 +503,7 @@ article.comment > header { font-size: .9em; }
 article.ci-result { border-left: 4px solid var(--muted); }
 article:target { outline: 2px solid var(--merged); }
 ul.headers { margin: .3rem 0; padding-left: 1.2rem; font-size: .85em; }
-.warning { color: var(--fail); }
+.warning, .shared { color: var(--fail); }
 footer { margin-top: 2rem; font-size: .85em; }
 ";
 
