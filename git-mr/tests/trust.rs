@@ -154,7 +154,7 @@ fn names_are_claims_not_identities() {
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert_eq!(
         index.matches("(a name other keys share)").count(),
-        3,
+        4,
         "{index}"
     );
 }
