@@ -12,9 +12,13 @@ bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$off"; }
 say() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
 
-step "Building gitapps-hook, git-mr and ci-bot (cargo build --release)"
+# git and gpg for everyone; bubblewrap for the CI bot's sandbox (installed when missing).
+. "$root/scripts/ensure-programs.sh"
+ensure_programs git:git gpg:gnupg gpg-agent:gpg-agent bwrap:bubblewrap
+
+step "Building gitapps-hook, git-mr and ci-bot (one cargo build --release of the three binaries)"
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" \
-  -p gitapps-hooks -p git-mr -p ci-bot
+  --bin gitapps-hook --bin git-mr --bin ci-bot
 export PATH="$root/target/release:$PATH"
 
 demo=$(mktemp -d /tmp/gitapps-demo.XXXXXX)
@@ -98,7 +102,7 @@ step "bob opens a merge request with a change that breaks the test"
   as bob git commit -qam "Shout a greeting")
 at bob git mr create -t "Add a second greeting" -m "Greets louder." --label needs-review
 
-step "The CI bot tests every revision and reports back"
+step "The CI bot tests the newest revision in its sandbox (bubblewrap) and reports back"
 cat > ci-bot.toml <<EOF
 remote = "$demo/server.git"
 workdir = "$demo/ci-work"
@@ -109,7 +113,8 @@ signing_key = "${fpr[ci]}"
 log_tail_lines = 20
 EOF
 printf '%s$ ci-bot --config ci-bot.toml --once%s\n' "$dim" "$off"
-as ci ci-bot --config ci-bot.toml --once 2>&1 | sed 's/^/  /' | tail -5
+as ci ci-bot --config ci-bot.toml --once 2>&1 | grep -E ' (jobs|limits): | (finished|posted) ' | sed 's/^/  /'
+say "(bwrap: the job writes only its checkout and a private /tmp, and sees none of the bot's keys)"
 at carol git mr list
 
 step "carol reviews"

@@ -7,16 +7,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use git_mr::ci_retry::{self, Request};
 use git_mr::forge::Committed;
 use git_mr::layout;
 use git_mr::store::Depth;
-use git_mr::{Fingerprint, Forge, MrId, Snapshot, State};
+use git_mr::{Comment, Fingerprint, Forge, MergeRequest, MrId, Snapshot, State};
 use tracing::{debug, error, info, warn};
 
-use crate::config::Config;
+use crate::cgroup::Places;
+use crate::config::{Config, SandboxMode};
 use crate::job::{Job, JobError, Outcome};
+use crate::report::Report;
+use crate::sandbox::Sandbox;
 use crate::state::{self, Claim, Decision};
-use crate::{report, Error};
+use crate::status::{self, JobStatus, PassStatus, Status};
+use crate::{record, Error};
 
 /// One revision to test.
 #[derive(Clone, Debug)]
@@ -33,10 +38,32 @@ impl std::fmt::Display for Target {
     }
 }
 
+/// What a claim is for, decided when it is made.
+#[derive(Clone, Debug)]
+struct Work {
+    attempt: u32,
+    /// The revision had no result: the run is its first.
+    first: bool,
+    /// The maintainers' requests the run answers (a re-run).
+    answers: Vec<Request>,
+}
+
+impl Work {
+    /// Whether the data branch no longer needs this run's result: a first run when a
+    /// result exists, a re-run when every request it answers has been answered.
+    fn served(&self, results: &[&Comment], maintainers: &[Fingerprint], k: u32) -> bool {
+        if self.first {
+            !results.is_empty()
+        } else {
+            state::unanswered(&self.answers, results, maintainers, k).is_empty()
+        }
+    }
+}
+
 /// A result that could not be posted yet.
 struct Pending {
     target: Target,
-    attempt: u32,
+    work: Work,
     outcome: Outcome,
 }
 
@@ -55,6 +82,13 @@ pub struct PassStats {
     pub interrupted: bool,
 }
 
+/// What a revision needs, as read from one snapshot.
+struct Needs {
+    claims: Vec<Claim>,
+    results_exist: bool,
+    unanswered: Vec<Request>,
+}
+
 pub struct Bot {
     config: Config,
     forge: Forge,
@@ -63,15 +97,30 @@ pub struct Bot {
     instance: String,
     stop: Arc<AtomicBool>,
     pending: Vec<Pending>,
+    sandbox: Sandbox,
+    cgroups: Places,
+    status: Status,
     /// An exclusive lock on the workdir, held while the bot lives.
     _lock: File,
 }
 
 impl Bot {
-    /// Check the configuration against the world: the workdir (locked), the remote
-    /// (reachable, with a data branch), the bot's own clone, its key, its membership
-    /// of the `ci` group.
+    /// Check the configuration against the world: the workdir (locked), the sandbox
+    /// (a job runs in it, confined), the remote (reachable, with a data branch), the
+    /// bot's own clone, its key, its membership of the `ci` group. A workdir this
+    /// start created is removed again when the start fails.
     pub fn start(config: Config, stop: Arc<AtomicBool>) -> Result<Bot, Error> {
+        let created = !config.workdir.exists();
+        let bot = Bot::start_in(config.clone(), stop);
+        if bot.is_err() && created {
+            if let Err(e) = std::fs::remove_dir_all(&config.workdir) {
+                warn!("cannot remove {}: {e}", config.workdir.display());
+            }
+        }
+        bot
+    }
+
+    fn start_in(config: Config, stop: Arc<AtomicBool>) -> Result<Bot, Error> {
         std::fs::create_dir_all(&config.workdir).map_err(|e| {
             Error::Start(format!(
                 "cannot create the workdir {}: {e}",
@@ -79,6 +128,11 @@ impl Bot {
             ))
         })?;
         let lock = lock_workdir(&config)?;
+        // Jobs an earlier life of this bot left (it was killed): killed and removed
+        // before anything else runs.
+        record::finish_all(&config.jobs_dir());
+        let sandbox = Sandbox::new(&config).map_err(Error::Start)?;
+        let cgroups = Places::discover();
         check_remote(&config)?;
         let repo_dir = config.repo_dir();
         if !repo_dir.join("HEAD").exists() {
@@ -98,6 +152,18 @@ impl Bot {
             }
         }
         .map_err(|e| Error::Start(format!("cannot configure the bot's clone: {e}")))?;
+        let scratch = config
+            .jobs_dir()
+            .join(format!("probe-{}", std::process::id()));
+        sandbox
+            .probe(&scratch, &repo_dir.join("objects"))
+            .map_err(|e| {
+                Error::Start(format!(
+                    "the sandbox does not work here: {e}\nhint: jobs run in bubblewrap \
+                     (bwrap), which needs user namespaces (or root); set `sandbox = \"none\"` \
+                     to run jobs unsandboxed, as the bot's user, able to use its key"
+                ))
+            })?;
         let repo = gix::open(&repo_dir).map_err(|e| {
             Error::Start(format!(
                 "{} is not a git repository: {e}",
@@ -112,7 +178,6 @@ impl Bot {
             ),
             e => Error::Start(e.to_string()),
         })?;
-        clean_jobs(&config);
         fetch(&forge)
             .map_err(|e| Error::Start(format!("cannot fetch from {}: {e}", config.remote)))?;
         let people = forge.people().map_err(|e| Error::Start(e.to_string()))?;
@@ -131,26 +196,98 @@ impl Bot {
                 .map(|d| d.as_nanos())
                 .unwrap_or(0)
         );
+        let isolation = sandbox.describe();
+        let limits = describe_limits(&config, &cgroups);
         info!(bot = %me, remote = %config.remote, instance = %instance, "ci-bot started");
-        Ok(Bot {
+        info!("jobs: {isolation}");
+        info!("limits: {limits}");
+        if sandbox.mode() == SandboxMode::None {
+            warn!("{UNSANDBOXED}");
+        }
+        let status = Status {
+            pid: std::process::id(),
+            instance: instance.clone(),
+            bot: me.to_string(),
+            remote: config.remote.clone(),
+            started: status::now(),
+            state: "starting".to_owned(),
+            sandbox: isolation,
+            limits,
+            ..Status::default()
+        };
+        let mut bot = Bot {
             config,
             forge,
             me,
             instance,
             stop,
             pending: Vec::new(),
+            sandbox,
+            cgroups,
+            status,
             _lock: lock,
-        })
+        };
+        bot.save_status();
+        Ok(bot)
     }
 
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
 
-    /// Fetch, then test every revision without a result (newest revisions first),
-    /// one at a time: claim, run, post.
+    fn save_status(&mut self) {
+        self.status.pending = self.pending.iter().map(|p| p.target.to_string()).collect();
+        let path = self.config.status_path();
+        if let Err(e) = self.status.write(&path) {
+            debug!("cannot write {}: {e}", path.display());
+        }
+    }
+
+    fn set_state(&mut self, state: &str) {
+        self.status.state = state.to_owned();
+        self.save_status();
+    }
+
+    /// Log an error and keep it in the status.
+    pub fn note_error(&mut self, message: &str) {
+        error!("{message}");
+        self.status.error(message);
+        self.save_status();
+    }
+
+    /// The bot is stopping: the status says so.
+    pub fn stopped(&mut self) {
+        self.status.job = None;
+        self.set_state("stopped");
+    }
+
+    /// Fetch, then test what needs it (newest revisions first), one at a time:
+    /// claim, run, post.
     pub fn pass(&mut self) -> Result<PassStats, Error> {
+        let stats = self.pass_inner();
+        let (ok, s) = match &stats {
+            Ok(s) => (s.errors == 0, *s),
+            Err(_) => (false, PassStats::default()),
+        };
+        self.status.last_pass = Some(PassStatus {
+            ended: status::now(),
+            ok,
+            ran: s.ran,
+            posted: s.posted,
+            busy: s.busy,
+            errors: s.errors,
+        });
+        self.status.job = None;
+        self.set_state("idle");
+        stats
+    }
+
+    fn pass_inner(&mut self) -> Result<PassStats, Error> {
         let mut stats = PassStats::default();
+        if self.sandbox.mode() == SandboxMode::None {
+            warn!("{UNSANDBOXED}");
+        }
+        self.set_state("fetching");
         fetch(&self.forge)?;
         let snapshot = self.forge.snapshot(Depth::Full)?;
         if snapshot.commit.is_none() {
@@ -159,20 +296,22 @@ impl Bot {
             }
             .into());
         }
-        let ci: Vec<Fingerprint> = self.forge.people()?.ci.users.into_iter().collect();
+        let people = self.forge.people()?;
+        let ci: Vec<Fingerprint> = people.ci.users.into_iter().collect();
+        let maintainers: Vec<Fingerprint> = people.maintainers.users.into_iter().collect();
         for p in std::mem::take(&mut self.pending) {
-            self.post(p, &ci, &mut stats);
+            self.post(p, &ci, &maintainers, &mut stats);
         }
-        let targets = self.todo(&snapshot, &ci)?;
+        let targets = self.todo(&snapshot, &ci, &maintainers)?;
         if !targets.is_empty() {
-            info!(count = targets.len(), "revisions without a result");
+            info!(count = targets.len(), "revisions to test");
         }
         for t in targets {
             if self.stopping() {
                 stats.interrupted = true;
                 break;
             }
-            self.test(t, &ci, &mut stats);
+            self.test(t, &ci, &maintainers, &mut stats);
         }
         if self.stopping() {
             stats.interrupted = true;
@@ -180,9 +319,16 @@ impl Bot {
         Ok(stats)
     }
 
-    /// Revisions of open merge requests without a result and without another bot's
-    /// live claim: every merge request's newest revision first, then the older ones.
-    fn todo(&self, snapshot: &Snapshot, ci: &[Fingerprint]) -> Result<Vec<Target>, Error> {
+    /// The revisions of open merge requests to test, newest revisions first: each
+    /// newest revision (every revision with `test_all_revisions`) without a result,
+    /// or with maintainers' requests to run it again, and without another bot's live
+    /// claim.
+    fn todo(
+        &self,
+        snapshot: &Snapshot,
+        ci: &[Fingerprint],
+        maintainers: &[Fingerprint],
+    ) -> Result<Vec<Target>, Error> {
         let now = git_mr::clock::now()?;
         let mut newest = Vec::new();
         let mut older = Vec::new();
@@ -192,6 +338,10 @@ impl Bot {
             }
             let latest = mr.latest_revision().map(|r| r.number);
             for rev in mr.revisions.iter().rev() {
+                let is_latest = Some(rev.number) == latest;
+                if !is_latest && !self.config.test_all_revisions {
+                    continue;
+                }
                 if self
                     .pending
                     .iter()
@@ -199,18 +349,12 @@ impl Bot {
                 {
                     continue;
                 }
-                let claims = state::read_claims(
-                    self.forge.repo(),
-                    snapshot.commit.as_deref(),
-                    &mr.id,
-                    rev.number,
-                )
-                .map_err(git_mr::Error::Git)?;
-                if state::result(mr, rev.number, &self.me, ci, &claims).is_some() {
+                let needs = self.needs(snapshot, mr, rev.number, ci, maintainers)?;
+                if needs.results_exist && needs.unanswered.is_empty() {
                     continue;
                 }
                 let decision = state::decide(
-                    &claims,
+                    &needs.claims,
                     &self.me,
                     &self.instance,
                     now,
@@ -229,7 +373,7 @@ impl Bot {
                     k: rev.number,
                     commit: rev.commit.clone(),
                 };
-                if Some(rev.number) == latest {
+                if is_latest {
                     newest.push(t);
                 } else {
                     older.push(t);
@@ -240,12 +384,55 @@ impl Bot {
         Ok(newest)
     }
 
+    /// The claims, results and open requests of revision `k` in `snapshot`.
+    fn needs(
+        &self,
+        snapshot: &Snapshot,
+        mr: &MergeRequest,
+        k: u32,
+        ci: &[Fingerprint],
+        maintainers: &[Fingerprint],
+    ) -> Result<Needs, Error> {
+        let repo = self.forge.repo();
+        let mut claims = state::read_claims(repo, snapshot.commit.as_deref(), &mr.id, k)
+            .map_err(git_mr::Error::Git)?;
+        let results = state::results(mr, k, &self.me, ci, &claims);
+        state::close_claims(&mut claims, &results);
+        let requests = ci_retry::read(repo, snapshot.tree.as_deref(), &mr.id)?;
+        // Requests count for the newest revision (any, with test_all_revisions).
+        let counts =
+            self.config.test_all_revisions || mr.latest_revision().map(|r| r.number) == Some(k);
+        let unanswered = if counts {
+            state::unanswered(&requests, &results, maintainers, k)
+        } else {
+            Vec::new()
+        };
+        Ok(Needs {
+            claims,
+            results_exist: !results.is_empty(),
+            unanswered,
+        })
+    }
+
     /// Claim, run and post one revision; errors are logged and counted.
-    fn test(&mut self, t: Target, ci: &[Fingerprint], stats: &mut PassStats) {
-        let attempt = match self.claim(&t, ci) {
-            Ok(Claimed::Mine { attempt, takeover }) => {
-                info!(revision = %t, attempt, takeover, "claimed");
-                attempt
+    fn test(
+        &mut self,
+        t: Target,
+        ci: &[Fingerprint],
+        maintainers: &[Fingerprint],
+        stats: &mut PassStats,
+    ) {
+        let work = match self.claim(&t, ci, maintainers) {
+            Ok(Claimed::Mine { work, takeover }) => {
+                if work.answers.is_empty() {
+                    info!(revision = %t, attempt = work.attempt, takeover, "claimed");
+                } else {
+                    info!(
+                        revision = %t, attempt = work.attempt, takeover,
+                        requests = %state::answer(&work.answers), "claimed for a re-run"
+                    );
+                }
+                work
             }
             Ok(Claimed::Busy) => {
                 info!(revision = %t, "another bot claimed it first");
@@ -257,17 +444,26 @@ impl Bot {
                 return;
             }
             Err(e) => {
-                error!(revision = %t, "cannot claim: {e}{}", claim_hint(&e));
+                self.note_error(&format!("{t}: cannot claim: {e}{}", claim_hint(&e)));
                 stats.errors += 1;
                 return;
             }
         };
         info!(revision = %t, commit = %t.commit, command = %self.config.command, "running");
-        let env = vec![
+        self.status.job = Some(JobStatus {
+            mr: t.mr.to_string(),
+            revision: t.k,
+            commit: t.commit.clone(),
+            attempt: work.attempt,
+            started: status::now(),
+        });
+        self.set_state("running");
+        let mut env = vec![
             ("GITAPPS_MR".to_owned(), t.mr.to_string()),
             ("GITAPPS_REVISION".to_owned(), t.k.to_string()),
             ("GITAPPS_COMMIT".to_owned(), t.commit.clone()),
         ];
+        env.extend(self.config.environment.iter().cloned());
         let repo_dir = self.config.repo_dir();
         let jobs_dir = self.config.jobs_dir();
         let job = Job {
@@ -278,8 +474,13 @@ impl Bot {
             timeout: Duration::from_secs(self.config.timeout_secs),
             log_tail_lines: self.config.log_tail_lines,
             env,
+            sandbox: &self.sandbox,
+            cgroups: &self.cgroups,
+            limits: self.config.limits,
         };
-        let outcome = match job.run(&self.stop) {
+        let ran = job.run(&self.stop);
+        self.status.job = None;
+        let outcome = match ran {
             Ok(o) => o,
             Err(JobError::Interrupted) => {
                 warn!(revision = %t, "stopping: the job was killed and is not reported");
@@ -287,7 +488,7 @@ impl Bot {
                 return;
             }
             Err(JobError::Bot(e)) => {
-                error!(revision = %t, "cannot run the job: {e}");
+                self.note_error(&format!("{t}: cannot run the job: {e}"));
                 stats.errors += 1;
                 return;
             }
@@ -295,23 +496,30 @@ impl Bot {
         stats.ran += 1;
         info!(
             revision = %t, status = outcome.status.as_str(),
-            duration = %report::seconds(outcome.duration), detail = %outcome.detail, "finished"
+            duration = %crate::report::seconds(outcome.duration), detail = %outcome.detail, "finished"
         );
         self.post(
             Pending {
                 target: t,
-                attempt,
+                work,
                 outcome,
             },
             ci,
+            maintainers,
             stats,
         );
     }
 
-    /// Create the next claim file, unless the revision has a result or a live claim
-    /// on the new tip: the push is the compare-and-swap, retried on a moved branch.
-    fn claim(&self, t: &Target, ci: &[Fingerprint]) -> Result<Claimed, Error> {
-        let committed: Committed<Claimed> = transact(&self.forge, |forge, snapshot, tx| {
+    /// Create the next claim file, unless the revision needs no run or another bot
+    /// holds a live claim on the new tip: the push is the compare-and-swap, retried
+    /// on a moved branch.
+    fn claim(
+        &self,
+        t: &Target,
+        ci: &[Fingerprint],
+        maintainers: &[Fingerprint],
+    ) -> Result<Claimed, Error> {
+        let committed: Committed<Claimed> = transact(&self.forge, |_, snapshot, tx| {
             let Some(mr) = snapshot.get(&t.mr) else {
                 return Ok(Claimed::Skip("the merge request is gone".to_owned()));
             };
@@ -321,14 +529,28 @@ impl Bot {
                     mr.state()
                 )));
             }
-            let claims = state::read_claims(forge.repo(), snapshot.commit.as_deref(), &t.mr, t.k)
-                .map_err(git_mr::Error::Git)?;
-            if state::result(mr, t.k, &self.me, ci, &claims).is_some() {
+            if !self.config.test_all_revisions
+                && mr.latest_revision().map(|r| r.number) != Some(t.k)
+            {
+                return Ok(Claimed::Skip("a newer revision came".to_owned()));
+            }
+            let needs = self
+                .needs(snapshot, mr, t.k, ci, maintainers)
+                .map_err(|e| match e {
+                    Error::Mr(e) => e,
+                    e => git_mr::Error::Invalid(e.to_string()),
+                })?;
+            if needs.results_exist && needs.unanswered.is_empty() {
                 return Ok(Claimed::Skip("it has a result already".to_owned()));
             }
             let now = git_mr::clock::now()?;
+            let work = |attempt| Work {
+                attempt,
+                first: !needs.results_exist,
+                answers: needs.unanswered.clone(),
+            };
             match state::decide(
-                &claims,
+                &needs.claims,
                 &self.me,
                 &self.instance,
                 now,
@@ -336,7 +558,7 @@ impl Bot {
             ) {
                 Decision::Busy { .. } => Ok(Claimed::Busy),
                 Decision::Resume { attempt } => Ok(Claimed::Mine {
-                    attempt,
+                    work: work(attempt),
                     takeover: false,
                 }),
                 Decision::Claim { attempt, takeover } => {
@@ -345,7 +567,10 @@ impl Bot {
                         state::claim_path(&t.mr, t.k, attempt),
                         Claim::render(&self.me, &self.instance, &now, self.config.lease_secs),
                     );
-                    Ok(Claimed::Mine { attempt, takeover })
+                    Ok(Claimed::Mine {
+                        work: work(attempt),
+                        takeover,
+                    })
                 }
             }
         })?;
@@ -353,17 +578,34 @@ impl Bot {
     }
 
     /// Post a result: one comment, and the `ci-*` label when it is the newest
-    /// revision; one signed push, re-applied on a moved branch. A failure keeps the
-    /// result for the next pass.
-    fn post(&mut self, p: Pending, ci: &[Fingerprint], stats: &mut PassStats) {
+    /// revision; one signed push, re-applied on a moved branch. A result is posted
+    /// unless the data branch no longer needs it (another bot's result came first);
+    /// a failure keeps it for the next pass.
+    fn post(
+        &mut self,
+        p: Pending,
+        ci: &[Fingerprint],
+        maintainers: &[Fingerprint],
+        stats: &mut PassStats,
+    ) {
         let t = &p.target;
-        let (headers, body) = report::comment(
-            t.k,
-            &t.commit,
-            &self.config.command,
-            &p.outcome,
-            self.config.log_tail_lines,
-        );
+        let mut extra = vec![(state::CI_CLAIM.to_owned(), p.work.attempt.to_string())];
+        if !p.work.answers.is_empty() {
+            extra.push((
+                ci_retry::CI_RETRY.to_owned(),
+                state::answer(&p.work.answers),
+            ));
+        }
+        let (headers, body) = Report {
+            revision: t.k,
+            commit: &t.commit,
+            command: &self.config.command,
+            outcome: &p.outcome,
+            log_tail_lines: self.config.log_tail_lines,
+            extra_headers: extra,
+            max_bytes: self.config.comment_max_bytes,
+        }
+        .comment();
         let label = p.outcome.status.label();
         let other = if label == "ci-pass" {
             "ci-fail"
@@ -376,16 +618,13 @@ impl Bot {
             };
             let claims = state::read_claims(forge.repo(), snapshot.commit.as_deref(), &t.mr, t.k)
                 .map_err(git_mr::Error::Git)?;
-            if let Some(c) = state::result(mr, t.k, &self.me, ci, &claims) {
+            let results = state::results(mr, t.k, &self.me, ci, &claims);
+            if p.work.served(&results, maintainers, t.k) {
+                let by: Vec<String> = results.iter().map(|c| c.reference()).collect();
                 return Ok(Posted::Skip(format!(
-                    "it has a result already ({})",
-                    c.reference()
+                    "another result came first ({})",
+                    by.join(", ")
                 )));
-            }
-            if state::superseded(&claims, p.attempt) {
-                return Ok(Posted::Skip(
-                    "another bot took the revision over (the lease ran out)".to_owned(),
-                ));
             }
             tx.message = format!(
                 "ci-bot: {} on {} v{}\n",
@@ -432,16 +671,48 @@ impl Bot {
                 Posted::Skip(why) => info!(revision = %t, "result not posted: {why}"),
             },
             Err(e) => {
-                error!(revision = %t, "cannot post the result (kept for the next pass): {e}");
+                self.note_error(&format!(
+                    "{t}: cannot post the result (kept for the next pass): {e}"
+                ));
                 stats.errors += 1;
                 self.pending.push(p);
+                self.save_status();
             }
         }
     }
 }
 
+/// Said at start and on every pass when jobs run unsandboxed.
+const UNSANDBOXED: &str = "sandbox = \"none\": jobs run unsandboxed, as the bot's user: \
+    code from any merge request can read the bot's key and sign as the bot";
+
+/// The limits, and what enforces them here.
+fn describe_limits(config: &Config, cgroups: &Places) -> String {
+    let memory = match config.limits.memory_bytes {
+        None => "memory unlimited".to_owned(),
+        Some(b) if cgroups.limits_memory() => format!("memory {} MiB (cgroup)", b >> 20),
+        Some(b) => format!(
+            "memory {} MiB per process (RLIMIT_AS: no memory cgroup here)",
+            b >> 20
+        ),
+    };
+    let processes = match config.limits.processes {
+        None => "processes unlimited".to_owned(),
+        Some(n) if cgroups.limits_processes() => format!("{n} processes and threads (pids cgroup)"),
+        Some(n) => format!(
+            "{n} processes of the job's user (RLIMIT_NPROC: no pids cgroup here; it does not \
+             bind uid 0)"
+        ),
+    };
+    format!(
+        "{memory}; {processes}; {} s per job; {}",
+        config.timeout_secs,
+        cgroups.describe()
+    )
+}
+
 enum Claimed {
-    Mine { attempt: u32, takeover: bool },
+    Mine { work: Work, takeover: bool },
     Busy,
     Skip(String),
 }
@@ -536,16 +807,15 @@ fn lock_workdir(config: &Config) -> Result<File, Error> {
     Ok(file)
 }
 
-/// Remove checkouts an earlier, killed bot left behind (the lock makes them ours).
-fn clean_jobs(config: &Config) {
-    let Ok(entries) = std::fs::read_dir(config.jobs_dir()) else {
-        return;
+/// Whether a bot holds the workdir's lock now (for `ci-bot status`).
+pub fn workdir_locked(config: &Config) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = File::open(config.lock_path()) else {
+        return false;
     };
-    for e in entries.flatten() {
-        if let Err(err) = std::fs::remove_dir_all(e.path()) {
-            warn!("cannot remove {}: {err}", e.path().display());
-        }
-    }
+    // SAFETY: flock on a file descriptor we own; the lock goes with the file.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    r != 0
 }
 
 fn hostname() -> String {

@@ -1,5 +1,7 @@
-//! `ci-bot.toml`: the fields of SPEC section 6, plus `lease_secs`.
+//! `ci-bot.toml`: the fields of SPEC section 6, plus `lease_secs`, the sandbox and
+//! its limits, `test_all_revisions` and `comment_max_bytes`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -30,6 +32,14 @@ struct Raw {
     signing_key: Option<String>,
     log_tail_lines: Option<usize>,
     lease_secs: Option<u64>,
+    test_all_revisions: Option<bool>,
+    sandbox: Option<String>,
+    network: Option<bool>,
+    read_only_paths: Option<Vec<PathBuf>>,
+    environment: Option<BTreeMap<String, String>>,
+    memory_limit_mib: Option<u64>,
+    process_limit: Option<u64>,
+    comment_max_bytes: Option<usize>,
 }
 
 pub const DEFAULT_TIMEOUT_SECS: u64 = 1800;
@@ -37,6 +47,41 @@ pub const DEFAULT_POLL_SECS: u64 = 30;
 pub const DEFAULT_LOG_TAIL_LINES: usize = 200;
 /// The default lease is the timeout plus this margin (for checkout and the two pushes).
 pub const LEASE_MARGIN_SECS: u64 = 300;
+pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 4096;
+/// Processes and threads together (the pids cgroup counts both).
+pub const DEFAULT_PROCESS_LIMIT: u64 = 4096;
+/// Well under the 1 MiB a data branch's size cap allows per file.
+pub const DEFAULT_COMMENT_MAX_BYTES: usize = 64 * 1024;
+/// The smallest comment limit that still has room for the headers and some log.
+pub const MIN_COMMENT_MAX_BYTES: usize = 2 * 1024;
+/// The largest: `git mr init` caps the data branch's files at 1 MiB at most.
+pub const MAX_COMMENT_MAX_BYTES: usize = 1024 * 1024;
+
+/// How jobs are isolated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// bubblewrap: the default.
+    Bwrap,
+    /// Jobs run as the bot's user, seeing what it sees (a warning on every pass).
+    None,
+}
+
+/// The sandbox a job runs in (see `sandbox.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sandbox {
+    pub mode: SandboxMode,
+    /// Whether jobs reach the network (off by default: only a private loopback).
+    pub network: bool,
+    /// Absolute paths jobs may read (a toolchain …), besides the system's directories.
+    pub read_only_paths: Vec<PathBuf>,
+}
+
+/// Resource limits of a job; `None`: unlimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub memory_bytes: Option<u64>,
+    pub processes: Option<u64>,
+}
 
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +97,14 @@ pub struct Config {
     pub log_tail_lines: usize,
     /// How long a claim holds before another bot may take the revision over.
     pub lease_secs: u64,
+    /// Test every revision, not only each merge request's newest.
+    pub test_all_revisions: bool,
+    pub sandbox: Sandbox,
+    pub limits: Limits,
+    /// Extra environment for jobs, in order.
+    pub environment: Vec<(String, String)>,
+    /// The most bytes a result comment takes (headers included).
+    pub comment_max_bytes: usize,
 }
 
 impl Config {
@@ -141,6 +194,48 @@ impl Config {
             .signing_key
             .map(|k| k.trim().to_owned())
             .filter(|k| !k.is_empty());
+        let mode = match raw.sandbox.as_deref().map(str::trim) {
+            None | Some("bwrap") => SandboxMode::Bwrap,
+            Some("none") => SandboxMode::None,
+            Some(other) => {
+                return Err(Problem::Invalid(format!(
+                    "`sandbox = {other:?}`: say \"bwrap\" (the default: jobs run in bubblewrap) \
+                     or \"none\" (jobs run as the bot's user and can use its key)"
+                )))
+            }
+        };
+        let read_only_paths = raw.read_only_paths.unwrap_or_default();
+        for p in &read_only_paths {
+            if !p.is_absolute() {
+                return Err(Problem::Invalid(format!(
+                    "`read_only_paths`: {} is not an absolute path",
+                    p.display()
+                )));
+            }
+        }
+        let mut environment = Vec::new();
+        for (k, v) in raw.environment.unwrap_or_default() {
+            if k.is_empty() || k.contains(['=', '\0']) || v.contains('\0') {
+                return Err(Problem::Invalid(format!(
+                    "`environment`: {k:?} is not a variable name (no `=`, no NUL)"
+                )));
+            }
+            environment.push((k, v));
+        }
+        let memory_limit_mib = raw.memory_limit_mib.unwrap_or(DEFAULT_MEMORY_LIMIT_MIB);
+        let process_limit = raw.process_limit.unwrap_or(DEFAULT_PROCESS_LIMIT);
+        let limits = Limits {
+            memory_bytes: (memory_limit_mib > 0).then(|| memory_limit_mib.saturating_mul(1 << 20)),
+            processes: (process_limit > 0).then_some(process_limit),
+        };
+        let comment_max_bytes = raw.comment_max_bytes.unwrap_or(DEFAULT_COMMENT_MAX_BYTES);
+        if !(MIN_COMMENT_MAX_BYTES..=MAX_COMMENT_MAX_BYTES).contains(&comment_max_bytes) {
+            return Err(Problem::Invalid(format!(
+                "`comment_max_bytes` ({comment_max_bytes}) must be between \
+                 {MIN_COMMENT_MAX_BYTES} and {MAX_COMMENT_MAX_BYTES} (and under the data \
+                 branch's size cap)"
+            )));
+        }
         Ok(Config {
             remote,
             workdir,
@@ -150,6 +245,15 @@ impl Config {
             signing_key,
             log_tail_lines: raw.log_tail_lines.unwrap_or(DEFAULT_LOG_TAIL_LINES),
             lease_secs,
+            test_all_revisions: raw.test_all_revisions.unwrap_or(false),
+            sandbox: Sandbox {
+                mode,
+                network: raw.network.unwrap_or(false),
+                read_only_paths,
+            },
+            limits,
+            environment,
+            comment_max_bytes,
         })
     }
 
@@ -166,6 +270,11 @@ impl Config {
     /// Held while a bot uses `workdir`.
     pub fn lock_path(&self) -> PathBuf {
         self.workdir.join("ci-bot.lock")
+    }
+
+    /// What the running bot is doing, for `ci-bot status`.
+    pub fn status_path(&self) -> PathBuf {
+        self.workdir.join("status.json")
     }
 }
 
@@ -208,6 +317,45 @@ mod tests {
         assert_eq!(c.log_tail_lines, 200);
         assert_eq!(c.lease_secs, 2100);
         assert_eq!(c.signing_key, None);
+        assert!(!c.test_all_revisions);
+        assert_eq!(c.sandbox.mode, SandboxMode::Bwrap);
+        assert!(!c.sandbox.network);
+        assert_eq!(c.limits.memory_bytes, Some(4096 << 20));
+        assert_eq!(c.limits.processes, Some(4096));
+        assert_eq!(c.comment_max_bytes, 64 * 1024);
+    }
+
+    #[test]
+    fn sandbox_and_limits() {
+        let c = parse(&format!(
+            "{MINIMAL}sandbox = \"none\"\nnetwork = true\nread_only_paths = [\"/opt/rust\"]\n\
+             environment = {{ CARGO_HOME = \"/tmp/cargo\", A = \"1\" }}\n\
+             memory_limit_mib = 0\nprocess_limit = 64\ntest_all_revisions = true\n\
+             comment_max_bytes = 4096\n"
+        ))
+        .unwrap();
+        assert_eq!(c.sandbox.mode, SandboxMode::None);
+        assert!(c.sandbox.network);
+        assert_eq!(c.sandbox.read_only_paths, vec![PathBuf::from("/opt/rust")]);
+        assert_eq!(
+            c.environment,
+            vec![
+                ("A".to_owned(), "1".to_owned()),
+                ("CARGO_HOME".to_owned(), "/tmp/cargo".to_owned())
+            ]
+        );
+        assert_eq!(c.limits.memory_bytes, None);
+        assert_eq!(c.limits.processes, Some(64));
+        assert!(c.test_all_revisions);
+        assert_eq!(c.comment_max_bytes, 4096);
+        let e = parse(&format!("{MINIMAL}sandbox = \"docker\"\n")).unwrap_err();
+        assert!(e.contains("\"bwrap\""), "{e}");
+        let e = parse(&format!("{MINIMAL}read_only_paths = [\"rel\"]\n")).unwrap_err();
+        assert!(e.contains("not an absolute path"), "{e}");
+        let e = parse(&format!("{MINIMAL}comment_max_bytes = 2000000\n")).unwrap_err();
+        assert!(e.contains("must be between"), "{e}");
+        let e = parse(&format!("{MINIMAL}environment = {{ \"A=B\" = \"x\" }}\n")).unwrap_err();
+        assert!(e.contains("not a variable name"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! One job: check a revision out into a fresh directory and run the command there,
-//! in its own process group, with a timeout.
+//! in the sandbox, in its own process group and cgroups, with limits and a timeout.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::cgroup::{JobCgroups, Places};
+use crate::config::Limits;
+use crate::record::{self, Group, Record};
+use crate::sandbox::{JobDirs, Sandbox};
 
 /// How a job ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +53,7 @@ pub struct Outcome {
     pub log_tail: String,
 }
 
-/// What to run.
+/// What to run, and how.
 pub struct Job<'a> {
     /// The bot's own clone, which has the revision's commit.
     pub repo: &'a Path,
@@ -60,6 +65,9 @@ pub struct Job<'a> {
     pub log_tail_lines: usize,
     /// Extra environment for the command.
     pub env: Vec<(String, String)>,
+    pub sandbox: &'a Sandbox,
+    pub cgroups: &'a Places,
+    pub limits: Limits,
 }
 
 /// Why a job has no outcome.
@@ -75,6 +83,7 @@ pub enum JobError {
 
 /// Variables that would point git somewhere else than the checkout, or hand the job
 /// the bot's agents: never passed on (see also `main`, which drops the git ones).
+/// In the sandbox a job gets none of the bot's variables in the first place.
 pub const SCRUBBED_ENV: &[&str] = &[
     "GIT_DIR",
     "GIT_WORK_TREE",
@@ -92,11 +101,15 @@ pub const SCRUBBED_ENV: &[&str] = &[
 const GRACE: Duration = Duration::from_secs(5);
 /// How often a running job is looked at.
 const TICK: Duration = Duration::from_millis(50);
-/// The most of the log a comment carries, in bytes (the end is kept).
-const MAX_TAIL_BYTES: usize = 64 * 1024;
+/// The most of the log kept, in bytes (the end is kept): as much as the largest
+/// comment may carry (`comment_max_bytes` cuts it further).
+const MAX_TAIL_BYTES: usize = crate::config::MAX_COMMENT_MAX_BYTES;
+/// How long killing what is left of a job may take.
+const KILL_PATIENCE: Duration = Duration::from_secs(10);
 
 impl Job<'_> {
     /// Check out and run. `stop` turning true kills the job ([`JobError::Interrupted`]).
+    /// The job's directory is removed afterwards, unless something still uses it.
     pub fn run(&self, stop: &AtomicBool) -> Result<Outcome, JobError> {
         std::fs::create_dir_all(self.jobs_dir).map_err(|e| {
             JobError::Bot(format!("cannot create {}: {e}", self.jobs_dir.display()))
@@ -104,9 +117,16 @@ impl Job<'_> {
         let dir = tempfile::Builder::new()
             .prefix("job-")
             .tempdir_in(self.jobs_dir)
-            .map_err(|e| JobError::Bot(format!("no scratch directory: {e}")))?;
-        let src = dir.path().join("src");
-        let log_path = dir.path().join("log");
+            .map_err(|e| JobError::Bot(format!("no scratch directory: {e}")))?
+            .keep();
+        let result = self.run_in(&dir, stop);
+        record::finish(&dir);
+        result
+    }
+
+    fn run_in(&self, dir: &Path, stop: &AtomicBool) -> Result<Outcome, JobError> {
+        let src = dir.join("src");
+        let log_path = dir.join("log");
         let started = Instant::now();
         if let Err(detail) = checkout(self.repo, self.commit, &src) {
             return Ok(Outcome {
@@ -116,44 +136,36 @@ impl Job<'_> {
                 log_tail: tail_of(&detail, self.log_tail_lines),
             });
         }
-        let log = File::create(&log_path)
-            .map_err(|e| JobError::Bot(format!("cannot create {}: {e}", log_path.display())))?;
-        let err = log
-            .try_clone()
-            .map_err(|e| JobError::Bot(format!("cannot duplicate the log's handle: {e}")))?;
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg(self.command)
-            .current_dir(&src)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .env("CI", "true")
-            .process_group(0);
-        for k in SCRUBBED_ENV {
-            cmd.env_remove(k);
+        if let Some((uid, gid)) = self.sandbox.job_owner() {
+            crate::sandbox::chown_tree(&src, uid, gid).map_err(JobError::Bot)?;
         }
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        die_with_parent(&mut cmd);
-        let started = Instant::now();
-        let child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                return Ok(Outcome {
-                    status: Status::Error,
-                    duration: started.elapsed(),
-                    detail: format!("cannot run sh: {e}"),
-                    log_tail: String::new(),
-                })
-            }
+        let name = format!(
+            "ci-bot.{}.{}",
+            std::process::id(),
+            dir.file_name().and_then(|n| n.to_str()).unwrap_or("job")
+        );
+        // Recorded before they exist: a bot killed in between leaves none unnamed.
+        let mut record = Record {
+            boot_id: record::boot_id(),
+            cgroups: self.cgroups.dirs_for(&name),
+            group: None,
         };
-        let ended = supervise(child, self.timeout, stop);
-        let duration = started.elapsed();
+        record
+            .write(dir)
+            .map_err(|e| JobError::Bot(format!("cannot record the job: {e}")))?;
+        let cgroups = self
+            .cgroups
+            .create(&name, &self.limits)
+            .map_err(JobError::Bot)?;
+        let ran = self.spawn_and_wait(&src, &log_path, dir, &cgroups, &mut record, stop);
+        // Whatever the job left running goes with its cgroups.
+        cgroups.kill_all(KILL_PATIENCE);
+        let oom_kills = cgroups.oom_kills();
+        let _ = cgroups.remove();
+        let (ended, duration) = ran?;
         let log_tail = read_tail(&log_path, self.log_tail_lines)
             .unwrap_or_else(|e| format!("(cannot read the log: {e})\n"));
-        let (status, detail) = match ended {
+        let (status, mut detail) = match ended {
             Ended::Interrupted => return Err(JobError::Interrupted),
             Ended::TimedOut => (
                 Status::Timeout,
@@ -163,12 +175,123 @@ impl Job<'_> {
             Ended::Exited(s) => (Status::Fail, describe_status(s)),
             Ended::Lost(e) => (Status::Error, format!("lost the command: {e}")),
         };
+        if oom_kills > 0 {
+            let limit = self.limits.memory_bytes.unwrap_or(0) >> 20;
+            detail.push_str(&format!(
+                "; out of memory: the kernel killed {oom_kills} process(es) of the job at its \
+                 limit of {limit} MiB (memory_limit_mib)"
+            ));
+        }
         Ok(Outcome {
             status,
             duration,
             detail,
             log_tail,
         })
+    }
+
+    /// Start the command in its cgroups (recorded first) and wait for it.
+    fn spawn_and_wait(
+        &self,
+        src: &Path,
+        log_path: &Path,
+        dir: &Path,
+        cgroups: &JobCgroups,
+        record: &mut Record,
+        stop: &AtomicBool,
+    ) -> Result<(Ended, Duration), JobError> {
+        let bot = |what: &str, e: std::io::Error| JobError::Bot(format!("{what}: {e}"));
+        let log = File::create(log_path)
+            .map_err(|e| bot(&format!("cannot create {}", log_path.display()), e))?;
+        let err = log
+            .try_clone()
+            .map_err(|e| bot("cannot duplicate the log's handle", e))?;
+        let objects = objects_dir(self.repo);
+        let dirs = JobDirs {
+            checkout: src,
+            objects: &objects,
+        };
+        let mut env = vec![("CI".to_owned(), "true".to_owned())];
+        env.extend(self.env.iter().cloned());
+        let mut cmd = self.sandbox.command(&dirs, self.command, &env);
+        cmd.stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .process_group(0);
+        let procs = cgroups.open_procs().map_err(JobError::Bot)?;
+        let rlimits = Rlimits {
+            // A cgroup limits the job as a whole; failing that, each process.
+            address_space: self
+                .limits
+                .memory_bytes
+                .filter(|_| !self.cgroups.limits_memory()),
+            processes: self
+                .limits
+                .processes
+                .filter(|_| !self.cgroups.limits_processes()),
+        };
+        in_child(&mut cmd, procs, rlimits);
+        let started = Instant::now();
+        // Not the revision's fault: no result, tried again on the next pass.
+        let child = cmd
+            .spawn()
+            .map_err(|e| bot(&format!("cannot run {:?}", cmd.get_program()), e))?;
+        let pgid = child.id() as libc::pid_t;
+        if let Some(start_time) = record::start_time(pgid) {
+            record.group = Some(Group { pgid, start_time });
+            // Best effort: the cgroups are recorded already.
+            let _ = record.write(dir);
+        }
+        let ended = supervise(child, self.timeout, stop, cgroups);
+        Ok((ended, started.elapsed()))
+    }
+}
+
+/// The object store of `repo` (bare, or a work tree's `.git`).
+fn objects_dir(repo: &Path) -> PathBuf {
+    let bare = repo.join("objects");
+    if bare.is_dir() {
+        bare
+    } else {
+        repo.join(".git").join("objects")
+    }
+}
+
+/// Per-process limits, for what no cgroup limits.
+#[derive(Clone, Copy)]
+struct Rlimits {
+    address_space: Option<u64>,
+    processes: Option<u64>,
+}
+
+/// What the child does between fork and exec: join the job's cgroups, set the
+/// rlimits, and (on Linux) die with the bot. Only async-signal-safe calls.
+fn in_child(cmd: &mut Command, procs: Vec<File>, rlimits: Rlimits) {
+    let bot = std::process::id() as libc::pid_t;
+    // SAFETY: write, setrlimit, prctl and getppid are async-signal-safe; nothing
+    // allocates.
+    unsafe {
+        cmd.pre_exec(move || {
+            // First, and then check that the bot has not died already: a bot killed
+            // before the prctl would leave the job running on, unrecorded.
+            die_with_parent(bot)?;
+            crate::cgroup::join_from_child(&procs)?;
+            for (resource, value) in [
+                (libc::RLIMIT_AS, rlimits.address_space),
+                (libc::RLIMIT_NPROC, rlimits.processes),
+            ] {
+                if let Some(v) = value {
+                    let limit = libc::rlimit {
+                        rlim_cur: v as libc::rlim_t,
+                        rlim_max: v as libc::rlim_t,
+                    };
+                    if libc::setrlimit(resource, &limit) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+            }
+            Ok(())
+        });
     }
 }
 
@@ -196,21 +319,24 @@ fn checkout(repo: &Path, commit: &str, dest: &Path) -> Result<(), String> {
         .arg(format!("{commit}^{{commit}}")))
 }
 
+/// SIGKILL when the bot (`bot`, the parent) dies (Linux; bwrap passes it on with
+/// --die-with-parent); an error when it is gone already.
 #[cfg(target_os = "linux")]
-fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: prctl is async-signal-safe, and only that runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+fn die_with_parent(bot: libc::pid_t) -> std::io::Result<()> {
+    // SAFETY: prctl and getppid are async-signal-safe.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } == -1 {
+        return Err(std::io::Error::last_os_error());
     }
+    if unsafe { libc::getppid() } != bot {
+        return Err(std::io::Error::other("the bot died"));
+    }
+    Ok(())
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent(_cmd: &mut Command) {}
+fn die_with_parent(_bot: libc::pid_t) -> std::io::Result<()> {
+    Ok(())
+}
 
 enum Ended {
     Exited(ExitStatus),
@@ -220,8 +346,13 @@ enum Ended {
 }
 
 /// Wait for `child` (a process group leader) until it exits, the timeout passes or
-/// `stop` is set; then kill whatever is left of its process group.
-fn supervise(mut child: Child, timeout: Duration, stop: &AtomicBool) -> Ended {
+/// `stop` is set; then kill whatever is left of its process group and cgroups.
+fn supervise(
+    mut child: Child,
+    timeout: Duration,
+    stop: &AtomicBool,
+    cgroups: &JobCgroups,
+) -> Ended {
     let pgid = child.id() as libc::pid_t;
     let deadline = Instant::now() + timeout;
     loop {
@@ -230,6 +361,7 @@ fn supervise(mut child: Child, timeout: Duration, stop: &AtomicBool) -> Ended {
                 // The leader is a zombie until reaped, so the group id is not reused:
                 // kill what it left behind, then reap.
                 kill_group(pgid, libc::SIGKILL);
+                cgroups.kill_all(KILL_PATIENCE);
                 return match child.wait() {
                     Ok(s) => Ended::Exited(s),
                     Err(e) => Ended::Lost(e),
@@ -238,6 +370,7 @@ fn supervise(mut child: Child, timeout: Duration, stop: &AtomicBool) -> Ended {
             Ok(false) => {}
             Err(e) => {
                 kill_group(pgid, libc::SIGKILL);
+                cgroups.kill_all(KILL_PATIENCE);
                 let _ = child.wait();
                 return Ended::Lost(e);
             }
@@ -245,6 +378,7 @@ fn supervise(mut child: Child, timeout: Duration, stop: &AtomicBool) -> Ended {
         let interrupted = stop.load(Ordering::SeqCst);
         if interrupted || Instant::now() >= deadline {
             terminate(&mut child, pgid);
+            cgroups.kill_all(KILL_PATIENCE);
             return if interrupted {
                 Ended::Interrupted
             } else {
@@ -306,7 +440,7 @@ fn describe_status(s: ExitStatus) -> String {
 }
 
 /// The last `lines` lines of a file, reading only its end.
-pub fn read_tail(path: &PathBuf, lines: usize) -> std::io::Result<String> {
+pub fn read_tail(path: &Path, lines: usize) -> std::io::Result<String> {
     if lines == 0 {
         return Ok(String::new());
     }
@@ -347,12 +481,7 @@ pub fn tail_of(text: &str, lines: usize) -> String {
     let from = all.len().saturating_sub(lines);
     let mut out = all[from..].join("\n");
     if out.len() > MAX_TAIL_BYTES {
-        let mut cut = out.len() - MAX_TAIL_BYTES;
-        while !out.is_char_boundary(cut) {
-            cut += 1;
-        }
-        let rest = &out[cut..];
-        let rest = rest.split_once('\n').map(|(_, r)| r).unwrap_or(rest);
+        let rest = crate::report::tail_bytes(&out, MAX_TAIL_BYTES);
         out = format!("[… cut to the last {MAX_TAIL_BYTES} bytes …]\n{rest}");
     }
     out.push('\n');
@@ -362,6 +491,11 @@ pub fn tail_of(text: &str, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NO_LIMITS: Limits = Limits {
+        memory_bytes: None,
+        processes: None,
+    };
 
     fn run(command: &str, timeout: Duration) -> (Outcome, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -398,6 +532,9 @@ mod tests {
             timeout,
             log_tail_lines: 3,
             env: vec![("EXTRA".into(), "42".into())],
+            sandbox: &Sandbox::unsandboxed(),
+            cgroups: &Places::default(),
+            limits: NO_LIMITS,
         }
         .run(&stop)
         .unwrap();
@@ -448,6 +585,9 @@ mod tests {
             timeout: Duration::from_secs(5),
             log_tail_lines: 10,
             env: Vec::new(),
+            sandbox: &Sandbox::unsandboxed(),
+            cgroups: &Places::default(),
+            limits: NO_LIMITS,
         }
         .run(&stop)
         .unwrap();
@@ -465,7 +605,12 @@ mod tests {
             .unwrap();
         let t = Instant::now();
         assert!(matches!(
-            supervise(child, Duration::from_secs(30), &stop),
+            supervise(
+                child,
+                Duration::from_secs(30),
+                &stop,
+                &JobCgroups::default()
+            ),
             Ended::Interrupted
         ));
         assert!(t.elapsed() < Duration::from_secs(6));
@@ -478,9 +623,12 @@ mod tests {
         assert_eq!(tail_of("a\nb\nc", 5), "a\nb\nc\n");
         assert_eq!(tail_of("", 5), "");
         assert_eq!(tail_of("a\n", 0), "");
-        let big = "x".repeat(100_000);
+        // One huge line: its end is kept, not dropped for being cut.
+        let big = "x".repeat(3 * MAX_TAIL_BYTES);
         let t = tail_of(&format!("{big}\nend\n"), 5);
-        assert!(t.len() < MAX_TAIL_BYTES + 100);
+        assert!(t.len() < MAX_TAIL_BYTES + 100, "{}", t.len());
+        assert!(t.len() > MAX_TAIL_BYTES / 2, "{}", t.len());
+        assert!(t.ends_with("xx\nend\n"));
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("log");
         let lines: Vec<String> = (0..100_000).map(|i| format!("line {i}")).collect();

@@ -1,10 +1,14 @@
-//! What the data branch says about a revision's CI: its claims and its results.
+//! What the data branch says about a revision's CI: its claims, its results and the
+//! maintainers' requests to run it again.
 //!
 //! A claim is a file `merge-reqs/<id>/<n>/ci/v<k>/claim-<attempt>` (attempt from 1)
 //! that only one push can create: the policy lets the `ci` group create it and
-//! nobody change it. A result is a comment with `Revision: <k>` and `CI-Status:`.
+//! nobody change it. A result is a comment with `Revision: <k>` and `CI-Status:`; it
+//! names the claim it ran under (`CI-Claim:`), which closes that claim and every
+//! earlier one, and the re-run requests it answers (`CI-Retry:`).
 
 use chrono::{DateTime, Utc};
+use git_mr::ci_retry::{self, Request};
 use git_mr::layout;
 use git_mr::model::header;
 use git_mr::{Comment, Fingerprint, MergeRequest, MrId};
@@ -15,6 +19,8 @@ pub const BOT: &str = "Bot";
 pub const INSTANCE: &str = "Instance";
 /// Until when the claim holds: its date plus the claiming bot's `lease_secs`.
 pub const EXPIRES: &str = "Expires";
+/// The header of a result naming the claim (attempt) it ran under.
+pub const CI_CLAIM: &str = "CI-Claim";
 
 /// `merge-reqs/<id>/<n>/ci/v<k>`
 pub fn claims_dir(id: &MrId, k: u32) -> String {
@@ -34,6 +40,8 @@ pub struct Claim {
     pub instance: Option<String>,
     pub date: Option<DateTime<Utc>>,
     pub expires: Option<DateTime<Utc>>,
+    /// A result was posted under it, or under a later one: it holds nothing.
+    pub closed: bool,
 }
 
 impl Claim {
@@ -62,6 +70,7 @@ impl Claim {
             instance: None,
             date: None,
             expires: None,
+            closed: false,
         };
         for line in String::from_utf8_lossy(data).lines() {
             let Some((k, v)) = line.split_once(':') else {
@@ -133,22 +142,83 @@ pub fn read_claims(
     Ok(claims)
 }
 
-/// The CI result for revision `k`, if one was posted: a comment with `Revision: k` and
-/// `CI-Status:` by this bot, a member of the `ci` group, or a bot that claimed `k`.
-pub fn result<'m>(
+/// The CI results for revision `k`: comments with `Revision: k` and `CI-Status:` by
+/// this bot, a member of the `ci` group, or a bot that claimed `k`.
+pub fn results<'m>(
     mr: &'m MergeRequest,
     k: u32,
     me: &Fingerprint,
     ci: &[Fingerprint],
     claims: &[Claim],
-) -> Option<&'m Comment> {
-    mr.comments.iter().find(|c| {
-        c.header(header::CI_STATUS).is_some()
-            && c.revision() == Some(k)
-            && (&c.author == me
-                || ci.contains(&c.author)
-                || claims.iter().any(|cl| cl.bot.as_ref() == Some(&c.author)))
-    })
+) -> Vec<&'m Comment> {
+    mr.comments
+        .iter()
+        .filter(|c| {
+            c.header(header::CI_STATUS).is_some()
+                && c.revision() == Some(k)
+                && (&c.author == me
+                    || ci.contains(&c.author)
+                    || claims.iter().any(|cl| cl.bot.as_ref() == Some(&c.author)))
+        })
+        .collect()
+}
+
+/// Mark the claims the `results` closed: a result closes the claim it names and
+/// every earlier one; a result that names none (an older bot's) closes the claims
+/// dated no later than itself.
+pub fn close_claims(claims: &mut [Claim], results: &[&Comment]) {
+    for claim in claims.iter_mut() {
+        claim.closed = results.iter().any(|r| {
+            match r
+                .header(CI_CLAIM)
+                .and_then(|a| layout::parse_number(a.trim()))
+            {
+                Some(attempt) => attempt >= claim.attempt,
+                None => claim.date.is_some_and(|d| d <= r.date),
+            }
+        });
+    }
+}
+
+/// The maintainers' requests to run revision `k` again that no result answers yet.
+/// A result answers a maintainer's requests up to the index it names in `CI-Retry`.
+pub fn unanswered(
+    requests: &[Request],
+    results: &[&Comment],
+    maintainers: &[Fingerprint],
+    k: u32,
+) -> Vec<Request> {
+    let answered: Vec<(Fingerprint, u32)> = results
+        .iter()
+        .filter_map(|r| r.header(ci_retry::CI_RETRY))
+        .flat_map(ci_retry::parse_answered)
+        .collect();
+    requests
+        .iter()
+        .filter(|r| r.revision == Some(k) && maintainers.contains(&r.who))
+        .filter(|r| {
+            !answered
+                .iter()
+                .any(|(who, j)| *who == r.who && *j >= r.index)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The `CI-Retry` value answering `requests`: each maintainer's newest one.
+pub fn answer(requests: &[Request]) -> String {
+    let mut newest: Vec<(Fingerprint, u32)> = Vec::new();
+    for r in requests {
+        match newest.iter_mut().find(|(who, _)| *who == r.who) {
+            Some((_, j)) => *j = (*j).max(r.index),
+            None => newest.push((r.who.clone(), r.index)),
+        }
+    }
+    newest
+        .iter()
+        .map(|(who, j)| format!("{who}/{j}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What to do about a revision that has no result yet.
@@ -167,7 +237,8 @@ pub enum Decision {
 
 /// Decide from the claims (by attempt) on a revision without a result.
 ///
-/// The newest claim rules. Ours from this process: resume. Ours from another process
+/// The newest claim rules. Closed (a result was posted under it): a new run claims
+/// the next attempt. Ours from this process: resume. Ours from another process
 /// (this bot's earlier life, which was killed: one bot per key and workdir, see the
 /// workdir lock): take over at once. Another bot's: busy while younger than the
 /// lease, else take over. The lease is the claiming bot's (`Expires:`), else
@@ -185,6 +256,12 @@ pub fn decide(
             takeover: false,
         };
     };
+    if newest.closed {
+        return Decision::Claim {
+            attempt: newest.attempt + 1,
+            takeover: false,
+        };
+    }
     let next = Decision::Claim {
         attempt: newest.attempt + 1,
         takeover: true,
@@ -221,11 +298,6 @@ pub fn decide(
 fn plus(date: &DateTime<Utc>, secs: u64) -> Option<DateTime<Utc>> {
     let secs = chrono::Duration::try_seconds(i64::try_from(secs).ok()?)?;
     date.checked_add_signed(secs)
-}
-
-/// Whether someone took the revision over from our `claim-<attempt>`.
-pub fn superseded(claims: &[Claim], attempt: u32) -> bool {
-    claims.iter().any(|c| c.attempt > attempt)
 }
 
 #[cfg(test)]
@@ -346,12 +418,76 @@ mod tests {
         };
         let me = fpr('A');
         // The author's fake result does not count.
-        assert!(result(&mr, 2, &me, &[fpr('B')], &[]).is_none());
-        assert!(result(&mr, 2, &me, &[fpr('E')], &[]).is_some());
-        assert!(result(&mr, 1, &me, &[fpr('B')], &[]).is_some());
-        assert!(result(&mr, 1, &me, &[], &[]).is_none());
+        assert!(results(&mr, 2, &me, &[fpr('B')], &[]).is_empty());
+        assert_eq!(results(&mr, 2, &me, &[fpr('E')], &[]).len(), 1);
+        assert_eq!(results(&mr, 1, &me, &[fpr('B')], &[]).len(), 1);
+        assert!(results(&mr, 1, &me, &[], &[]).is_empty());
         let claims = [claim(1, 'B', "b", "2026-11-26T11:00:00Z")];
-        assert!(result(&mr, 1, &me, &[], &claims).is_some());
+        assert_eq!(results(&mr, 1, &me, &[], &claims).len(), 1);
+    }
+
+    #[test]
+    fn results_close_claims_and_answer_requests() {
+        let result = |text: &str| Comment::parse(fpr('B'), 0, text.as_bytes()).unwrap();
+        let mut claims = vec![
+            claim(1, 'B', "b", "2026-11-26T10:00:00Z"),
+            claim(2, 'B', "b", "2026-11-26T12:00:00Z"),
+        ];
+        // An older bot's result, without CI-Claim: by date.
+        let old = result("Date: 2026-11-26T11:00:00Z\nRevision: 1\nCI-Status: pass\n\n");
+        close_claims(&mut claims, &[&old]);
+        assert_eq!(
+            claims.iter().map(|c| c.closed).collect::<Vec<_>>(),
+            [true, false]
+        );
+        let new =
+            result("Date: 2026-11-26T11:00:00Z\nRevision: 1\nCI-Status: pass\nCI-Claim: 2\n\n");
+        close_claims(&mut claims, &[&new]);
+        assert!(claims.iter().all(|c| c.closed));
+        // A closed newest claim: a new run takes the next attempt, without a takeover.
+        let now = at("2026-11-26T12:01:00Z");
+        assert_eq!(
+            decide(&claims, &fpr('A'), "a", now, 600),
+            Decision::Claim {
+                attempt: 3,
+                takeover: false
+            }
+        );
+
+        let (carol, dave, eve) = (fpr('C'), fpr('D'), fpr('E'));
+        let req = |who: &Fingerprint, index: u32, revision: u32| Request {
+            who: who.clone(),
+            index,
+            revision: Some(revision),
+            date: None,
+        };
+        let requests = vec![
+            req(&carol, 0, 1),
+            req(&carol, 1, 1),
+            req(&dave, 0, 1),
+            req(&dave, 1, 2),
+            req(&eve, 0, 1),
+        ];
+        let maintainers = [carol.clone(), dave.clone()];
+        // Eve is no maintainer; Dave's second request is for revision 2.
+        let open = unanswered(&requests, &[&new], &maintainers, 1);
+        assert_eq!(
+            open,
+            vec![req(&carol, 0, 1), req(&carol, 1, 1), req(&dave, 0, 1)]
+        );
+        assert_eq!(answer(&open), format!("{carol}/1 {dave}/0"));
+        let answered = result(&format!(
+            "Date: 2026-11-26T13:00:00Z\nRevision: 1\nCI-Status: fail\nCI-Retry: {}\n\n",
+            answer(&open)
+        ));
+        assert!(unanswered(&requests, &[&new, &answered], &maintainers, 1).is_empty());
+        let partly = result(&format!(
+            "Date: 2026-11-26T13:00:00Z\nRevision: 1\nCI-Status: fail\nCI-Retry: {carol}/0\n\n"
+        ));
+        assert_eq!(
+            unanswered(&requests, &[&partly], &maintainers, 1),
+            vec![req(&carol, 1, 1), req(&dave, 0, 1)]
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ fn pass_and_fail_then_nothing_new_then_a_fix_flips_the_label() {
     let bot = w.bot("bot", 20, "");
     let fpr = &bot.user.fpr;
 
-    bot.once_ok(&[]);
+    let log = bot.once_ok(&[]);
+    // Unsandboxed: said at start and on every pass.
+    assert!(log.matches("jobs run unsandboxed").count() >= 2, "{log}");
     assert!(w.labels(&good).contains(&"ci-pass".to_owned()));
     assert!(!w.labels(&good).contains(&"ci-fail".to_owned()));
     assert!(w.labels(&bad).contains(&"ci-fail".to_owned()));
@@ -138,7 +140,8 @@ fn a_command_that_outlives_the_timeout_reports_timeout() {
 fn a_daemon_survives_a_lost_remote() {
     let w = World::new(&["bot"], &[]);
     let bot = w.bot("bot", 20, "");
-    let mut daemon = bot.spawn(&[]);
+    // Colours are for terminals: none in a log file, NO_COLOR or not.
+    let mut daemon = bot.spawn(&[("NO_COLOR", "")]);
     wait_for(60, "the first pass", || {
         bot.log().contains("ci-bot started")
     });
@@ -150,6 +153,8 @@ fn a_daemon_survives_a_lost_remote() {
     let mr = w.alice().open_mr("late", &[("ok", "")]);
     wait_for(60, "the result", || w.ci_comments(&mr).len() == 1);
     assert!(bot.log().contains("backing off"), "{}", bot.log());
+    assert!(bot.log().contains("is reachable again"), "{}", bot.log());
+    assert!(!bot.log().contains('\x1b'), "{}", bot.log());
     unsafe {
         libc::kill(daemon.id() as libc::pid_t, libc::SIGINT);
     }
@@ -315,10 +320,157 @@ fn configuration_errors_are_clear() {
         err.contains("cannot reach the remote /nonexistent/server.git"),
         "{err}"
     );
+    // The start failed: the workdir it made is gone again.
+    assert!(!dir.path().join("work").exists());
+    let err = run(&format!("{base}command = \"true\"\nsandbox = \"docker\"\n"));
+    assert!(err.contains("say \"bwrap\""), "{err}");
+    let err = run(&format!(
+        "{base}command = \"true\"\nread_only_paths = [\"/nonexistent/toolchain\"]\n"
+    ));
+    assert!(
+        err.contains("/nonexistent/toolchain does not exist"),
+        "{err}"
+    );
+    // Listing the bot's HOME (here the test's folder) would show its keys: refused.
+    let err = run(&format!(
+        "{base}command = \"true\"\nread_only_paths = [{:?}]\n",
+        dir.path().display().to_string()
+    ));
+    assert!(
+        err.contains("is (or is inside) a path jobs never see"),
+        "{err}"
+    );
     let missing = dir.path().join("nope.toml");
     let mut cmd = sealed_tool_command(common::ci_bot_bin(), dir.path(), Some(dir.path()));
     cmd.arg("--config").arg(&missing);
     let out = gitapps_tests::run(cmd, None);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stderr.contains("cannot read"));
+}
+
+#[test]
+fn only_the_newest_revision_is_tested_unless_all_are_asked_for() {
+    let w = World::new(&["bot", "bot2"], &[]);
+    let alice = w.alice();
+    let mr = alice.open_mr("twice", &[("ok", "")]);
+    alice.revise(&mr, "twice", &[("more", "")], &[]);
+    let bot = w.bot("bot", 20, "");
+    bot.once_ok(&[]);
+    let c = w.ci_comments(&mr);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].revision(), "2");
+    assert_eq!(w.runs().len(), 1, "{:?}", w.runs());
+    assert!(w.claims(&mr, 1).is_empty());
+
+    // test_all_revisions = true tests the older one too.
+    let all = w.bot("bot2", 20, "test_all_revisions = true\n");
+    all.once_ok(&[]);
+    let c = w.ci_comments(&mr);
+    assert_eq!(c.len(), 2, "{c:?}");
+    assert!(c.iter().any(|c| c.revision() == "1"), "{c:?}");
+    assert_eq!(w.runs().len(), 2, "{:?}", w.runs());
+}
+
+#[test]
+fn a_maintainer_asks_for_a_rerun_and_gets_a_new_comment() {
+    let w = World::new(&["bot"], &[]);
+    let alice = w.alice();
+    let owner = w.owner();
+    let mr = alice.open_mr("flaky", &[("ok", "")]);
+    let bot = w.bot("bot", 20, "");
+    bot.once_ok(&[]);
+    assert_eq!(w.ci_comments(&mr).len(), 1);
+
+    // Not a maintainer: git mr refuses, and so would the hook.
+    let err = alice.mr_fails(&["ci-retry", &mr]);
+    assert!(err.contains("only maintainers"), "{err}");
+    let data = w.root.path().join("alice-data");
+    let forger = alice.clone_branch(&w.server, "apps/merge-reqs/data", &data);
+    let forged = format!("merge-reqs/{mr}/ci/retry/{}/0", alice.fpr);
+    std::fs::create_dir_all(data.join(&forged).parent().unwrap()).unwrap();
+    std::fs::write(
+        data.join(&forged),
+        "Date: 2026-11-26T11:00:00Z\nRevision: 1\n",
+    )
+    .unwrap();
+    forger.git(&["add", "-A"]);
+    forger.git(&["commit", "-q", "-m", "ask for a rerun"]);
+    let push = forger.git_out(&[
+        "push",
+        "-q",
+        "--signed",
+        "origin",
+        "HEAD:apps/merge-reqs/data",
+    ]);
+    assert!(!push.success(), "{push:?}");
+    assert!(push.stderr.contains("denied"), "{push:?}");
+
+    // The owner, a maintainer since `git mr init`, asks.
+    let out = owner.mr_out(&["ci-retry", &mr]);
+    out.assert_ok();
+    assert!(out.stderr.contains("CI asked to test v1 again"), "{out:?}");
+    assert_eq!(
+        w.ls(&format!("merge-reqs/{mr}/ci/retry/{}", owner.fpr)),
+        ["0"]
+    );
+    bot.once_ok(&[]);
+    let c = w.ci_comments(&mr);
+    assert_eq!(c.len(), 2, "{c:?}");
+    let rerun = c
+        .iter()
+        .find(|c| c.headers.contains_key("CI-Retry"))
+        .unwrap();
+    assert_eq!(rerun.headers["CI-Retry"], format!("{}/0", owner.fpr));
+    assert_eq!(rerun.headers["CI-Claim"], "2");
+    assert_eq!(w.runs().len(), 2);
+    // Answered: nothing more to do.
+    bot.once_ok(&[]);
+    assert_eq!(w.runs().len(), 2);
+
+    // Two requests before the next pass: one run answers both.
+    owner.mr(&["ci-retry", &mr]);
+    owner.mr(&["ci-retry", &mr]);
+    bot.once_ok(&[]);
+    let c = w.ci_comments(&mr);
+    assert_eq!(c.len(), 3, "{c:?}");
+    assert!(
+        c.iter()
+            .any(|c| c.headers.get("CI-Retry") == Some(&format!("{}/2", owner.fpr))),
+        "{c:?}"
+    );
+    assert_eq!(w.runs().len(), 3);
+    bot.once_ok(&[]);
+    assert_eq!(w.runs().len(), 3);
+}
+
+#[test]
+fn a_huge_log_stays_under_the_data_branch_size_cap() {
+    let w = World::new(&["bot"], &[]);
+    w.server.set_config("gitapps.maxFileSize", "12k");
+    let mr = w.alice().open_mr("noisy", &[]);
+    let bot = w.bot_with(
+        "bot",
+        60,
+        "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo the last line; exit 1",
+        "sandbox = \"none\"\ncomment_max_bytes = 8192\n",
+    );
+    bot.once_ok(&[]);
+    let c = w.ci_comments(&mr);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].status(), "fail");
+    assert!(c[0].body.contains("the last line"), "{}", c[0].body);
+    let size: usize = w
+        .server
+        .git_ok(&[
+            "cat-file",
+            "-s",
+            &format!(
+                "refs/heads/apps/merge-reqs/data:merge-reqs/{mr}/comments/{}/{}",
+                c[0].author, c[0].index
+            ),
+        ])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(size <= 8192 && size > 6000, "{size}");
 }

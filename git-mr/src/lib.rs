@@ -11,7 +11,9 @@
 //! * [`ops`]: the merge-request operations (create, comment, label, revise, merge …).
 //! * [`policy`]: the access-control policies that `git mr init` installs.
 //! * [`people`]: users by fingerprint, with names from their keys.
+//! * [`ci_retry`]: maintainers' requests to run CI again, which ci-bot honours.
 
+pub mod ci_retry;
 pub mod clock;
 pub mod error;
 pub mod forge;

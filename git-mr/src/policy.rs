@@ -86,6 +86,13 @@ ci create-symlink,delete-file ^labels/ci-[^/]+/{id}/{n}$
 ci create-directory ^merge-reqs/{id}/{n}/ci$
 ci create-directory ^merge-reqs/{id}/{n}/ci/v{n}$
 ci create-file ^merge-reqs/{id}/{n}/ci/v{n}/claim-[1-9][0-9]*$
+
+# Maintainers ask CI to test the newest revision again (git mr ci-retry) with a request
+# file of their own, merge-reqs/<id>/<n>/ci/retry/<me>/<j> (j from 0), never changed.
+maintainers create-directory ^merge-reqs/{id}/{n}/ci$
+maintainers create-directory ^merge-reqs/{id}/{n}/ci/retry$
+maintainers create-directory ^merge-reqs/{id}/{n}/ci/retry/$user_id$
+maintainers create-file ^merge-reqs/{id}/{n}/ci/retry/$user_id/{k}$
 "
     )
 }
@@ -285,6 +292,18 @@ mod tests {
         assert!(can(&bot, TreeOp::CreateFile, claim.clone()));
         assert!(!can(&bot, TreeOp::Modify, claim.clone()));
         assert!(!can(&alice, TreeOp::CreateFile, claim));
+        // CI re-runs: maintainers ask, under their own id, never changed.
+        let retry = |who: &str| format!("merge-reqs/{alice}/1/ci/retry/{who}/0");
+        assert!(can(&carol, TreeOp::CreateFile, retry(&carol)));
+        assert!(can(
+            &carol,
+            TreeOp::CreateDirectory,
+            format!("merge-reqs/{alice}/1/ci/retry/{carol}")
+        ));
+        assert!(!can(&carol, TreeOp::Modify, retry(&carol)));
+        assert!(!can(&carol, TreeOp::CreateFile, retry(&owner)));
+        assert!(!can(&alice, TreeOp::CreateFile, retry(&alice)));
+        assert!(!can(&bot, TreeOp::CreateFile, retry(&bot)));
         // Refs: the data branch only moves forward; revision tags are one's own.
         let r = rules(&alice);
         assert!(r.ref_allowed(RefOp::FastForward, data));

@@ -127,8 +127,32 @@ impl World {
         self.user("alice")
     }
 
-    /// Write a bot's configuration (`extra` appended) and return how to run it.
+    /// Write a bot's configuration (`extra` appended) and return how to run it. Its
+    /// jobs run [`command`] unsandboxed (`sandbox = "none"`): the tests of claims and
+    /// restarts count runs in a file outside the checkout, which a sandboxed job
+    /// cannot write. The sandbox's own tests use [`World::sandboxed_bot`].
     pub fn bot(&self, name: &str, timeout_secs: u64, extra: &str) -> BotSetup {
+        self.bot_with(
+            name,
+            timeout_secs,
+            &command(&self.runs),
+            &format!("sandbox = \"none\"\n{extra}"),
+        )
+    }
+
+    /// A bot whose jobs run `command` in the default sandbox.
+    pub fn sandboxed_bot(
+        &self,
+        name: &str,
+        timeout_secs: u64,
+        command: &str,
+        extra: &str,
+    ) -> BotSetup {
+        self.bot_with(name, timeout_secs, command, extra)
+    }
+
+    /// Write a bot's configuration running `command` (`extra` appended).
+    pub fn bot_with(&self, name: &str, timeout_secs: u64, command: &str, extra: &str) -> BotSetup {
         let user = self.user(name).clone();
         let dir = self.root.path().join(format!("bot-{name}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -141,7 +165,7 @@ impl World {
                  poll_secs = 1\nsigning_key = {:?}\nlog_tail_lines = 20\n{extra}",
                 self.server.url(),
                 workdir.display().to_string(),
-                command(&self.runs),
+                command,
                 user.fpr,
             ),
         )
@@ -308,6 +332,27 @@ impl BotSetup {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
+}
+
+/// The processes whose command line contains `marker` (the test's own excepted).
+pub fn processes_with(marker: &str) -> Vec<String> {
+    let me = std::process::id().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) || name == me {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        // A zombie has an empty command line; it runs nothing any more.
+        if cmdline.contains(marker) {
+            out.push(format!("{name}: {}", cmdline.trim()));
+        }
+    }
+    out
 }
 
 /// Wait up to `secs` for `cond`.

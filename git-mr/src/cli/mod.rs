@@ -1,6 +1,7 @@
 //! The `git mr` command line: clap and presentation only; the work is in `git_mr`.
 
 mod checkout;
+mod ci_retry;
 mod close;
 mod comment;
 mod completion;
@@ -59,6 +60,7 @@ enum Command {
     Diff(diff::Args),
     Checkout(checkout::Args),
     Merge(merge::Args),
+    CiRetry(ci_retry::Args),
     Close(close::Args),
     Reopen(close::ReopenArgs),
     Search(search::Args),
@@ -354,6 +356,7 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         Command::Diff(a) => diff::run(&ctx, a),
         Command::Checkout(a) => checkout::run(&ctx, a),
         Command::Merge(a) => merge::run(&ctx, a),
+        Command::CiRetry(a) => ci_retry::run(&ctx, a),
         Command::Close(a) => close::run_close(&ctx, a),
         Command::Reopen(a) => close::run_reopen(&ctx, a),
         Command::Search(a) => search::run(&ctx, a),
