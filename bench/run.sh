@@ -13,15 +13,18 @@
 # 2. git mr (git-mr/bench/run.sh): `git mr list --state all --json` on 5,000 merge
 #    requests against `git ls-tree -r | git cat-file --batch` (goal <= 1.0), and
 #    `git mr search` against `git grep` (goal <= 0.2).
+# 3. Many writers (cargo bench -p gitapps-tests --bench writers): 100 users running
+#    `git mr comment` at once against one after another, over the local path and
+#    HTTP (goal: 0 failures, wall time <= 3x the sequential time).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 if [ -n "${QUICK:-}" ]; then
   export GITAPPS_BENCH_FILES=2000 GITAPPS_BENCH_DIRS=20 GITAPPS_BENCH_ROUNDS=5
-  mrs=300 runs=3
+  mrs=300 runs=3 writers=10
 else
-  mrs=5000 runs=10
+  mrs=5000 runs=10 writers=100
 fi
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
@@ -35,3 +38,7 @@ cargo bench --quiet -p gitapps-tests --bench hook 2>/dev/null
 echo
 echo "== git mr"
 sh git-mr/bench/run.sh target/release/git-mr "$mrs" "$runs"
+
+echo
+echo "== many writers (git mr comment, all at once against one after another)"
+GITAPPS_BENCH_WRITERS="$writers" cargo bench --quiet -p gitapps-tests --bench writers 2>/dev/null

@@ -297,10 +297,12 @@ impl Bot {
             .into());
         }
         let people = self.forge.people()?;
+        let ci: Vec<Fingerprint> = people.ci.users.into_iter().collect();
+        let maintainers: Vec<Fingerprint> = people.maintainers.users.into_iter().collect();
         for p in std::mem::take(&mut self.pending) {
-            self.post(p, &people.ci, &people.maintainers, &mut stats);
+            self.post(p, &ci, &maintainers, &mut stats);
         }
-        let targets = self.todo(&snapshot, &people.ci, &people.maintainers)?;
+        let targets = self.todo(&snapshot, &ci, &maintainers)?;
         if !targets.is_empty() {
             info!(count = targets.len(), "revisions to test");
         }
@@ -309,7 +311,7 @@ impl Bot {
                 stats.interrupted = true;
                 break;
             }
-            self.test(t, &people.ci, &people.maintainers, &mut stats);
+            self.test(t, &ci, &maintainers, &mut stats);
         }
         if self.stopping() {
             stats.interrupted = true;
@@ -720,76 +722,21 @@ enum Posted {
     Skip(String),
 }
 
-/// Fetch the data branch, `apps/access-control` and the revision tags with explicit
-/// refspecs, all forced and pruned: a tag the owner moved or deleted must not stop
-/// every later fetch (the library's own fetches then find the tags up to date).
+/// Fetch the data branch, `apps/access-control` and the revision tags (forced and
+/// pruned: a tag the owner moved or deleted must not stop every later fetch), in
+/// the library's one fetch.
 fn fetch(forge: &Forge) -> Result<(), git_mr::Error> {
-    let remote = forge.remote();
-    let prefix = layout::REVISION_TAG_PREFIX;
-    forge
-        .git()
-        .run([
-            "fetch".to_owned(),
-            "--quiet".to_owned(),
-            "--prune".to_owned(),
-            "--no-write-fetch-head".to_owned(),
-            "--no-auto-gc".to_owned(),
-            remote.to_owned(),
-            format!(
-                "+{}:{}",
-                layout::DATA_REF,
-                layout::tracking_data_ref(remote)
-            ),
-            format!(
-                "+{}:{}",
-                layout::ACCESS_CONTROL_REF,
-                layout::tracking_access_control_ref(remote)
-            ),
-            format!("+{prefix}*:{prefix}*"),
-        ])
-        .map(|_| ())
+    forge.fetch().map(|_| ())
 }
 
-/// How often a push refused by a lost race is tried again (see [`transact`]).
-const RACE_ATTEMPTS: u32 = 10;
-
-/// [`Forge::transact_at`] (every comment read), again when the server refused the push
-/// because another push held or had just moved the data branch: the library retries
-/// only when the branch has moved by the time it fetches, and a push that lost the
-/// race for the ref lock can see the old tip still.
+/// [`Forge::transact_at`] with every comment read. The library re-applies the
+/// change when the push lost a race (read from git's porcelain status and the
+/// hook's `gitapps: code=` line, never from translated text), for a bounded time.
 fn transact<T>(
     forge: &Forge,
-    mut change: impl FnMut(&Forge, &Snapshot, &mut git_mr::tx::Tx) -> git_mr::Result<T>,
+    change: impl FnMut(&Forge, &Snapshot, &mut git_mr::tx::Tx) -> git_mr::Result<T>,
 ) -> git_mr::Result<Committed<T>> {
-    let mut attempt = 1;
-    loop {
-        match forge.transact_at(Depth::Full, &mut change) {
-            Err(git_mr::Error::PushRejected { stderr })
-                if attempt < RACE_ATTEMPTS && lost_race(&stderr) =>
-            {
-                warn!("the push lost a race for the data branch: trying again");
-                attempt += 1;
-                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Whether a refused push only lost a race for the ref (not a policy denial).
-fn lost_race(stderr: &str) -> bool {
-    !stderr.contains("gitapps: denied")
-        && [
-            "cannot lock ref",
-            "failed to update ref",
-            "incorrect old value",
-            "fetch first",
-            "non-fast-forward",
-            "stale info",
-            "Unable to create",
-        ]
-        .iter()
-        .any(|m| stderr.contains(m))
+    forge.transact_at(Depth::Full, change)
 }
 
 /// A hint for a refused claim: policies from before ci-bot lack the claim rules.

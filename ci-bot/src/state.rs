@@ -78,7 +78,7 @@ impl Claim {
             };
             let v = v.trim();
             if k.trim().eq_ignore_ascii_case(BOT) {
-                claim.bot = Fingerprint::parse(v);
+                claim.bot = Fingerprint::parse(v).ok();
             } else if k.trim().eq_ignore_ascii_case(INSTANCE) {
                 claim.instance = Some(v.to_owned());
             } else if k.trim().eq_ignore_ascii_case(header::DATE) {

@@ -123,8 +123,13 @@ pub fn show(config: &Config, json: bool) -> ExitCode {
     let status = Status::read(&config.status_path()).ok();
     let bot = status
         .as_ref()
-        .and_then(|s| Fingerprint::parse(&s.bot))
-        .or_else(|| config.signing_key.as_deref().and_then(Fingerprint::parse));
+        .and_then(|s| Fingerprint::parse(&s.bot).ok())
+        .or_else(|| {
+            config
+                .signing_key
+                .as_deref()
+                .and_then(|k| Fingerprint::parse(k).ok())
+        });
     let (claims, claims_error) = match bot {
         Some(bot) => match held_claims(config, &bot) {
             Ok(c) => (c, None),
@@ -253,7 +258,10 @@ fn held_claims(config: &Config, bot: &Fingerprint) -> Result<Vec<HeldClaim>, Str
     let repo = gix::open(&repo_dir).map_err(|e| e.to_string())?;
     let forge = Forge::from_repo(repo, &config.remote);
     let snapshot = forge.snapshot(Depth::Full).map_err(|e| e.to_string())?;
-    let ci = forge.people().map(|p| p.ci).unwrap_or_default();
+    let ci: Vec<Fingerprint> = forge
+        .people()
+        .map(|p| p.ci.users.into_iter().collect())
+        .unwrap_or_default();
     let mut out = Vec::new();
     for mr in snapshot.mrs.iter().filter(|m| m.state() == State::Open) {
         for rev in &mr.revisions {

@@ -94,7 +94,7 @@ pub fn read(repo: &gix::Repository, tree: Option<&str>, id: &MrId) -> Result<Vec
     let by_who = entry.object().git()?.try_into_tree().git()?;
     for who in by_who.iter() {
         let who = who.git()?;
-        let Some(fpr) = Fingerprint::parse(&who.filename().to_string()) else {
+        let Some(fpr) = Fingerprint::parse(&who.filename().to_string()).ok() else {
             continue;
         };
         if !who.mode().is_tree() {
@@ -123,7 +123,7 @@ pub fn parse_answered(value: &str) -> Vec<(Fingerprint, u32)> {
         .split_whitespace()
         .filter_map(|r| {
             let (who, j) = r.split_once('/')?;
-            Some((Fingerprint::parse(who)?, layout::parse_number(j)?))
+            Some((Fingerprint::parse(who).ok()?, layout::parse_number(j)?))
         })
         .collect()
 }

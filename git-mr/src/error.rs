@@ -13,8 +13,6 @@ pub enum Error {
     NoDataBranch { remote: String },
     #[error("the remote {remote} has no access-control branch (refs/heads/apps/access-control)")]
     NoAccessControl { remote: String },
-    #[error("merge requests are already set up on {remote}")]
-    AlreadyInitialised { remote: String },
     #[error("no signing key configured (git config user.signingkey)")]
     NoSigningKey,
     #[error("gpg cannot resolve the signing key {key}: {detail}")]
@@ -22,12 +20,17 @@ pub enum Error {
     #[error("`{command}` failed: {detail}")]
     Command { command: String, detail: String },
     #[error("the push was rejected:\n{stderr}")]
-    PushRejected { stderr: String },
-    #[error("the data branch kept moving: gave up after {attempts} attempts")]
-    TooManyRetries { attempts: u32 },
+    PushRejected {
+        code: Option<crate::push::RejectCode>,
+        stderr: String,
+    },
+    #[error("the data branch kept moving: gave up after {attempts} attempts in {seconds} s")]
+    TooManyRetries { attempts: u32, seconds: u64 },
+    #[error("cannot reach the remote {remote}:\n{detail}")]
+    Transport { remote: String, detail: String },
     #[error("no merge request {0}")]
     NoSuchMr(String),
-    #[error("{spec} is ambiguous: it could be {}", candidates.join(", "))]
+    #[error("`{spec}` could mean more than one:\n  {}", candidates.join("\n  "))]
     Ambiguous {
         spec: String,
         candidates: Vec<String>,
@@ -36,6 +39,10 @@ pub enum Error {
     BadMrName(String),
     #[error("nobody known as `{0}`")]
     UnknownUser(String),
+    #[error("`{0}` is too short for a fingerprint prefix, and nobody's name")]
+    ShortPrefix(String),
+    #[error("{0}")]
+    NotMaintainer(String),
     #[error("label `{0}` does not exist")]
     UnknownLabel(String),
     #[error("invalid label name `{0}`")]

@@ -1,8 +1,8 @@
 //! A repository plus a remote: fetch, read, and change the data branch.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gix::refs::transaction::PreviousValue;
 use gix::ObjectId;
@@ -12,27 +12,47 @@ use crate::git::Git;
 use crate::layout::{self, ACCESS_CONTROL_REF, DATA_REF, REVISION_TAG_PREFIX};
 use crate::model::Fingerprint;
 use crate::people::People;
+use crate::push::{Backoff, PushOutcome};
 use crate::store::{self, Depth, Snapshot};
 use crate::tx::{self, Tx};
 use crate::{clock, Error, Result};
 
-/// How often a change is re-applied when the data branch moved meanwhile.
-/// Generous: many users may comment on one busy data branch at once.
-pub const MAX_ATTEMPTS: u32 = 30;
+/// How long a change is tried again when the data branch keeps moving under it
+/// (`GITAPPS_RETRY_SECS` to choose): bounded by time, not by a count of
+/// attempts, which says nothing under load.
+pub const RETRY_BUDGET: Duration = Duration::from_secs(300);
 
-/// Whether a rejection only says "this certificate was accepted already: push
-/// again". The hook refuses a certificate it accepted before; an identical push
-/// repeated within the same second (same commands, nonce and signature time)
-/// makes the same certificate, and waiting a second makes a fresh one.
-pub fn is_nonce_replay(stderr: &str) -> bool {
-    stderr.contains("fresh nonce") || stderr.contains("a replay")
+/// The first wait after a lost race; it doubles (with full jitter) up to [`MAX_WAIT`].
+/// The cap is high on purpose: with many writers, every lost attempt costs a fetch
+/// and a push on machines the server shares, and 100 writers waiting at most 4 s
+/// made 31 attempts each (BENCHMARKS.md); waits that keep doubling spread them out.
+const FIRST_WAIT: Duration = Duration::from_millis(500);
+const MAX_WAIT: Duration = Duration::from_secs(20);
+
+fn retry_budget() -> Duration {
+    std::env::var("GITAPPS_RETRY_SECS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(RETRY_BUDGET)
 }
 
+/// A new backoff for one change (see [`Backoff`]).
+pub fn backoff() -> Backoff {
+    Backoff::new(retry_budget(), FIRST_WAIT, MAX_WAIT)
+}
+
+/// How long a fetch counts as "just now" for a change (a command's own fetch;
+/// a long-running process such as ci-bot fetches again after a job).
+const FRESH_FOR: Duration = Duration::from_secs(10);
+
 /// What a fetch found on the remote.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fetched {
     pub data: bool,
     pub access_control: bool,
+    /// The extra branches asked for that the remote has.
+    pub branches: Vec<String>,
 }
 
 /// The result of [`Forge::transact`].
@@ -51,6 +71,9 @@ pub struct Forge {
     remote: String,
     git: Git,
     me: OnceCell<Fingerprint>,
+    /// When this process last fetched, and the extra branches it fetched: a
+    /// change made right after it (within [`FRESH_FOR`]) needs no fetch of its own.
+    fresh: RefCell<Option<(Instant, Vec<String>)>>,
 }
 
 impl Forge {
@@ -71,6 +94,7 @@ impl Forge {
             remote: remote.to_owned(),
             git: Git::new(dir),
             me: OnceCell::new(),
+            fresh: RefCell::new(None),
         }
     }
 
@@ -91,106 +115,108 @@ impl Forge {
         self.repo.git_dir().join("git-mr")
     }
 
-    /// Fetch the data branch, `apps/access-control` and the revision tags, with explicit
-    /// refspecs. A remote without a data branch (or access-control branch) is no error.
-    /// Another git-mr fetching into the same repository at the same time may hold a
-    /// ref lock: that is retried.
-    ///
-    /// The revision tags are fetched only when the data branch moved (the tools push
-    /// them together with a data commit); [`Forge::fetch_all`] always fetches them.
+    /// Fetch the data branch, `apps/access-control` and every revision tag, in one
+    /// `git fetch` with explicit refspecs (forced, pruned): a read then sees the tags
+    /// of the data it reads, whoever moved the remote-tracking branch before (a plain
+    /// `git fetch` does). A remote without a data branch or access-control branch is
+    /// no error ([`Fetched`] says).
     pub fn fetch(&self) -> Result<Fetched> {
-        self.fetch_retrying(false)
+        self.fetch_with(&[])
     }
 
-    /// [`Forge::fetch`], the revision tags always included.
-    pub fn fetch_all(&self) -> Result<Fetched> {
-        self.fetch_retrying(true)
-    }
-
-    fn fetch_retrying(&self, all: bool) -> Result<Fetched> {
-        let mut attempt = 0;
-        loop {
-            match self.fetch_once(all) {
-                Err(Error::Command { detail, .. })
-                    if attempt < MAX_ATTEMPTS && detail.contains("lock") =>
-                {
-                    attempt += 1;
-                    std::thread::sleep(backoff(1));
-                }
-                other => return other,
-            }
+    /// [`Forge::fetch`], with these branches of the remote (to
+    /// `refs/remotes/<remote>/<branch>`) in the same fetch. A branch the remote
+    /// lacks is no error, and its remote-tracking ref goes.
+    pub fn fetch_with(&self, branches: &[String]) -> Result<Fetched> {
+        let tracking_data = layout::tracking_data_ref(&self.remote);
+        let tracking_ac = layout::tracking_access_control_ref(&self.remote);
+        let mut wanted: Vec<(String, String)> = vec![
+            (DATA_REF.to_owned(), tracking_data),
+            (ACCESS_CONTROL_REF.to_owned(), tracking_ac),
+        ];
+        for b in branches {
+            wanted.push((
+                format!("refs/heads/{b}"),
+                layout::tracking_ref(&self.remote, b),
+            ));
         }
-    }
-
-    fn fetch_once(&self, all: bool) -> Result<Fetched> {
-        let before = self.data_tip()?;
-        let fetched = self.fetch_refs(false)?;
-        if fetched.data && (all || before.is_none() || self.data_tip()? != before) {
-            self.fetch_refs(true)?;
-        }
-        Ok(fetched)
-    }
-
-    fn fetch_refs(&self, with_tags: bool) -> Result<Fetched> {
-        let data = format!("+{DATA_REF}:{}", layout::tracking_data_ref(&self.remote));
-        let ac = format!(
-            "+{ACCESS_CONTROL_REF}:{}",
-            layout::tracking_access_control_ref(&self.remote)
-        );
-        let tags = format!("{REVISION_TAG_PREFIX}*:{REVISION_TAG_PREFIX}*");
-        let mut wanted = [(data, true), (ac, true)];
+        let tags = format!("+{REVISION_TAG_PREFIX}*:{REVISION_TAG_PREFIX}*");
+        let mut present: Vec<bool> = vec![true; wanted.len()];
+        // A failed fetch whose refs are all there: another fetch into this
+        // repository holds a ref lock, say. Worth a few seconds of waiting.
+        let mut waits = Backoff::new(Duration::from_secs(10), FIRST_WAIT, MAX_WAIT / 4);
         loop {
             let mut specs: Vec<String> = wanted
                 .iter()
-                .filter(|(_, w)| *w)
-                .map(|(s, _)| s.clone())
+                .zip(&present)
+                .filter(|(_, here)| **here)
+                .map(|((from, to), _)| format!("+{from}:{to}"))
                 .collect();
-            if with_tags {
-                specs.push(tags.clone());
+            specs.push(tags.clone());
+            let done = self.git.fetch(&self.remote, &specs)?;
+            if done.success {
+                break;
             }
-            if specs.is_empty() {
-                return Ok(Fetched {
-                    data: false,
-                    access_control: false,
-                });
+            // Which refs does the remote lack? Asked only now: in the usual case
+            // the one fetch is all.
+            let names: Vec<String> = wanted.iter().map(|(from, _)| from.clone()).collect();
+            let there = self
+                .git
+                .remote_refs(&self.remote, &names)
+                .map_err(|e| match e {
+                    Error::Transport { remote, .. } => Error::Transport {
+                        remote,
+                        detail: done.stderr.clone(),
+                    },
+                    e => e,
+                })?;
+            let now: Vec<bool> = names.iter().map(|n| there.contains(n)).collect();
+            if now != present {
+                present = now;
+                continue;
             }
-            match self.git.fetch(&self.remote, &specs) {
-                Ok(()) => {
-                    return Ok(Fetched {
-                        data: wanted[0].1,
-                        access_control: wanted[1].1,
+            match waits.next_wait() {
+                Some(wait) => std::thread::sleep(wait),
+                None => {
+                    return Err(Error::Command {
+                        command: format!("git fetch {}", self.remote),
+                        detail: done.stderr,
                     })
                 }
-                Err(Error::Command { command, detail }) => {
-                    let missing =
-                        |r: &str| detail.contains(&format!("couldn't find remote ref {r}"));
-                    let mut changed = false;
-                    for (i, r) in [DATA_REF, ACCESS_CONTROL_REF].into_iter().enumerate() {
-                        if wanted[i].1 && missing(r) {
-                            wanted[i].1 = false;
-                            changed = true;
-                        }
-                    }
-                    if !changed {
-                        return Err(Error::Command { command, detail });
-                    }
-                }
-                Err(e) => return Err(e),
             }
         }
+        // Refs the remote lacks must not be read as if it had them.
+        for ((_, to), here) in wanted.iter().zip(&present) {
+            if !here {
+                if let Ok(Some(r)) = self.repo.try_find_reference(to.as_str()) {
+                    let _ = r.delete();
+                }
+            }
+        }
+        let fetched = Fetched {
+            data: present[0],
+            access_control: present[1],
+            branches: branches
+                .iter()
+                .zip(&present[2..])
+                .filter(|(_, here)| **here)
+                .map(|(b, _)| b.clone())
+                .collect(),
+        };
+        *self.fresh.borrow_mut() = Some((Instant::now(), branches.to_vec()));
+        Ok(fetched)
     }
 
-    /// Fetch one branch of the remote to `refs/remotes/<remote>/<branch>`.
-    pub fn fetch_branch(&self, branch: &str) -> Result<Option<ObjectId>> {
-        let tracking = layout::tracking_ref(&self.remote, branch);
-        let spec = format!("+refs/heads/{branch}:{tracking}");
-        match self.git.fetch(&self.remote, &[spec]) {
-            Ok(()) => self.resolve_ref(&tracking),
-            Err(Error::Command { detail, .. }) if detail.contains("couldn't find remote ref") => {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+    /// Whether this process fetched just now, with (at least) these branches.
+    fn fetched_with(&self, branches: &[String]) -> bool {
+        self.fresh.borrow().as_ref().is_some_and(|(when, had)| {
+            when.elapsed() < FRESH_FOR && branches.iter().all(|b| had.contains(b))
+        })
+    }
+
+    /// A branch of the remote as last fetched (see [`Forge::fetch_with`]).
+    pub fn branch_tip(&self, branch: &str) -> Result<Option<ObjectId>> {
+        self.resolve_ref(&layout::tracking_ref(&self.remote, branch))
     }
 
     /// The id a full ref name points at (peeled), if it exists.
@@ -291,11 +317,8 @@ impl Forge {
         People::read(&self.repo, self.access_control_tip()?)
     }
 
-    /// The user's id: the fingerprint of `user.signingkey`'s primary key.
-    pub fn me(&self) -> Result<Fingerprint> {
-        if let Some(me) = self.me.get() {
-            return Ok(me.clone());
-        }
+    /// `user.signingKey` and the gpg program git signs with.
+    fn signing_config(&self) -> Result<(String, String)> {
         let config = self.repo.config_snapshot();
         let key = config
             .string("user.signingKey")
@@ -307,18 +330,43 @@ impl Forge {
             .or_else(|| config.string("gpg.program"))
             .map(|s| s.to_string())
             .unwrap_or_else(|| "gpg".to_owned());
+        Ok((key.trim().to_owned(), gpg))
+    }
+
+    /// The user's id: the fingerprint of `user.signingkey`'s primary key.
+    pub fn me(&self) -> Result<Fingerprint> {
+        if let Some(me) = self.me.get() {
+            return Ok(me.clone());
+        }
+        let (key, gpg) = self.signing_config()?;
         let fpr = match Fingerprint::parse(key.trim()) {
-            Some(f) if key.trim().len() >= 40 => crate::git::gpg_fingerprint(&gpg, f.as_str())?,
+            Ok(f) => crate::git::gpg_fingerprint(&gpg, f.as_str())?,
             _ => crate::git::gpg_fingerprint(&gpg, key.trim())?,
         };
         let _ = self.me.set(fpr.clone());
         Ok(fpr)
     }
 
-    /// A signature for commits the tools write, at the injected clock's time.
+    /// A signature for commits the tools write (data commits, merge commits), at
+    /// the injected clock's time: git's `user.name` and `user.email`, else the
+    /// name and e-mail of the user's key on apps/access-control (else the user id).
     pub fn signature(&self) -> Result<gix::actor::Signature> {
         let me = self.me().map(|f| f.to_string()).unwrap_or_default();
-        Ok(tx::signature(&self.repo, &me, clock::now()?))
+        let config = self.repo.config_snapshot();
+        let configured = ["user.name", "user.email"].iter().all(|k| {
+            config
+                .string(*k)
+                .is_some_and(|v| !v.to_string().trim().is_empty())
+        });
+        // The keys are read only when git's identity is incomplete.
+        let person = Fingerprint::parse(&me)
+            .ok()
+            .filter(|_| !configured)
+            .and_then(|f| self.people().ok()?.people.remove(&f))
+            .unwrap_or_default();
+        let name = person.name.unwrap_or(me);
+        let email = person.email.unwrap_or_default();
+        Ok(tx::signature(&self.repo, (&name, &email), clock::now()?))
     }
 
     /// Point a local ref at `id` (remote-tracking refs and tags only: never HEAD).
@@ -338,42 +386,79 @@ impl Forge {
         }
     }
 
-    /// [`Forge::push`], again after a second when the server saw the nonce already.
+    /// [`Forge::push`], again with a fresh certificate when the hook refused it as
+    /// a replay or for its nonce (bounded by time); any other refusal is an error.
     pub fn push_retrying(&self, updates: &[(String, ObjectId)]) -> Result<()> {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut waits = backoff();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
             match self.push(updates)? {
-                Ok(()) => return Ok(()),
-                Err(stderr) if is_nonce_replay(&stderr) => std::thread::sleep(nonce_backoff()),
-                Err(stderr) => return Err(Error::PushRejected { stderr }),
+                PushOutcome::Accepted => return Ok(()),
+                PushOutcome::Replay { .. } => match waits.next_second() {
+                    Some(wait) => std::thread::sleep(wait),
+                    None => return Err(self.gave_up(attempts)),
+                },
+                PushOutcome::LostRace { stderr } => {
+                    return Err(Error::PushRejected { code: None, stderr })
+                }
+                PushOutcome::Denied { code, stderr } => {
+                    return Err(Error::PushRejected { code, stderr })
+                }
             }
         }
-        Err(Error::TooManyRetries {
-            attempts: MAX_ATTEMPTS,
-        })
     }
 
-    /// Push refspecs signed (atomic when more than one) and record them locally.
-    pub fn push(&self, updates: &[(String, ObjectId)]) -> Result<std::result::Result<(), String>> {
+    fn gave_up(&self, attempts: u32) -> Error {
+        Error::TooManyRetries {
+            attempts,
+            seconds: retry_budget().as_secs(),
+        }
+    }
+
+    /// Push refspecs signed (atomic when more than one), `LC_ALL=C` and
+    /// `--porcelain`, and say what became of it ([`PushOutcome`]). When the push
+    /// got no answer, the error says whether gpg could not sign or the remote could
+    /// not be reached. Accepted refs are recorded locally.
+    pub fn push(&self, updates: &[(String, ObjectId)]) -> Result<PushOutcome> {
         let specs: Vec<String> = updates
             .iter()
             .map(|(name, id)| format!("{id}:{name}"))
             .collect();
-        match self.git.push_signed(&self.remote, &specs)? {
-            Ok(()) => {
+        let done = self.git.push_signed(&self.remote, &specs)?;
+        match crate::push::classify(done.success, &done.stdout, &done.stderr) {
+            Some(PushOutcome::Accepted) => {
                 // Best effort: the push is done; the next fetch sets these anyway.
                 for (name, id) in updates {
                     let _ = self.set_local_ref(&self.local_name(name), *id);
                 }
-                Ok(Ok(()))
+                Ok(PushOutcome::Accepted)
             }
-            Err(f) => Ok(Err(f.stderr)),
+            Some(other) => Ok(other),
+            None => {
+                // No ref status: the push ended before the server answered. The
+                // certificate is signed after the remote's first answer, so try
+                // the signature alone to tell gpg's failure from the transport's.
+                self.check_signing()?;
+                Err(Error::Transport {
+                    remote: self.remote.clone(),
+                    detail: done.stderr,
+                })
+            }
         }
+    }
+
+    /// Whether gpg signs with the user's key, as git would for a push.
+    pub fn check_signing(&self) -> Result<()> {
+        let (key, gpg) = self.signing_config()?;
+        crate::git::gpg_can_sign(&gpg, &key)
     }
 
     /// Change the data branch: `change` sees the newest snapshot and describes the
     /// change in a [`Tx`]; it is committed on top of the tip and pushed signed (with
     /// the Tx's other refs, atomically). When the data branch moved meanwhile, fetch,
-    /// run `change` again on the new tip and retry (bounded, with jitter).
+    /// run `change` again on the new tip and retry, with exponential backoff and
+    /// jitter, for up to [`RETRY_BUDGET`].
     pub fn transact<T>(
         &self,
         change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
@@ -385,14 +470,31 @@ impl Forge {
     pub fn transact_at<T>(
         &self,
         depth: Depth,
+        change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
+    ) -> Result<Committed<T>> {
+        self.transact_fetching(depth, &[], change)
+    }
+
+    /// [`Forge::transact_at`], each fetch also bringing these branches of the
+    /// remote (a merge's target). The first attempt fetches only when this
+    /// process has not fetched them yet: a command fetches once.
+    pub fn transact_fetching<T>(
+        &self,
+        depth: Depth,
+        branches: &[String],
         mut change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
     ) -> Result<Committed<T>> {
-        for attempt in 1..=MAX_ATTEMPTS {
-            let fetched = self.fetch()?;
-            if !fetched.data {
-                return Err(Error::NoDataBranch {
-                    remote: self.remote.clone(),
-                });
+        let mut waits = backoff();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if attempt > 1 || !self.fetched_with(branches) {
+                let fetched = self.fetch_with(branches)?;
+                if !fetched.data {
+                    return Err(Error::NoDataBranch {
+                        remote: self.remote.clone(),
+                    });
+                }
             }
             let tip = self.data_tip()?.ok_or_else(|| Error::NoDataBranch {
                 remote: self.remote.clone(),
@@ -425,50 +527,25 @@ impl Forge {
                     attempts: attempt,
                 });
             }
-            match self.push(&updates)? {
-                Ok(()) => {
+            let wait = match self.push(&updates)? {
+                PushOutcome::Accepted => {
                     return Ok(Committed {
                         value,
                         commit,
                         attempts: attempt,
                     })
                 }
-                Err(stderr) => {
-                    // Lost a race, or denied? Only a moved data branch (or a nonce
-                    // another push used in the same second) is worth a retry.
-                    if is_nonce_replay(&stderr) {
-                        std::thread::sleep(nonce_backoff());
-                        continue;
-                    }
-                    self.fetch()?;
-                    if self.data_tip()? == Some(tip) {
-                        return Err(Error::PushRejected { stderr });
-                    }
-                    std::thread::sleep(backoff(attempt));
+                PushOutcome::LostRace { .. } => waits.next_wait(),
+                // The same bytes again in the same second: wait for a fresh nonce.
+                PushOutcome::Replay { .. } => waits.next_second(),
+                PushOutcome::Denied { code, stderr } => {
+                    return Err(Error::PushRejected { code, stderr })
                 }
+            };
+            match wait {
+                Some(wait) => std::thread::sleep(wait),
+                None => return Err(self.gave_up(attempt)),
             }
         }
-        Err(Error::TooManyRetries {
-            attempts: MAX_ATTEMPTS,
-        })
     }
-}
-
-fn jitter_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0);
-    nanos ^ (std::process::id() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-/// Past the current second, plus up to 1.5 s of jitter.
-fn nonce_backoff() -> Duration {
-    Duration::from_millis(1000 + jitter_seed() % 1500)
-}
-
-/// Exponential backoff with jitter: up to 50 ms × 2^attempt, capped at 2 s.
-fn backoff(attempt: u32) -> Duration {
-    let cap = (50u64 << attempt.min(5)).min(2000);
-    Duration::from_millis(cap / 2 + jitter_seed() % (cap / 2 + 1))
 }

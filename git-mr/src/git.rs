@@ -14,9 +14,11 @@ pub struct Git {
     dir: PathBuf,
 }
 
-/// How a push failed.
+/// A finished `git push --porcelain` or `git fetch`: exit status and output.
 #[derive(Debug)]
-pub struct PushFailure {
+pub struct Finished {
+    pub success: bool,
+    pub stdout: String,
     pub stderr: String,
 }
 
@@ -76,43 +78,71 @@ impl Git {
         }
     }
 
-    /// `git fetch` with explicit refspecs; fails with git's stderr.
-    pub fn fetch(&self, remote: &str, refspecs: &[String]) -> Result<()> {
-        let mut args = vec![
-            "fetch".to_owned(),
-            "--quiet".to_owned(),
-            "--no-write-fetch-head".to_owned(),
-            "--no-auto-gc".to_owned(),
-            remote.to_owned(),
-        ];
-        args.extend(refspecs.iter().cloned());
-        self.run(&args).map(|_| ())
+    /// A `git` command for the transport: its messages in English whatever the
+    /// user's locale (`LC_ALL=C`), for the few the tools must read.
+    fn transport(&self, args: &[String]) -> Command {
+        let mut cmd = self.command(args);
+        cmd.env("LC_ALL", "C").env_remove("LANGUAGE");
+        cmd
     }
 
-    /// `git push --signed [--atomic] remote refspecs…`.
-    pub fn push_signed(
-        &self,
-        remote: &str,
-        refspecs: &[String],
-    ) -> Result<std::result::Result<(), PushFailure>> {
-        let mut args = vec![
-            "push".to_owned(),
-            "--signed".to_owned(),
-            "--quiet".to_owned(),
-        ];
+    fn finish(&self, cmd: Command) -> Result<Finished> {
+        let (_, out) = self.output_of(cmd);
+        let out = out?;
+        Ok(Finished {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+
+    /// `git fetch --prune --no-tags` with explicit refspecs, whatever the outcome.
+    pub fn fetch(&self, remote: &str, refspecs: &[String]) -> Result<Finished> {
+        let mut args: Vec<String> = [
+            "fetch",
+            "--quiet",
+            "--prune",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-auto-gc",
+            "--no-recurse-submodules",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.push(remote.to_owned());
+        args.extend(refspecs.iter().cloned());
+        self.finish(self.transport(&args))
+    }
+
+    /// Which of `refs` (full names) the remote has: `git ls-remote`.
+    pub fn remote_refs(&self, remote: &str, refs: &[String]) -> Result<Vec<String>> {
+        let mut args = vec!["ls-remote".to_owned(), remote.to_owned()];
+        args.extend(refs.iter().cloned());
+        let done = self.finish(self.transport(&args))?;
+        if !done.success {
+            return Err(Error::Transport {
+                remote: remote.to_owned(),
+                detail: done.stderr,
+            });
+        }
+        Ok(done
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_once('\t').map(|(_, name)| name.to_owned()))
+            .collect())
+    }
+
+    /// `git push --signed --porcelain [--atomic] remote refspecs…`, whatever the outcome.
+    pub fn push_signed(&self, remote: &str, refspecs: &[String]) -> Result<Finished> {
+        let mut args: Vec<String> = ["push", "--signed", "--porcelain", "--no-progress"]
+            .map(str::to_owned)
+            .to_vec();
         if refspecs.len() > 1 {
             args.push("--atomic".to_owned());
         }
         args.push(remote.to_owned());
         args.extend(refspecs.iter().cloned());
-        let out = self.output(&args)?;
-        if out.status.success() {
-            Ok(Ok(()))
-        } else {
-            Ok(Err(PushFailure {
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            }))
-        }
+        self.finish(self.transport(&args))
     }
 }
 
@@ -140,6 +170,40 @@ fn describe_spawn(cmd: &Command, r: std::io::Result<Output>) -> Result<Output> {
         command: describe(cmd),
         detail: e.to_string(),
     })
+}
+
+/// Sign a few bytes with `key` as git would sign a push certificate
+/// (`gpg -bsau KEY`): the error says why gpg cannot, when it cannot.
+pub fn gpg_can_sign(gpg: &str, key: &str) -> Result<()> {
+    use std::io::Write;
+    let mut cmd = Command::new(gpg);
+    cmd.args(["--batch", "--no-tty", "--status-fd=2", "-bsau", key])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let failed = |detail: String| Error::Gpg {
+        key: key.to_owned(),
+        detail,
+    };
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| failed(format!("cannot run {gpg}: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(b"git mr: can this key sign?\n");
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| failed(format!("{gpg}: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let detail: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.starts_with("[GNUPG:]"))
+            .collect();
+        Err(failed(detail.join("\n").trim().to_owned()))
+    }
 }
 
 /// The primary key fingerprint of `key` (a key id, fingerprint or user id), as gpg knows it.
@@ -174,7 +238,7 @@ fn parse_colons_fingerprint(out: &str) -> Option<Fingerprint> {
         match fields.first().copied() {
             Some("pub") => after_pub = true,
             Some("fpr") if after_pub => {
-                if let Some(f) = fields.get(9).and_then(|f| Fingerprint::parse(f)) {
+                if let Some(f) = fields.get(9).and_then(|f| Fingerprint::parse(f).ok()) {
                     found.push(f);
                 }
                 after_pub = false;

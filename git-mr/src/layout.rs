@@ -96,7 +96,7 @@ pub fn parse_revision_tag(name: &str) -> Option<(MrId, u32)> {
     let rest = name.strip_prefix(REVISION_TAG_PREFIX)?;
     let (author, rest) = rest.split_once('/')?;
     let (n, k) = rest.split_once("-v")?;
-    let author = Fingerprint::parse(author)?;
+    let author = Fingerprint::parse(author).ok()?;
     Some((
         MrId {
             author,

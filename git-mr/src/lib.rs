@@ -23,6 +23,7 @@ pub mod model;
 pub mod ops;
 pub mod people;
 pub mod policy;
+pub mod push;
 pub mod search;
 pub mod store;
 pub mod tx;

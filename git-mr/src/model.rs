@@ -8,45 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock;
 
-/// A user id: the full upper-case hex fingerprint of a primary key.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Fingerprint(String);
-
-impl Fingerprint {
-    /// Accept 40 (v4) or 64 (v6) hex digits, any case, spaces ignored.
-    pub fn parse(s: &str) -> Option<Fingerprint> {
-        // The data branch names every user this way: no copy to clean up.
-        let canonical = (s.len() == 40 || s.len() == 64)
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
-        if canonical {
-            return Some(Fingerprint(s.to_owned()));
-        }
-        let hex: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        if (hex.len() == 40 || hex.len() == 64) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            Some(Fingerprint(hex.to_ascii_uppercase()))
-        } else {
-            None
-        }
-    }
-
-    /// The fingerprint, upper-case hex.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The short form shown to people: the first 8 hex digits.
-    pub fn short(&self) -> &str {
-        &self.0[..8]
-    }
-}
-
-impl fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+/// A user id: the full upper-case hex fingerprint of a primary key. The
+/// policy language's own type: one definition for the hook and the apps.
+pub use gitapps_policy::Fingerprint;
 
 /// A merge request's name: its author and the author's running number.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -267,14 +231,6 @@ mod tests {
 
     fn fpr() -> Fingerprint {
         Fingerprint::parse(&"9a3f".repeat(10)).unwrap()
-    }
-
-    #[test]
-    fn fingerprints() {
-        assert_eq!(fpr().as_str(), "9A3F".repeat(10));
-        assert_eq!(fpr().short(), "9A3F9A3F");
-        assert!(Fingerprint::parse("9A3F").is_none());
-        assert!(Fingerprint::parse(&"G".repeat(40)).is_none());
     }
 
     #[test]

@@ -34,17 +34,13 @@ pub fn resolve_mr(
     let candidates: Vec<MrId> = match who {
         None => with_number.iter().map(|m| m.id.clone()).collect(),
         Some(who) => {
+            // One key, or an error: a name two keys claim is ambiguous even when
+            // only one of them has a merge request numbered `n`.
             let authors = snapshot.mrs.iter().map(|m| &m.id.author);
-            let people_meant = people.resolve(who, me, authors);
-            if people_meant.is_empty() {
-                if who == "me" {
-                    return Err(Error::NoSigningKey);
-                }
-                return Err(Error::UnknownUser(who.to_owned()));
-            }
+            let author = people.find(who, me, authors)?;
             with_number
                 .iter()
-                .filter(|m| people_meant.contains(&m.id.author))
+                .filter(|m| m.id.author == author)
                 .map(|m| m.id.clone())
                 .collect()
         }
@@ -62,19 +58,25 @@ pub fn resolve_mr(
 /// What `git mr init` did.
 #[derive(Clone, Debug)]
 pub struct Initialised {
-    pub access_control: ObjectId,
-    pub data: ObjectId,
+    /// The new `apps/access-control` commit, if it changed.
+    pub access_control: Option<ObjectId>,
+    /// The new data commit, if it changed.
+    pub data: Option<ObjectId>,
+    /// Whether the data branch was there before (a re-run that repairs).
+    pub repaired: bool,
+    /// What was added, one line each (`branches/merge-reqs.conf: 3 rules`).
+    pub added: Vec<String>,
 }
 
 /// `git mr init`: add the merge-requests policies and groups to `apps/access-control`
 /// and create the data branch with the standard labels, in one signed atomic push.
-/// Run again on a project that has the data branch, it brings the rule files it owns
-/// ([`policy::rule_files`]) up to date, and says there is nothing to do when they are.
+///
+/// Run again, it repairs: policy files and groups that are missing are written,
+/// rules of this version missing from an existing policy file are appended, the
+/// members given are added to their groups, missing standard labels are created;
+/// nothing is removed or rewritten. Nothing missing is no error.
 pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Result<Initialised> {
     let fetched = forge.fetch()?;
-    if fetched.data {
-        return update_rules(forge);
-    }
     let ac_tip = forge
         .access_control_tip()?
         .filter(|_| fetched.access_control)
@@ -82,97 +84,123 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
             remote: forge.remote().to_owned(),
         })?;
     let me = forge.me()?;
-    let mut all_maintainers = vec![me.clone()];
+    // The owner is a maintainer from the start; a repair adds only who is named.
+    let mut all_maintainers = if fetched.data { vec![] } else { vec![me] };
     for m in maintainers {
         if !all_maintainers.contains(m) {
             all_maintainers.push(m.clone());
         }
     }
     let repo = forge.repo();
-    let ac_tree = repo.find_commit(ac_tip).git()?.tree_id().git()?.detach();
-    let edits: Vec<TreeEdit> = policy::files(&all_maintainers, ci)
-        .into_iter()
-        .map(|(path, content)| TreeEdit::File {
-            path,
-            data: content.into_bytes(),
-        })
-        .collect();
-    let tree = tx::write_tree(repo, Some(ac_tree), &edits)?;
-    let signature = forge.signature()?;
-    let ac_commit = tx::write_commit(
-        repo,
-        tree,
-        &[ac_tip],
-        "git mr init: merge-requests policies and groups\n",
-        signature.clone(),
-    )?;
-    let data_edits: Vec<TreeEdit> = STANDARD_LABELS
-        .iter()
-        .map(|(label, description)| TreeEdit::File {
-            path: layout::label_description_path(label),
-            data: format!("{description}\n").into_bytes(),
-        })
-        .collect();
-    let data_tree = tx::write_tree(repo, None, &data_edits)?;
-    let data_commit = tx::write_commit(
-        repo,
-        data_tree,
-        &[],
-        "git mr init: the merge-requests data branch\n",
-        signature,
-    )?;
-    let updates = vec![
-        (ACCESS_CONTROL_REF.to_owned(), ac_commit),
-        (DATA_REF.to_owned(), data_commit),
-    ];
-    forge.push_retrying(&updates)?;
-    Ok(Initialised {
-        access_control: ac_commit,
-        data: data_commit,
-    })
-}
-
-/// `git mr init` again: rewrite the rule files that differ from this version's.
-fn update_rules(forge: &Forge) -> Result<Initialised> {
-    let already = || Error::AlreadyInitialised {
-        remote: forge.remote().to_owned(),
-    };
-    let (Some(ac_tip), Some(data)) = (forge.access_control_tip()?, forge.data_tip()?) else {
-        return Err(already());
-    };
-    let repo = forge.repo();
     let ac_tree = repo.find_commit(ac_tip).git()?.tree().git()?;
-    let edits: Vec<TreeEdit> = policy::rule_files()
-        .into_iter()
-        .filter(|(path, content)| {
-            let current = ac_tree
-                .lookup_entry_by_path(path.as_str())
-                .ok()
-                .flatten()
-                .and_then(|entry| entry.object().ok())
-                .map(|object| object.detach().data);
-            current.as_deref() != Some(content.as_bytes())
-        })
-        .map(|(path, content)| TreeEdit::File {
+    let mut added = Vec::new();
+    let mut edits = Vec::new();
+    for (path, ours) in policy::files(&all_maintainers, ci) {
+        let theirs = match ac_tree.lookup_entry_by_path(path.as_str()).git()? {
+            Some(e) => Some(String::from_utf8_lossy(&e.object().git()?.data).into_owned()),
+            None => None,
+        };
+        let Some(theirs) = theirs else {
+            added.push(format!("{path} (new)"));
+            edits.push(TreeEdit::File {
+                path,
+                data: ours.into_bytes(),
+            });
+            continue;
+        };
+        // Lines of ours (rules, members) the file lacks; comments are ours to skip.
+        let have: Vec<&str> = theirs
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim())
+            .collect();
+        let missing: Vec<&str> = ours
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .filter(|l| !have.contains(&l.split('#').next().unwrap_or("").trim()))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        added.push(format!("{path}: {} line(s)", missing.len()));
+        let mut text = theirs.clone();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "# added by `git mr init` {}\n",
+            env!("CARGO_PKG_VERSION")
+        ));
+        for l in missing {
+            text.push_str(l);
+            text.push('\n');
+        }
+        edits.push(TreeEdit::File {
             path,
-            data: content.into_bytes(),
-        })
-        .collect();
-    if edits.is_empty() {
-        return Err(already());
+            data: text.into_bytes(),
+        });
     }
-    let tree = tx::write_tree(repo, Some(ac_tree.id), &edits)?;
-    let ac_commit = tx::write_commit(
-        repo,
-        tree,
-        &[ac_tip],
-        "git mr init: bring the merge-requests rules up to date\n",
-        forge.signature()?,
-    )?;
-    forge.push_retrying(&[(ACCESS_CONTROL_REF.to_owned(), ac_commit)])?;
+    let signature = forge.signature()?;
+    let mut updates = Vec::new();
+    let mut access_control = None;
+    if !edits.is_empty() {
+        let tree = tx::write_tree(repo, Some(ac_tree.id), &edits)?;
+        let message = if fetched.data {
+            "git mr init: repair the merge-requests policies and groups\n"
+        } else {
+            "git mr init: merge-requests policies and groups\n"
+        };
+        let id = tx::write_commit(repo, tree, &[ac_tip], message, signature.clone())?;
+        updates.push((ACCESS_CONTROL_REF.to_owned(), id));
+        access_control = Some(id);
+    }
+    let (data_base, data_parents, labels) = if fetched.data {
+        let tip = forge.data_tip()?.ok_or_else(|| Error::NoDataBranch {
+            remote: forge.remote().to_owned(),
+        })?;
+        let snapshot = forge.snapshot_at(Some(tip), Depth::Summary)?;
+        let base = snapshot
+            .tree
+            .as_deref()
+            .and_then(|t| ObjectId::from_hex(t.as_bytes()).ok());
+        let missing: Vec<(&str, &str)> = STANDARD_LABELS
+            .iter()
+            .filter(|(l, _)| !snapshot.label_exists(l))
+            .copied()
+            .collect();
+        (base, vec![tip], missing)
+    } else {
+        (None, Vec::new(), STANDARD_LABELS.to_vec())
+    };
+    let mut data = None;
+    if !labels.is_empty() || !fetched.data {
+        let data_edits: Vec<TreeEdit> = labels
+            .iter()
+            .map(|(label, description)| TreeEdit::File {
+                path: layout::label_description_path(label),
+                data: format!("{description}\n").into_bytes(),
+            })
+            .collect();
+        if fetched.data {
+            added.push(format!("{} standard label(s)", labels.len()));
+        }
+        let data_tree = tx::write_tree(repo, data_base, &data_edits)?;
+        let message = if fetched.data {
+            "git mr init: the standard labels\n"
+        } else {
+            "git mr init: the merge-requests data branch\n"
+        };
+        let id = tx::write_commit(repo, data_tree, &data_parents, message, signature)?;
+        updates.push((DATA_REF.to_owned(), id));
+        data = Some(id);
+    }
+    if !updates.is_empty() {
+        forge.push_retrying(&updates)?;
+    }
     Ok(Initialised {
-        access_control: ac_commit,
+        access_control,
         data,
+        repaired: fetched.data,
+        added,
     })
 }
 
@@ -197,26 +225,43 @@ fn revision_header(mr: Option<&MergeRequest>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// Check that `label` may be set by `me`, creating the name when `me` is a maintainer.
-fn ensure_label(
-    tx: &mut Tx,
-    snapshot: &Snapshot,
-    people: &People,
-    me: &Fingerprint,
-    label: &str,
-) -> Result<()> {
+/// Check that `label` exists. New label names are made on purpose
+/// ([`create_label`]), never by a typo on the way.
+fn ensure_label(snapshot: &Snapshot, label: &str) -> Result<()> {
     if !layout::valid_label(label) {
         return Err(Error::BadLabel(label.to_owned()));
     }
     if snapshot.label_exists(label) {
-        return Ok(());
-    }
-    if people.is_maintainer(me) {
-        tx.file(layout::label_description_path(label), Vec::new());
         Ok(())
     } else {
         Err(Error::UnknownLabel(label.to_owned()))
     }
+}
+
+/// `git mr labels --create`: a new label name with its description (maintainers).
+pub fn create_label(forge: &Forge, label: &str, description: &str) -> Result<Committed<()>> {
+    if !layout::valid_label(label) {
+        return Err(Error::BadLabel(label.to_owned()));
+    }
+    let me = forge.me()?;
+    let people = forge.people()?;
+    if !people.is_maintainer(&me) {
+        return Err(Error::NotMaintainer(
+            "only maintainers create label names".to_owned(),
+        ));
+    }
+    forge.transact(|_, snapshot, tx| {
+        if snapshot.label_exists(label) {
+            return Err(Error::Invalid(format!("label `{label}` exists already")));
+        }
+        tx.message = format!("git mr labels --create {label}\n");
+        let mut text = description.trim().to_owned();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        tx.file(layout::label_description_path(label), text);
+        Ok(())
+    })
 }
 
 fn link_label(tx: &mut Tx, id: &MrId, label: &str) {
@@ -259,8 +304,7 @@ pub fn create(forge: &Forge, new: &NewMergeRequest) -> Result<Committed<MrId>> {
             new.target
         )));
     }
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
+    forge.transact(|_, snapshot, tx| {
         let id = MrId {
             author: me.clone(),
             number: snapshot.next_number(&me),
@@ -283,7 +327,7 @@ pub fn create(forge: &Forge, new: &NewMergeRequest) -> Result<Committed<MrId>> {
             }
         }
         for l in &labels {
-            ensure_label(tx, snapshot, &people, &me, l)?;
+            ensure_label(snapshot, l)?;
             link_label(tx, &id, l);
         }
         tx.update_ref(layout::revision_tag(&id, 1), new.revision);
@@ -297,8 +341,9 @@ fn get<'s>(snapshot: &'s Snapshot, id: &MrId) -> Result<&'s MergeRequest> {
         .ok_or_else(|| Error::NoSuchMr(id.to_string()))
 }
 
-/// `git mr comment`: returns the new comment's index. `reply_to` is `<FPR>/<k>`,
-/// where a fingerprint prefix will do.
+/// `git mr comment`: returns the new comment's index. `reply_to` is `<who>/<k>`,
+/// `<who>` naming one key as for merge requests (a fingerprint prefix of 8 hex
+/// digits or more, a name, an e-mail, `me`). An empty comment is refused.
 pub fn comment(
     forge: &Forge,
     id: &MrId,
@@ -311,11 +356,15 @@ pub fn comment(
     } else {
         Depth::Summary
     };
-    forge.transact_at(depth, |_, snapshot, tx| {
+    if body.trim().is_empty() {
+        return Err(Error::Invalid("a comment needs some text".to_owned()));
+    }
+    forge.transact_at(depth, |forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         let mut headers = revision_header(Some(mr));
         if let Some(r) = reply_to {
-            let target = find_comment(mr, r)?;
+            let people = forge.people()?;
+            let target = find_comment(mr, &people, Some(&me), r)?;
             headers.push((header::IN_REPLY_TO.to_owned(), target.reference()));
         }
         tx.message = format!("git mr comment {id}\n");
@@ -323,25 +372,24 @@ pub fn comment(
     })
 }
 
-/// The comment `<FPR prefix>/<k>` of `mr`.
-pub fn find_comment<'m>(mr: &'m MergeRequest, spec: &str) -> Result<&'m Comment> {
+/// The comment `<who>/<k>` of `mr`: `<who>` one key (see [`People::find`]; the
+/// commenters count as keys even when their key is gone).
+pub fn find_comment<'m>(
+    mr: &'m MergeRequest,
+    people: &People,
+    me: Option<&Fingerprint>,
+    spec: &str,
+) -> Result<&'m Comment> {
     let (who, k) = spec
         .rsplit_once('/')
-        .ok_or_else(|| Error::Invalid(format!("`{spec}` is not <FPR>/<k>")))?;
-    let who = who.to_ascii_uppercase();
-    let found: Vec<&Comment> = mr
-        .comments
+        .ok_or_else(|| Error::Invalid(format!("`{spec}` is not <who>/<k>")))?;
+    let k = layout::parse_number(k)
+        .ok_or_else(|| Error::Invalid(format!("`{spec}` is not <who>/<k>")))?;
+    let author = people.find(who, me, mr.comments.iter().map(|c| &c.author))?;
+    mr.comments
         .iter()
-        .filter(|c| c.author.as_str().starts_with(&who) && c.index.to_string() == k)
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one),
-        [] => Err(Error::Invalid(format!("{} has no comment {spec}", mr.id))),
-        _ => Err(Error::Ambiguous {
-            spec: spec.to_owned(),
-            candidates: found.iter().map(|c| c.reference()).collect(),
-        }),
-    }
+        .find(|c| c.author == author && c.index == k)
+        .ok_or_else(|| Error::Invalid(format!("{} has no comment {author}/{k}", mr.id)))
 }
 
 /// Labels added and removed by a change.
@@ -354,8 +402,6 @@ pub struct LabelChange {
 fn plan_labels(
     tx: &mut Tx,
     snapshot: &Snapshot,
-    people: &People,
-    me: &Fingerprint,
     mr: &MergeRequest,
     add: &[String],
     remove: &[String],
@@ -373,7 +419,7 @@ fn plan_labels(
         }
     }
     for l in add {
-        ensure_label(tx, snapshot, people, me, l)?;
+        ensure_label(snapshot, l)?;
         if !mr.has_label(l) && !change.added.contains(l) {
             link_label(tx, &mr.id, l);
             change.added.push(l.clone());
@@ -389,20 +435,16 @@ pub fn label(
     add: &[String],
     remove: &[String],
 ) -> Result<Committed<LabelChange>> {
-    let me = forge.me()?;
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
+    forge.transact(|_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         tx.message = format!("git mr label {id}\n");
-        plan_labels(tx, snapshot, &people, &me, mr, add, remove)
+        plan_labels(tx, snapshot, mr, add, remove)
     })
 }
 
 /// `git mr close`: `closed` on, `open` and `needs-review` off.
 pub fn close(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
-    let me = forge.me()?;
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
+    forge.transact(|_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         if mr.state() != State::Open {
             return Err(Error::Invalid(format!("{id} is already {}", mr.state())));
@@ -411,8 +453,6 @@ pub fn close(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
         plan_labels(
             tx,
             snapshot,
-            &people,
-            &me,
             mr,
             &["closed".to_owned()],
             &["open".to_owned(), "needs-review".to_owned()],
@@ -422,9 +462,7 @@ pub fn close(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
 
 /// `git mr reopen`: `open` on, `closed` off (a merged merge request stays merged).
 pub fn reopen(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
-    let me = forge.me()?;
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
+    forge.transact(|_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         match mr.state() {
             State::Merged => {
@@ -441,8 +479,6 @@ pub fn reopen(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
         plan_labels(
             tx,
             snapshot,
-            &people,
-            &me,
             mr,
             &["open".to_owned()],
             &["closed".to_owned()],
@@ -519,104 +555,141 @@ pub fn revise(
 /// What a merge did.
 #[derive(Clone, Debug)]
 pub struct Merged {
+    /// The author of what was merged (named in full by the caller).
+    pub author: Fingerprint,
     pub revision: u32,
+    /// The newest revision on the remote (greater than `revision` only when
+    /// an older one was asked for).
+    pub newest: u32,
     pub target: String,
     pub commit: ObjectId,
     pub fast_forward: bool,
 }
 
-/// `git mr merge`: merge a revision into the target branch (fast-forward when
-/// possible, else a merge commit), label `merged`+`closed`, drop `open` and
+/// `git mr merge`: merge a revision into the target branch `target` (fast-forward
+/// when possible, else a merge commit), label `merged`+`closed`, drop `open` and
 /// `needs-review`, comment with the merge commit: one atomic signed push.
-pub fn merge(forge: &Forge, id: &MrId, revision: Option<u32>) -> Result<Committed<Merged>> {
+///
+/// Without `revision`, the newest revision on the remote (its tags are fetched with
+/// the data branch, in one fetch); should the author push a newer one while the
+/// merge is retried, the merge stops rather than merge what nobody looked at.
+pub fn merge(
+    forge: &Forge,
+    id: &MrId,
+    target: &str,
+    revision: Option<u32>,
+) -> Result<Committed<Merged>> {
     let me = forge.me()?;
-    forge.transact(|forge, snapshot, tx| {
-        let people = forge.people()?;
-        let mr = get(snapshot, id)?;
-        if mr.state() != State::Open {
-            return Err(Error::Invalid(format!("{id} is {}", mr.state())));
-        }
-        let rev = match revision {
-            Some(k) => mr.revision(k),
-            None => mr.latest_revision(),
-        }
-        .ok_or_else(|| Error::NoSuchRevision {
-            mr: id.to_string(),
-            revision: revision.unwrap_or(1),
-        })?;
-        let head = peel_commit(forge, &rev.commit)?;
-        let target_ref = format!("refs/heads/{}", mr.target);
-        let target_tip = forge.fetch_branch(&mr.target)?;
-        let (new, fast_forward) = match target_tip {
-            None => (head, true),
-            Some(tip) => {
-                let base = forge
-                    .repo()
-                    .merge_base(tip, head)
-                    .ok()
-                    .flatten()
-                    .map(|b| b.detach());
-                if base == Some(tip) {
-                    (head, true)
-                } else if base == Some(head) {
-                    return Err(Error::Invalid(format!(
-                        "revision {} of {id} is already in {}",
-                        rev.number, mr.target
-                    )));
-                } else {
-                    let tree = merge_tree(forge, id, &mr.target, tip, head)?;
-                    let message = format!(
-                        "Merge merge request {id} (v{}) into {}\n\n{}\n",
-                        rev.number, mr.target, mr.title
-                    );
-                    let commit = tx::write_commit(
-                        forge.repo(),
-                        tree,
-                        &[tip, head],
-                        &message,
-                        forge.signature()?,
-                    )?;
-                    (commit, false)
-                }
+    let mut seen_newest: Option<u32> = None;
+    forge.transact_fetching(
+        Depth::Summary,
+        &[target.to_owned()],
+        |forge, snapshot, tx| {
+            let mr = get(snapshot, id)?;
+            if mr.state() != State::Open {
+                return Err(Error::Invalid(format!("{id} is {}", mr.state())));
             }
-        };
-        tx.message = format!("git mr merge {id}\n");
-        tx.update_ref(target_ref, new);
-        plan_labels(
-            tx,
-            snapshot,
-            &people,
-            &me,
-            mr,
-            &["merged".to_owned(), "closed".to_owned()],
-            &["open".to_owned(), "needs-review".to_owned()],
-        )?;
-        let how = if fast_forward {
-            "fast-forward"
-        } else {
-            "merge commit"
-        };
-        add_comment(
-            tx,
-            snapshot,
-            id,
-            &me,
-            &[
-                (header::REVISION.to_owned(), rev.number.to_string()),
-                (header::MERGE_COMMIT.to_owned(), new.to_string()),
-            ],
-            &format!(
-                "Merged revision {} into {} as {} ({how}).\n",
-                rev.number, mr.target, new
-            ),
-        )?;
-        Ok(Merged {
-            revision: rev.number,
-            target: mr.target.clone(),
-            commit: new,
-            fast_forward,
-        })
-    })
+            if mr.target != target {
+                return Err(Error::Invalid(format!(
+                    "{id} targets {}, not {target}",
+                    mr.target
+                )));
+            }
+            let newest =
+                mr.latest_revision()
+                    .map(|r| r.number)
+                    .ok_or_else(|| Error::NoSuchRevision {
+                        mr: id.to_string(),
+                        revision: revision.unwrap_or(1),
+                    })?;
+            match seen_newest.replace(newest) {
+                Some(before) if before != newest && revision.is_none() => {
+                    return Err(Error::Invalid(format!(
+                        "{id} got revision {newest} while merging revision {before}: nothing was \
+                     merged; look at it (git mr diff {id} --since {before}) and merge again"
+                    )))
+                }
+                _ => {}
+            }
+            let k = revision.unwrap_or(newest);
+            let rev = mr.revision(k).ok_or_else(|| Error::NoSuchRevision {
+                mr: id.to_string(),
+                revision: k,
+            })?;
+            let head = peel_commit(forge, &rev.commit)?;
+            let target_ref = format!("refs/heads/{}", mr.target);
+            let target_tip = forge.branch_tip(&mr.target)?;
+            let (new, fast_forward) = match target_tip {
+                None => (head, true),
+                Some(tip) => {
+                    let base = forge
+                        .repo()
+                        .merge_base(tip, head)
+                        .ok()
+                        .flatten()
+                        .map(|b| b.detach());
+                    if base == Some(tip) {
+                        (head, true)
+                    } else if base == Some(head) {
+                        return Err(Error::Invalid(format!(
+                            "revision {} of {id} is already in {}",
+                            rev.number, mr.target
+                        )));
+                    } else {
+                        let tree = merge_tree(forge, id, &mr.target, tip, head)?;
+                        let message = format!(
+                            "Merge merge request {id} (v{}) into {}\n\n{}\n",
+                            rev.number, mr.target, mr.title
+                        );
+                        let commit = tx::write_commit(
+                            forge.repo(),
+                            tree,
+                            &[tip, head],
+                            &message,
+                            forge.signature()?,
+                        )?;
+                        (commit, false)
+                    }
+                }
+            };
+            tx.message = format!("git mr merge {id}\n");
+            tx.update_ref(target_ref, new);
+            plan_labels(
+                tx,
+                snapshot,
+                mr,
+                &["merged".to_owned(), "closed".to_owned()],
+                &["open".to_owned(), "needs-review".to_owned()],
+            )?;
+            let how = if fast_forward {
+                "fast-forward"
+            } else {
+                "merge commit"
+            };
+            add_comment(
+                tx,
+                snapshot,
+                id,
+                &me,
+                &[
+                    (header::REVISION.to_owned(), rev.number.to_string()),
+                    (header::MERGE_COMMIT.to_owned(), new.to_string()),
+                ],
+                &format!(
+                    "Merged revision {} into {} as {} ({how}).\n",
+                    rev.number, mr.target, new
+                ),
+            )?;
+            Ok(Merged {
+                author: id.author.clone(),
+                revision: rev.number,
+                newest,
+                target: mr.target.clone(),
+                commit: new,
+                fast_forward,
+            })
+        },
+    )
 }
 
 /// The commit a revision names (peeling annotated tags).

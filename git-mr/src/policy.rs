@@ -126,19 +126,12 @@ pub fn group_file(what: &str, members: &[Fingerprint]) -> String {
     out
 }
 
-/// The policy files `git mr init` owns: written anew when it runs again, so
-/// that a project gets the rules a newer version needs (the groups are the
-/// owner's and are left alone).
-pub fn rule_files() -> Vec<(String, String)> {
-    vec![
-        (REFS_FILE.to_owned(), refs_conf()),
-        (BRANCHES_FILE.to_owned(), branches_conf()),
-    ]
-}
-
 /// Every file `git mr init` adds to `apps/access-control`: (path, content).
 pub fn files(maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Vec<(String, String)> {
-    let mut files = rule_files();
+    let mut files = vec![
+        (REFS_FILE.to_owned(), refs_conf()),
+        (BRANCHES_FILE.to_owned(), branches_conf()),
+    ];
     files.extend([
         (
             format!("groups/{MAINTAINERS_GROUP}"),
@@ -153,33 +146,6 @@ pub fn files(maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Vec<(String, St
         ),
     ]);
     files
-}
-
-/// Members of `group` in the group files `read(name)` returns, `@group`s expanded.
-pub fn group_members(
-    group: &str,
-    read: &mut dyn FnMut(&str) -> Option<String>,
-) -> Vec<Fingerprint> {
-    let mut seen = vec![group.to_owned()];
-    let mut todo = vec![group.to_owned()];
-    let mut out = Vec::new();
-    while let Some(g) = todo.pop() {
-        let Some(text) = read(&g) else { continue };
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if let Some(sub) = line.strip_prefix('@') {
-                if !seen.iter().any(|s| s == sub) {
-                    seen.push(sub.to_owned());
-                    todo.push(sub.to_owned());
-                }
-            } else if let Some(f) = Fingerprint::parse(line) {
-                if !out.contains(&f) {
-                    out.push(f);
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -388,18 +354,5 @@ mod tests {
         // Nothing on the project's own branches.
         assert!(!r.ref_allowed(RefOp::FastForward, "refs/heads/main"));
         assert!(!rules(&carol).ref_allowed(RefOp::FastForward, "refs/heads/main"));
-    }
-
-    #[test]
-    fn groups_expand() {
-        let a = "A".repeat(40);
-        let b = "B".repeat(40);
-        let mut read = |g: &str| match g {
-            "maintainers" => Some(format!("# x\n{a}\n@ci\n")),
-            "ci" => Some(format!("{b} # bot\n@maintainers\n")),
-            _ => None,
-        };
-        let m = group_members("maintainers", &mut read);
-        assert_eq!(m.len(), 2);
     }
 }

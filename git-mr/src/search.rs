@@ -98,7 +98,7 @@ pub fn search_index(index: &[u8], text: &str) -> Vec<Hit> {
             continue;
         };
         let (Some(author), Some(number)) = (
-            crate::model::Fingerprint::parse(author),
+            crate::model::Fingerprint::parse(author).ok(),
             layout::parse_number(n),
         ) else {
             continue;

@@ -243,7 +243,9 @@ fn check_label_index(
                 continue;
             }
             let path = format!("{LABELS_DIR}/{}/{}", label.name, author.name);
-            let Some(fpr) = Fingerprint::parse(&author.name).filter(|_| author.mode.is_tree())
+            let Some(fpr) = Fingerprint::parse(&author.name)
+                .ok()
+                .filter(|_| author.mode.is_tree())
             else {
                 reader.warn(path, "not a user id directory");
                 continue;
@@ -275,7 +277,9 @@ fn check_label_index(
 fn read_merge_reqs(reader: &mut Reader<'_>, dir: &ObjectId, snapshot: &mut Snapshot) -> Result<()> {
     for author in reader.tree(dir)? {
         let path = format!("{MERGE_REQS_DIR}/{}", author.name);
-        let Some(fpr) = Fingerprint::parse(&author.name).filter(|f| f.as_str() == author.name)
+        let Some(fpr) = Fingerprint::parse(&author.name)
+            .ok()
+            .filter(|f| f.as_str() == author.name)
         else {
             reader.warn(path, "not a user id (an upper-case fingerprint)");
             continue;
@@ -406,8 +410,9 @@ fn read_comments(
 ) -> Result<()> {
     for who in reader.tree(tree)? {
         let wpath = || format!("{path}/{}", who.name);
-        let Some(fpr) =
-            Fingerprint::parse(&who.name).filter(|f| f.as_str() == who.name && who.mode.is_tree())
+        let Some(fpr) = Fingerprint::parse(&who.name)
+            .ok()
+            .filter(|f| f.as_str() == who.name && who.mode.is_tree())
         else {
             reader.warn(wpath(), "not a user id directory");
             continue;

@@ -99,21 +99,22 @@ pub fn write_tree(
     Ok(editor.write().git()?.detach())
 }
 
-/// A signature for data commits: `user.name`/`user.email` (or the user id), at `time`.
+/// A signature for commits the tools write: `user.name`/`user.email`, else
+/// the name and e-mail of the signing key (`fallback`), at `time`.
 pub fn signature(
     repo: &gix::Repository,
-    fallback_name: &str,
+    fallback: (&str, &str),
     time: chrono::DateTime<chrono::Utc>,
 ) -> gix::actor::Signature {
     let config = repo.config_snapshot();
-    let name = config
-        .string("user.name")
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| fallback_name.to_owned());
-    let email = config
-        .string("user.email")
-        .map(|s| s.to_string())
-        .unwrap_or_default();
+    let set = |key: &str| {
+        config
+            .string(key)
+            .map(|s| s.to_string())
+            .filter(|s| !s.trim().is_empty())
+    };
+    let name = set("user.name").unwrap_or_else(|| fallback.0.to_owned());
+    let email = set("user.email").unwrap_or_else(|| fallback.1.to_owned());
     gix::actor::Signature {
         name: name.into(),
         email: email.into(),

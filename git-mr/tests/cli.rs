@@ -4,7 +4,6 @@
 mod common;
 
 use common::{commit_file, MrJson, World};
-use gitapps_tests::Output;
 
 #[test]
 fn init_create_list_show() {
@@ -107,8 +106,9 @@ fn life_cycle_of_a_merge_request() {
 
     owner.mr(&["init", "--maintainer", "bob"]);
     world.grant_main_to_maintainers();
-    let err = owner.mr_fails(&["init"]);
-    assert!(err.contains("already"), "{err}");
+    let out = owner.mr_out(&["init"]);
+    out.assert_ok();
+    assert!(out.stderr.contains("nothing to do"), "{}", out.stderr);
 
     // Alice opens a merge request.
     alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
@@ -199,6 +199,32 @@ fn life_cycle_of_a_merge_request() {
         err.contains("wontfix") && err.contains("maintainers"),
         "{err}"
     );
+    // Nobody makes a label by a typo: a maintainer creates the name on purpose.
+    let err = bob.mr_fails(&["label", "1", "--add", "wontfix"]);
+    assert!(
+        err.contains("does not exist") && err.contains("labels --create"),
+        "{err}"
+    );
+    let err = bob.mr_fails(&["label", "1", "--add", "neds-review"]);
+    assert!(err.contains("did you mean `needs-review`"), "{err}");
+    let err = alice.mr_fails(&["labels", "--create", "wontfix"]);
+    assert!(err.contains("only maintainers"), "{err}");
+    bob.mr(&[
+        "labels",
+        "--create",
+        "wontfix",
+        "-m",
+        "We will not do this.",
+    ]);
+    let labels = eve.mr(&["labels"]);
+    assert!(
+        labels
+            .lines()
+            .any(|l| l.starts_with("wontfix") && l.contains("We will not do this.")),
+        "{labels}"
+    );
+    let err = eve.mr_fails(&["list", "--label", "nosuch"]);
+    assert!(err.contains("label `nosuch` does not exist"), "{err}");
     bob.mr(&["label", "1", "--add", "wontfix"]);
     bob.mr(&["label", "1", "--remove", "wontfix"]);
     let err = alice.mr_fails(&["label", "1", "--add", "merged"]);
@@ -293,23 +319,7 @@ fn crafted_pushes_are_rejected_and_concurrent_comments_all_arrive() {
     assert_eq!(bob.json(&["show", "1", "--json"])["title"], "Add a");
 
     // 16 comments at once, 8 by each user.
-    let mut children = Vec::new();
-    for i in 0..8 {
-        for u in [alice, bob] {
-            let child = u
-                .mr_command()
-                .args(["comment", "1", "-m", &format!("comment {i} by {}", u.name)])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            children.push(child);
-        }
-    }
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        Output::new("concurrent comment".to_owned(), out).assert_ok();
-    }
+    common::comment_at_once(&[alice, bob], "1", 8);
     let show = bob.json(&["show", "1", "--json"]);
     let comments = show["comments"].as_array().unwrap();
     assert_eq!(comments.len(), 17, "{comments:#?}");
@@ -363,4 +373,65 @@ fn malformed_data_is_skipped_with_a_warning() {
     }
     // Writing still works next to malformed data.
     alice.mr(&["comment", "1", "-m", "still fine"]);
+}
+
+/// `git mr <TAB>` completes under git's own bash completion (which calls
+/// `_git_mr`), and `git-mr man DIR` writes the pages `git mr --help` opens.
+#[test]
+fn completion_under_git_and_man_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = gitapps_tests::bin("git-mr");
+    let script = dir.path().join("git-mr.bash");
+    let out = std::process::Command::new(&bin)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&script, &out.stdout).unwrap();
+    let git_completion = "/usr/share/bash-completion/completions/git";
+    assert!(
+        std::path::Path::new(git_completion).exists(),
+        "git's bash completion ({git_completion}, Debian's git package) is missing"
+    );
+    let complete = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {git_completion}; source {}; COMP_WORDS=({}); COMP_CWORD={}; \
+             COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; __git_wrap__git_main; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words.len() - 1
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &program])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(complete("git mr comm"), ["comment"]);
+    let options = complete("git mr comment --re");
+    assert!(options.contains(&"--reply-to=".to_owned()), "{options:?}");
+    assert!(complete("git mr l").contains(&"labels".to_owned()));
+
+    let man = dir.path().join("man1");
+    let out = std::process::Command::new(&bin)
+        .arg("man")
+        .arg(&man)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for page in ["git-mr.1", "git-mr-comment.1", "git-mr-merge.1"] {
+        let text = std::fs::read_to_string(man.join(page)).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+    }
+    let merge = std::fs::read_to_string(man.join("git-mr-merge.1")).unwrap();
+    assert!(merge.contains("revision"), "{merge}");
 }

@@ -19,8 +19,6 @@ pub fn explain(
     pairs: &[(String, String)],
     out: &mut dyn Write,
 ) -> Result<bool, HookError> {
-    let user =
-        Fingerprint::parse(user).map_err(|e| HookError::Usage(format!("--user {user:?}: {e}")))?;
     let repo = gix::open_opts(repo_path, gix::open::Options::isolated())
         .git(format!("opening {}", repo_path.display()))?;
     let config = ServerConfig::read(&repo)?;
@@ -29,9 +27,14 @@ pub fn explain(
             "{ACCESS_CONTROL_REF} does not exist: run `gitapps-hook install`"
         ))
     })?;
-    let policy = BranchFiles::read(&repo, tip, config.limits.policy_file_size)?
+    let files = BranchFiles::read(&repo, tip, config.limits.policy_file_size)?;
+    let policy = files
         .policy()
         .map_err(|d| HookError::Config(format!("the current policy is invalid:\n{d}")))?;
+    let user = match Fingerprint::parse(user) {
+        Ok(f) => f,
+        Err(_) => user_by_name(&repo, &files, user)?,
+    };
 
     let mut updates = Vec::with_capacity(pairs.len());
     for (name, rev) in pairs {
@@ -76,6 +79,52 @@ pub fn explain(
     )?;
     out.flush().io("writing the explanation")?;
     Ok(all_allowed)
+}
+
+/// The one key on the access-control branch that `who` names (a name, an
+/// e-mail, a fingerprint prefix of 8 hex digits or more), as `git mr` reads
+/// names: `gitapps_policy::names`. Several candidates are an error listing them.
+fn user_by_name(
+    repo: &gix::Repository,
+    files: &BranchFiles,
+    who: &str,
+) -> Result<Fingerprint, HookError> {
+    use gitapps_policy::names::{resolve, Identity, Who};
+    let limits = crate::config::Limits::read(&repo.config_snapshot())?;
+    let mut keys = Vec::new();
+    for (path, blob) in files.key_files(repo)? {
+        let Ok(cert) = crate::repo::read_key_file(repo, &path, blob, &limits)? else {
+            continue;
+        };
+        let Ok(fingerprint) = Fingerprint::parse(&cert.fingerprint().to_hex()) else {
+            continue;
+        };
+        let mut id = Identity::bare(fingerprint);
+        for ua in cert.userids() {
+            id.names
+                .extend(ua.userid().name().ok().flatten().map(str::to_owned));
+            id.emails
+                .extend(ua.userid().email().ok().flatten().map(str::to_owned));
+        }
+        keys.push(id);
+    }
+    match resolve(who, None, &keys) {
+        Who::One(f) => Ok(f),
+        Who::Nobody { .. } => Err(HookError::Usage(format!(
+            "--user {who:?}: no key on {ACCESS_CONTROL_REF} has that name, e-mail or \
+             fingerprint prefix (8 hex digits or more)"
+        ))),
+        Who::Ambiguous(candidates) => {
+            let list: Vec<String> = candidates
+                .iter()
+                .map(|c| format!("  {} (by {})", c.fingerprint, c.how()))
+                .collect();
+            Err(HookError::Usage(format!(
+                "--user {who:?} could mean more than one key; give a fingerprint:\n{}",
+                list.join("\n")
+            )))
+        }
+    }
 }
 
 /// Write one line, skipping `fmt` on the hot path: a large explanation is

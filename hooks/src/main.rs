@@ -87,7 +87,8 @@ enum Command {
         /// The server repository.
         #[arg(long)]
         repo: PathBuf,
-        /// The user's fingerprint (40 or 64 hex digits).
+        /// The user: a fingerprint (40 or 64 hex digits), or a name, e-mail or
+        /// fingerprint prefix (8+ hex digits) of exactly one key on the branch.
         #[arg(long, value_name = "FPR")]
         user: String,
         /// Pairs of REFNAME NEWREV (a revision in REPO, or `delete`). A REFNAME

@@ -51,6 +51,29 @@ impl Fingerprint {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The short form shown to people next to a name: the first 8 hex
+    /// digits. Never use it to name a key: prefixes can be ground.
+    pub fn short(&self) -> &str {
+        &self.0[..8]
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Deserialized through [`Fingerprint::parse`]: only a valid fingerprint
+/// comes out, upper-cased.
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Fingerprint::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 impl FromStr for Fingerprint {

@@ -111,7 +111,63 @@ pub(crate) struct Groups {
     included_by: BTreeMap<String, Vec<String>>,
 }
 
+/// Who is in a group, `@group` members expanded (see [`crate::Policy::members`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Members {
+    /// The users the group lists, directly or through other groups (the
+    /// owner included when a group lists `@owner` and the owner is known).
+    pub users: BTreeSet<Fingerprint>,
+    /// Whether the group takes in every signed user (`@anyone`).
+    pub anyone: bool,
+    /// Whether the group lists `@owner` somewhere (whether or not the owner
+    /// was known to put in `users`).
+    pub owner: bool,
+}
+
+impl Members {
+    /// Whether `user` is a member.
+    pub fn contains(&self, user: &Fingerprint) -> bool {
+        self.anyone || self.users.contains(user)
+    }
+}
+
 impl Groups {
+    /// Whether a group file `name` exists.
+    pub(crate) fn exists(&self, name: &str) -> bool {
+        self.direct.contains_key(name)
+    }
+
+    /// The members of the group `name`, `@group` members expanded; `@owner`
+    /// becomes `owner` when it is known. Cycles (refused by parsing) would
+    /// be harmless here.
+    pub(crate) fn members(&self, name: &str, owner: Option<&Fingerprint>) -> Members {
+        // Forward edges: group -> the groups it lists as `@group`.
+        let mut includes: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (child, parents) in &self.included_by {
+            for parent in parents {
+                includes.entry(parent).or_default().push(child);
+            }
+        }
+        let mut members = Members::default();
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![name];
+        while let Some(group) = todo.pop() {
+            if !seen.insert(group) {
+                continue;
+            }
+            if let Some(m) = self.direct.get(group) {
+                members.users.extend(m.users.iter().cloned());
+                members.anyone |= m.anyone;
+                members.owner |= m.owner;
+            }
+            todo.extend(includes.get(group).into_iter().flatten());
+        }
+        if members.owner {
+            members.users.extend(owner.cloned());
+        }
+        members
+    }
+
     /// The groups `user` is in, directly or through `@group` members;
     /// `owner` is the configured owner, for groups that list `@owner`.
     pub(crate) fn groups_of(&self, user: &Fingerprint, owner: &Fingerprint) -> BTreeSet<&str> {

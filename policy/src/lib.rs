@@ -112,6 +112,7 @@ mod diagnostics;
 mod fingerprint;
 mod groups;
 mod lines;
+pub mod names;
 mod ops;
 mod parse;
 mod pattern;
@@ -128,7 +129,9 @@ pub use defaults::{
 };
 pub use diagnostics::{Diagnostic, Diagnostics, Location};
 pub use fingerprint::{Fingerprint, FingerprintError};
+pub use groups::Members;
 pub use ops::{RefOp, TreeOp, UnknownOp};
 pub use policy::{Policy, PolicyFile, OWNER_FILE_MIN_LIMIT};
 pub use reject::{RejectCode, UnknownRejectCode, REJECT_CODE_PREFIX};
 pub use size::parse_size;
+pub use suggest::closest;

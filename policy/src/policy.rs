@@ -5,7 +5,7 @@ use crate::compile::{user_rules, PolicyError, Source, UserRules};
 use crate::defaults::ACCESS_CONTROL_REF;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::fingerprint::Fingerprint;
-use crate::groups::{self, GroupFile, Groups, KnownGroups};
+use crate::groups::{self, GroupFile, Groups, KnownGroups, Members};
 use crate::ops::{RefOp, TreeOp};
 use crate::parse;
 use crate::rules::{RefRule, Scope, SizeLimit, TreeRule};
@@ -171,6 +171,37 @@ impl Policy {
         user_rules(&source, user, owner)
     }
 
+    /// Who is in the group `name`: a group file's members with `@group`s
+    /// expanded, or the automatic groups `owner` and `anyone`. `owner` is
+    /// the configured owner when the caller knows it (`@owner` members
+    /// become that user; [`Members::owner`] says `@owner` was listed).
+    /// `None` when there is no such group.
+    pub fn members(&self, name: &str, owner: Option<&Fingerprint>) -> Option<Members> {
+        match name {
+            groups::OWNER => Some(Members {
+                users: owner.cloned().into_iter().collect(),
+                anyone: false,
+                owner: true,
+            }),
+            groups::ANYONE => Some(Members {
+                anyone: true,
+                ..Members::default()
+            }),
+            _ if self.groups.exists(name) => Some(self.groups.members(name, owner)),
+            _ => None,
+        }
+    }
+
+    /// Whether `user` is in the group `name` (see [`Policy::members`]), as
+    /// the hook decides it: `owner` is the configured owner.
+    pub fn is_member(&self, name: &str, user: &Fingerprint, owner: &Fingerprint) -> bool {
+        match name {
+            groups::OWNER => user == owner,
+            groups::ANYONE => true,
+            _ => self.groups.groups_of(user, owner).contains(name),
+        }
+    }
+
     /// Problems that would lock the owner out: the owner could no longer
     /// fast-forward the access-control branch, or could no longer modify,
     /// create or delete `refs/owner.conf` and `branches/owner.conf` on it,
@@ -260,6 +291,59 @@ mod tests {
         ];
         for (path, want) in cases {
             assert_eq!(Policy::is_policy_path(path), want, "{path}");
+        }
+    }
+
+    fn fpr(c: char) -> Fingerprint {
+        Fingerprint::parse(&c.to_string().repeat(40)).expect("valid")
+    }
+
+    #[test]
+    fn members_expand_groups_and_owner_as_the_hook_does() {
+        let (a, b, o) = (fpr('A'), fpr('B'), fpr('0'));
+        let maintainers = format!("{a}\n@owner\n@ci # bots too\n");
+        let ci = format!("{b}\n");
+        let policy = Policy::parse([
+            PolicyFile {
+                path: "groups/maintainers",
+                content: maintainers.as_bytes(),
+            },
+            PolicyFile {
+                path: "groups/ci",
+                content: ci.as_bytes(),
+            },
+            PolicyFile {
+                path: "groups/all",
+                content: b"@anyone\n",
+            },
+        ])
+        .expect("valid");
+        let m = policy.members("maintainers", Some(&o)).expect("a group");
+        assert_eq!(m.users, [a.clone(), b.clone(), o.clone()].into());
+        assert!(m.owner && !m.anyone);
+        let unknown_owner = policy.members("maintainers", None).expect("a group");
+        assert_eq!(unknown_owner.users, [a.clone(), b.clone()].into());
+        assert!(unknown_owner.owner);
+        assert_eq!(
+            policy.members("ci", Some(&o)).expect("a group").users,
+            [b.clone()].into()
+        );
+        assert!(policy.members("all", None).expect("a group").contains(&a));
+        assert!(policy.members("nope", None).is_none());
+        assert_eq!(
+            policy.members("owner", Some(&o)).expect("automatic").users,
+            [o.clone()].into()
+        );
+        // Membership agrees with what the hook computes for a pusher.
+        for user in [&a, &b, &o, &fpr('C')] {
+            for group in ["maintainers", "ci", "all", "owner", "anyone"] {
+                let listed = policy.members(group, Some(&o)).expect("a group");
+                assert_eq!(
+                    listed.contains(user),
+                    policy.is_member(group, user, &o),
+                    "{group} {user}"
+                );
+            }
         }
     }
 

@@ -22,7 +22,7 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 /// The candidate `word` most likely was meant to be, if any is close enough:
 /// within a third of its length (at least 2 edits), or of which `word` is a
 /// prefix of 3+ chars (`delete-dir` → `delete-directory`).
-pub(crate) fn closest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
+pub fn closest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
     candidates
         .iter()
         .filter_map(|&c| {

@@ -363,6 +363,9 @@ impl User {
             "loopback",
             "--passphrase",
             "",
+            // User ids are UTF-8 whatever the sealed locale (LC_ALL=C) says.
+            "--display-charset",
+            "utf-8",
         ]);
         cmd
     }

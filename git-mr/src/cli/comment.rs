@@ -17,8 +17,9 @@ pub struct Args {
     /// Read the comment from FILE (`-` for stdin).
     #[arg(short = 'F', long, value_name = "FILE")]
     file: Option<PathBuf>,
-    /// The comment this one answers, <FPR>/<k> (a fingerprint prefix will do).
-    #[arg(long, value_name = "FPR/K")]
+    /// The comment this one answers, <who>/<k>: a fingerprint prefix (8 hex
+    /// digits or more), a name or e-mail from a key, or `me`, then the number.
+    #[arg(long, value_name = "WHO/K")]
     reply_to: Option<String>,
 }
 
@@ -27,8 +28,14 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     let template = format!("\n# Your comment on {id}.\n# Lines starting with '#' are ignored.\n");
     let body = ui::message(&ctx.forge, &args.message, args.file.as_ref(), &template)?
         .ok_or_else(|| CommandError::user("aborted: empty comment"))?;
-    let done = git_mr::ops::comment(&ctx.forge, &id, &body, args.reply_to.as_deref())
-        .map_err(|e| ctx.explain(e))?;
-    println!("{}/{}", ctx.forge.me()?, done.value);
+    if body.text.trim().is_empty() {
+        return Err(CommandError::user("empty comment: nothing was posted")
+            .hint("write something with -m MSG, -F FILE or in the editor"));
+    }
+    let done = git_mr::ops::comment(&ctx.forge, &id, &body.text, args.reply_to.as_deref())
+        .map_err(|e| body.keep_on_error(ctx.explain(e)))?;
+    body.done();
+    // Not `<FPR>/<k>` alone, which reads like a merge request's name.
+    println!("comment {}/{} on {id}", ctx.forge.me()?, done.value);
     Ok(())
 }

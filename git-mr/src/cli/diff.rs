@@ -31,11 +31,8 @@ fn revision_commit(ctx: &Ctx, mr: &MergeRequest, k: Option<u32>) -> CommandResul
     Ok(ops::peel_commit(&ctx.forge, &rev.commit)?.to_string())
 }
 
-/// The target branch's tip: fetched, else as last fetched, else the local branch.
+/// The target branch's tip: as fetched (with the data), else the local branch.
 pub fn target_tip(forge: &Forge, target: &str) -> Option<String> {
-    if let Ok(Some(id)) = forge.fetch_branch(target) {
-        return Some(id.to_string());
-    }
     let tracking = git_mr::layout::tracking_ref(forge.remote(), target);
     for name in [tracking, format!("refs/heads/{target}")] {
         if let Ok(Some(id)) = forge.resolve_ref(&name) {
@@ -51,7 +48,7 @@ fn merge_base(ctx: &Ctx, a: &str, b: &str) -> CommandResult<String> {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
-    let Found { snapshot, id, .. } = ctx.find(&args.mr, Depth::Summary)?;
+    let Found { snapshot, id, .. } = ctx.find_fetching(&args.mr, Depth::Summary, true)?;
     let mr = snapshot.get(&id).expect("resolved ids exist");
     let head = revision_commit(ctx, mr, args.revision)?;
     let tip = target_tip(&ctx.forge, &mr.target);

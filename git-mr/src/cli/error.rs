@@ -59,7 +59,6 @@ impl From<Error> for CommandError {
                 Kind::Config,
                 vec!["the server needs `gitapps-hook install REPO --owner KEY.asc` first".into()],
             ),
-            Error::AlreadyInitialised { .. } => (Kind::User, vec!["nothing to do: `git mr list` shows the merge requests".into()]),
             Error::NoSigningKey => (
                 Kind::Config,
                 vec!["tell git which key signs your pushes: git config user.signingkey <FINGERPRINT>".into()],
@@ -69,18 +68,24 @@ impl From<Error> for CommandError {
                 vec!["check `gpg --list-secret-keys` and `git config user.signingkey`".into()],
             ),
             Error::PushRejected { .. } => (Kind::Denied, Vec::new()),
-            Error::TooManyRetries { .. } => (Kind::User, vec!["others are pushing right now: try again in a moment".into()]),
+            Error::TooManyRetries { .. } => (Kind::User, vec!["others are pushing right now: try again in a moment (GITAPPS_RETRY_SECS sets how long to keep trying)".into()]),
             Error::NoSuchMr(_) => (Kind::User, vec!["`git mr list --state all` shows them all".into()]),
-            Error::Ambiguous { .. } => (Kind::User, vec!["name it as <who>/<n>, e.g. with a longer fingerprint prefix".into()]),
+            Error::Ambiguous { .. } => (Kind::User, vec!["names are claims anyone can make: name the key by its fingerprint (8 hex digits or more), e.g. `git mr show 9A3F1C2B/1`".into()]),
             Error::BadMrName(_) => (Kind::User, vec!["e.g. `me/1`, `alice/2`, `9A3F1C2B/3` or `3`".into()]),
-            Error::UnknownUser(_) => (Kind::User, vec!["use a fingerprint prefix, a name or an e-mail from keys/*.asc, or `me`".into()]),
+            Error::UnknownUser(_) => (Kind::User, vec!["use a fingerprint prefix (8 hex digits or more), a name or an e-mail from keys/*.asc, or `me`".into()]),
+            Error::ShortPrefix(_) => (Kind::User, vec!["a fingerprint prefix needs 8 hex digits or more: shorter ones are easy to grind".into()]),
             Error::UnknownLabel(_) | Error::BadLabel(_) => (Kind::User, Vec::new()),
+            Error::NotMaintainer(_) => (Kind::Denied, vec!["maintainers are listed in groups/maintainers on apps/access-control".into()]),
             Error::NoSuchRevision { .. } | Error::BadRevision(_) | Error::Invalid(_) => (Kind::User, Vec::new()),
             Error::MergeConflict { .. } => (
                 Kind::User,
                 vec!["ask the author to rebase onto the target and `git mr revise`".into()],
             ),
             Error::BadClock(_) => (Kind::Config, Vec::new()),
+            Error::Transport { remote, .. } => (
+                Kind::Config,
+                vec![format!("check the remote's address (`git remote get-url {remote}`) and that it is up; then try again")],
+            ),
             Error::Git(_) | Error::Command { .. } | Error::Io(_) => (Kind::Internal, Vec::new()),
         };
         CommandError {

@@ -7,7 +7,7 @@ use super::{CommandResult, Ctx};
 pub struct Args {}
 
 pub fn run(ctx: &Ctx, _args: Args) -> CommandResult {
-    let fetched = ctx.forge.fetch_all()?;
+    let fetched = ctx.forge.fetch()?;
     if !fetched.data {
         return Err(git_mr::Error::NoDataBranch {
             remote: ctx.forge.remote().to_owned(),

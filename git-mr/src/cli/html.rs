@@ -44,9 +44,11 @@ pub struct Context<'a> {
 }
 
 /// Text as HTML text or as a quoted attribute value: `& < > " '` become references,
-/// and control characters (other than tab and newlines) become U+FFFD.
+/// and what [`ui::unsafe_char`] names (controls other than tab and newline, bidi
+/// formatting, line separators) becomes U+FFFD: one definition for both views.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let text = ui::clean(text);
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -54,8 +56,6 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -116,6 +116,13 @@ fn person(people: &People, who: &Fingerprint) -> String {
 /// comment the way `git mr comment --reply-to` takes it.
 fn person_with(people: &People, who: &Fingerprint, suffix: &str) -> String {
     match people.name(who) {
+        // A name another key claims too (or imitates) says so next to the fingerprint.
+        Some(name) if people.name_is_shared(who) => format!(
+            "<span class=\"who\">{}</span> <span class=\"fpr\">{}{suffix}</span> \
+<span class=\"shared\">(a name other keys share)</span>",
+            escape(name),
+            who.short()
+        ),
         Some(name) => format!(
             "<span class=\"who\">{}</span> <span class=\"fpr\">{}{suffix}</span>",
             escape(name),
@@ -299,7 +306,7 @@ pub fn index(cx: &Context<'_>) -> String {
 /// else as escaped text.
 fn reply_to(cx: &Context<'_>, mr: &MergeRequest, value: &str) -> String {
     let target = value.split_once('/').and_then(|(a, k)| {
-        let author = Fingerprint::parse(a)?;
+        let author = Fingerprint::parse(a).ok()?;
         let index = k.trim().parse::<u32>().ok()?;
         mr.comments
             .iter()
@@ -322,7 +329,11 @@ fn reply_to(cx: &Context<'_>, mr: &MergeRequest, value: &str) -> String {
 
 fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
     let is_description = c.index == 0 && c.author == mr.id.author;
-    let is_ci = c.header(header::CI_STATUS).is_some();
+    // Only the `ci` group reports CI: anyone else's CI-Status is an ordinary header.
+    let ci_status = c
+        .header(header::CI_STATUS)
+        .filter(|_| cx.people.is_ci(&c.author));
+    let is_ci = ci_status.is_some();
     let class = if is_ci {
         "comment ci-result"
     } else {
@@ -349,7 +360,7 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
     if is_description {
         out.push_str(" · <span class=\"tag\">description</span>");
     }
-    if let Some(status) = c.header(header::CI_STATUS) {
+    if let Some(status) = ci_status {
         write!(out, " · {}", ci_status_badge(status)).expect("writing to a String cannot fail");
     }
     out.push_str("</header>\n");
@@ -357,14 +368,11 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
         .headers
         .iter()
         .filter(|(k, _)| {
-            ![
-                header::DATE,
-                header::REVISION,
-                header::IN_REPLY_TO,
-                header::CI_STATUS,
-            ]
-            .iter()
-            .any(|h| k.eq_ignore_ascii_case(h))
+            let shown_above = [header::DATE, header::REVISION, header::IN_REPLY_TO]
+                .iter()
+                .any(|h| k.eq_ignore_ascii_case(h))
+                || (is_ci && k.eq_ignore_ascii_case(header::CI_STATUS));
+            !shown_above
         })
         .collect();
     if !extra.is_empty() {
@@ -495,7 +503,7 @@ article.comment > header { font-size: .9em; }
 article.ci-result { border-left: 4px solid var(--muted); }
 article:target { outline: 2px solid var(--merged); }
 ul.headers { margin: .3rem 0; padding-left: 1.2rem; font-size: .85em; }
-.warning { color: var(--fail); }
+.warning, .shared { color: var(--fail); }
 footer { margin-top: 2rem; font-size: .85em; }
 ";
 
@@ -561,6 +569,7 @@ mod tests {
             Person {
                 name: Some("Alice".to_owned()),
                 email: Some("alice@example.org".to_owned()),
+                ..Person::default()
             },
         );
         people.people.insert(
@@ -568,8 +577,11 @@ mod tests {
             Person {
                 name: Some("<b onmouseover=\"x()\">Eve</b>".to_owned()),
                 email: None,
+                ..Person::default()
             },
         );
+        // C reports CI (groups/ci).
+        people.ci.users.insert(fpr('C'));
         people
     }
 
@@ -689,7 +701,12 @@ mod tests {
             page.contains("reply to <code>&quot;&gt;&lt;script&gt;r()"),
             "{page}"
         );
-        assert!(page.contains("CI-Status: &lt;script&gt;s()"), "{page}");
+        // E is not in the ci group: the header is an ordinary one, no CI result.
+        assert!(
+            page.contains("<li><code>CI-Status: &lt;script&gt;s()"),
+            "{page}"
+        );
+        assert!(!page.contains("ci-result"), "{page}");
         assert!(
             page.contains("<code>X-&lt;script&gt;: &lt;script&gt;h()"),
             "{page}"

@@ -1,10 +1,11 @@
 //! `git mr init`: policies, groups and the data branch, in one signed push (the owner, once).
 
-use git_mr::{Error, Fingerprint};
+use git_mr::Fingerprint;
 
-use super::{CommandError, CommandResult, Ctx};
+use super::{ui, CommandResult, Ctx};
 
-/// Set merge requests up on the remote (the project's owner, once).
+/// Set merge requests up on the remote (the project's owner); run again, it
+/// adds what is missing (rules of a newer version, members, standard labels).
 #[derive(clap::Args)]
 pub struct Args {
     /// A maintainer (fingerprint, or a name/e-mail from keys/*.asc); repeatable.
@@ -17,44 +18,50 @@ pub struct Args {
 }
 
 fn user(ctx: &Ctx, who: &str) -> CommandResult<Fingerprint> {
-    if let Some(f) = Fingerprint::parse(who) {
-        return Ok(f);
-    }
     let people = ctx.people()?;
     let me = ctx.forge.me().ok();
-    let found = people.resolve(who, me.as_ref(), []);
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(Error::UnknownUser(who.to_owned()).into()),
-        many => Err(CommandError::user(format!(
-            "`{who}` could be {}",
-            many.iter()
-                .map(|f| f.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+    Ok(people.find(&ui::spaceless(who), me.as_ref(), [])?)
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     // Names are resolved against the keys, so fetch them first.
     let _ = ctx.forge.fetch();
-    let maintainers = args
-        .maintainers
-        .iter()
-        .map(|m| user(ctx, m))
-        .collect::<CommandResult<Vec<_>>>()?;
-    let ci = args
-        .ci
-        .iter()
-        .map(|m| user(ctx, m))
-        .collect::<CommandResult<Vec<_>>>()?;
+    let people = ctx.people()?;
+    let resolve = |list: &[String], what: &str| -> CommandResult<Vec<Fingerprint>> {
+        let mut out = Vec::new();
+        for who in list {
+            let f = user(ctx, who)?;
+            if !people.has_key(&f) {
+                ctx.ui.warn(&format!(
+                    "{what} {f} has no key on apps/access-control (keys/{f}.asc): its pushes \
+                     are refused until the key is registered"
+                ));
+            }
+            out.push(f);
+        }
+        Ok(out)
+    };
+    let maintainers = resolve(&args.maintainers, "maintainer")?;
+    let ci = resolve(&args.ci, "CI bot")?;
     let done = git_mr::ops::init(&ctx.forge, &maintainers, &ci).map_err(|e| ctx.explain(e))?;
+    let short = |id: Option<gix::ObjectId>| {
+        id.map(|i| i.to_string()[..12].to_owned())
+            .unwrap_or_else(|| "unchanged".to_owned())
+    };
+    if done.repaired && done.added.is_empty() {
+        ctx.ui
+            .note("merge requests are set up already, and nothing is missing: nothing to do");
+        return Ok(());
+    }
+    for a in &done.added {
+        ctx.ui.note(&format!("added {a}"));
+    }
     ctx.ui.note(&format!(
-        "merge requests are set up on {}: apps/access-control {} and apps/merge-reqs/data {}",
+        "merge requests are {} on {}: apps/access-control {} and apps/merge-reqs/data {}",
+        if done.repaired { "repaired" } else { "set up" },
         ctx.forge.remote(),
-        &done.access_control.to_string()[..12],
-        &done.data.to_string()[..12],
+        short(done.access_control),
+        short(done.data),
     ));
     Ok(())
 }

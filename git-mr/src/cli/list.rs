@@ -75,14 +75,13 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     ctx.refresh();
     let snapshot = ctx.snapshot(Depth::Summary)?;
     let people = ctx.people()?;
+    if let Some(l) = args.label.as_ref().filter(|l| !snapshot.label_exists(l)) {
+        return Err(ctx.explain(git_mr::Error::UnknownLabel(l.clone())));
+    }
     let author = match &args.author {
         Some(who) => {
             let me = ctx.forge.me().ok();
-            let found = people.resolve(who, me.as_ref(), snapshot.mrs.iter().map(|m| &m.id.author));
-            if found.is_empty() {
-                return Err(git_mr::Error::UnknownUser(who.clone()).into());
-            }
-            Some(found)
+            Some(people.find(who, me.as_ref(), snapshot.mrs.iter().map(|m| &m.id.author))?)
         }
         None => None,
     };
@@ -96,7 +95,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             StateFilter::Merged => m.state() == State::Merged,
         })
         .filter(|m| args.label.as_ref().is_none_or(|l| m.has_label(l)))
-        .filter(|m| author.as_ref().is_none_or(|a| a.contains(&m.id.author)))
+        .filter(|m| author.as_ref().is_none_or(|a| *a == m.id.author))
         .collect();
     if args.json {
         let list: Vec<Summary> = selected.iter().map(|m| Summary::new(m, &people)).collect();

@@ -2,32 +2,53 @@
 
 use git_mr::store::Depth;
 
-use super::{CommandResult, Ctx, Found};
+use super::{ui, CommandResult, Ctx, Found};
 
 /// Merge a revision into the target branch, label merged+closed, comment: one push.
 #[derive(clap::Args)]
 pub struct Args {
     /// <who>/<n> or <n>.
     mr: String,
-    /// The revision to merge (default: the newest).
+    /// The revision to merge (default: the newest on the remote; an older one
+    /// only when asked for).
     #[arg(long, value_name = "K")]
     revision: Option<u32>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
-    let Found { id, .. } = ctx.find(&args.mr, Depth::Summary)?;
-    let done = git_mr::ops::merge(&ctx.forge, &id, args.revision).map_err(|e| ctx.explain(e))?;
+    let Found {
+        snapshot,
+        people,
+        id,
+    } = ctx.find_fetching(&args.mr, Depth::Summary, true)?;
+    let target = snapshot
+        .get(&id)
+        .expect("resolved ids exist")
+        .target
+        .clone();
+    let done =
+        git_mr::ops::merge(&ctx.forge, &id, &target, args.revision).map_err(|e| ctx.explain(e))?;
     let m = done.value;
-    ctx.ui.note(&format!(
-        "{id}: merged v{} into {} as {} ({})",
+    // Names are claims: say whose work was merged by the full fingerprint.
+    let older = if m.revision < m.newest {
+        format!(
+            " (the newest is revision {}: you asked for {})",
+            m.newest, m.revision
+        )
+    } else {
+        String::new()
+    };
+    ctx.ui.note(&ui::clean(&format!(
+        "merged {id} revision {}{older}\n  by {}\n  into {} as {} ({})",
         m.revision,
+        people.describe(&m.author),
         m.target,
-        &m.commit.to_string()[..12],
+        m.commit,
         if m.fast_forward {
             "fast-forward"
         } else {
             "merge commit"
         }
-    ));
+    )));
     Ok(())
 }

@@ -4,6 +4,7 @@ mod checkout;
 mod ci_retry;
 mod close;
 mod comment;
+mod completion;
 mod create;
 mod diff;
 mod error;
@@ -12,6 +13,7 @@ mod fetch;
 mod html;
 mod init;
 mod label;
+mod labels;
 mod list;
 mod merge;
 mod revise;
@@ -54,6 +56,7 @@ enum Command {
     Comment(comment::Args),
     Revise(revise::Args),
     Label(label::Args),
+    Labels(labels::Args),
     Diff(diff::Args),
     Checkout(checkout::Args),
     Merge(merge::Args),
@@ -65,10 +68,21 @@ enum Command {
     Export(export::Args),
     /// Print a shell completion script for git-mr (bash, zsh, fish, elvish, powershell).
     ///
-    /// For bash: `git-mr completions bash > /etc/bash_completion.d/git-mr`.
+    /// For bash: `git-mr completions bash > /etc/bash_completion.d/git-mr` (or
+    /// `~/.local/share/bash-completion/completions/git-mr`). The bash script also
+    /// defines `_git_mr`, which git's own completion calls for `git mr <TAB>`.
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (git-mr.1, git-mr-<verb>.1) into DIR.
+    ///
+    /// `git mr --help` asks git, which opens `man git-mr`: install the pages where
+    /// man looks, e.g. `git-mr man /usr/local/share/man/man1` (or
+    /// `~/.local/share/man/man1`).
+    Man {
+        /// Where to write the pages.
+        dir: std::path::PathBuf,
     },
 }
 
@@ -88,10 +102,15 @@ pub struct Ctx {
 impl Ctx {
     /// Fetch before reading unless GITAPPS_OFFLINE is set; a failed fetch only warns.
     pub fn refresh(&self) {
-        if std::env::var_os("GITAPPS_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0") {
+        self.refresh_with(&[]);
+    }
+
+    /// [`Ctx::refresh`], these branches of the remote in the same fetch.
+    pub fn refresh_with(&self, branches: &[String]) {
+        if offline() {
             return;
         }
-        if let Err(e) = self.forge.fetch() {
+        if let Err(e) = self.forge.fetch_with(branches) {
             self.ui.warn(&format!(
                 "could not fetch from {}: {e}",
                 self.forge.remote()
@@ -121,7 +140,25 @@ impl Ctx {
     /// What every verb on one merge request starts with: fetch (unless
     /// offline), read the data branch to `depth`, resolve `spec`.
     pub fn find(&self, spec: &str, depth: Depth) -> CommandResult<Found> {
-        self.refresh();
+        self.find_fetching(spec, depth, false)
+    }
+
+    /// [`Ctx::find`]; with `target`, the merge request's target branch comes in
+    /// the same fetch when the data as last fetched already knows the merge
+    /// request (else the verb fetches it with its change).
+    pub fn find_fetching(&self, spec: &str, depth: Depth, target: bool) -> CommandResult<Found> {
+        let mut branches = Vec::new();
+        if target && !offline() {
+            let before = self.forge.snapshot(Depth::Summary).ok();
+            let people = self.forge.people().ok();
+            if let (Some(s), Some(p)) = (before, people) {
+                let me = self.forge.me().ok();
+                if let Ok(id) = git_mr::ops::resolve_mr(&s, &p, me.as_ref(), spec) {
+                    branches.extend(s.get(&id).map(|m| m.target.clone()));
+                }
+            }
+        }
+        self.refresh_with(&branches);
         let snapshot = self.snapshot(depth)?;
         let people = self.people()?;
         let id = self.resolve(&snapshot, &people, spec)?;
@@ -150,7 +187,7 @@ impl Ctx {
     /// Turn a library error of a change into a user error with the right hints.
     pub fn explain(&self, e: Error) -> CommandError {
         let hints = match &e {
-            Error::PushRejected { .. } | Error::UnknownLabel(_) => {
+            Error::PushRejected { .. } | Error::UnknownLabel(_) | Error::NotMaintainer(_) => {
                 let people = self.forge.people().unwrap_or_default();
                 let me = self.forge.me().ok();
                 self.hints_for(&e, &people, me.as_ref())
@@ -165,38 +202,107 @@ impl Ctx {
     fn hints_for(&self, e: &Error, people: &People, me: Option<&Fingerprint>) -> Vec<String> {
         let mut hints = Vec::new();
         match e {
-            Error::PushRejected { .. } => {
-                if let Some(me) = me.filter(|me| !people.has_key(me)) {
-                    hints.push(format!(
+            Error::PushRejected { code, .. } => {
+                use git_mr::push::RejectCode;
+                let unknown_key = me.filter(|me| !people.has_key(me));
+                hints.push(match (code, unknown_key) {
+                    (Some(RejectCode::UnknownKey) | None, Some(me)) => format!(
                         "you are not signed up yet: your key must be on apps/access-control as keys/{me}.asc \
 (gpg --armor --export {me} > keys/{me}.asc, committed on apps/access-control and pushed with `git push --signed`)"
-                    ));
-                } else {
-                    hints.push(
-                        "the server's policy (branch apps/access-control) does not allow this change for you".to_owned(),
-                    );
-                }
-            }
-            Error::UnknownLabel(_) => {
-                let names: Vec<String> = people
-                    .maintainers
-                    .iter()
-                    .map(|m| people.display(m))
-                    .collect();
-                hints.push(if names.is_empty() {
-                    "only maintainers (groups/maintainers on apps/access-control) may create label names".to_owned()
-                } else {
-                    format!("only maintainers may create label names: ask {}", names.join(", "))
+                    ),
+                    (Some(RejectCode::Limit), _) => "the change is over a size limit of the server \
+(the size caps of the policy on apps/access-control, or the server's gitapps.maxFileSize): make it smaller"
+                        .to_owned(),
+                    (Some(RejectCode::Signature), _) => "the server cannot verify your signature: is your key \
+expired or revoked? Update keys/<FPR>.asc on apps/access-control (ask the owner)"
+                        .to_owned(),
+                    (Some(RejectCode::InvalidPolicy), _) => "the policy on apps/access-control is invalid: \
+the owner must repair it (gitapps-hook validate)"
+                        .to_owned(),
+                    (Some(RejectCode::Error), _) => "the server's hook failed: tell the server's admin".to_owned(),
+                    (Some(RejectCode::Unsigned), _) => "the push was not signed: check git's signing setup \
+(user.signingkey, gpg.program)".to_owned(),
+                    (Some(RejectCode::Denied), _) => {
+                        "the server's policy (branch apps/access-control) does not allow this change for you".to_owned()
+                    }
+                    _ => "the server refused the push: its message is above".to_owned(),
                 });
+            }
+            Error::UnknownLabel(label) => {
                 if let Ok(s) = self.forge.snapshot(Depth::Summary) {
                     let labels: Vec<&str> = s.labels.keys().map(String::as_str).collect();
-                    hints.push(format!("existing labels: {}", labels.join(", ")));
+                    if let Some(close) = gitapps_policy::closest(label, &labels) {
+                        hints.push(format!("did you mean `{close}`?"));
+                    }
+                    hints.push(format!(
+                        "existing labels: {} (`git mr labels` describes them)",
+                        labels.join(", ")
+                    ));
                 }
+                let me_maintainer = me.is_some_and(|me| people.is_maintainer(me));
+                if me_maintainer {
+                    hints.push(format!(
+                        "to make a new label: git mr labels --create {label} -m DESCRIPTION"
+                    ));
+                } else {
+                    hints.push(match maintainers(people) {
+                        None => "only maintainers (groups/maintainers on apps/access-control) create label names".to_owned(),
+                        Some(names) => format!("only maintainers create label names: ask {names}"),
+                    });
+                }
+            }
+            Error::NotMaintainer(_) => {
+                hints.extend(maintainers(people).map(|names| format!("ask a maintainer: {names}")));
             }
             _ => {}
         }
         hints
     }
+}
+
+/// A remote given by name must be one of the repository's (a URL or a path
+/// is taken as it is): a typo must not read as "merge requests are not set up".
+fn check_remote(forge: &Forge) -> CommandResult {
+    let name = forge.remote();
+    let is_name = git_mr::layout::remote_slug(name) == name;
+    let config = forge.repo().config_snapshot();
+    let configured = config
+        .string(format!("remote.{name}.url").as_str())
+        .is_some();
+    if !is_name || configured || std::path::Path::new(name).exists() {
+        return Ok(());
+    }
+    let remotes: Vec<String> = forge
+        .repo()
+        .remote_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let e = CommandError::user(format!("this repository has no remote `{name}`"));
+    Err(if remotes.is_empty() {
+        e.hint("add one with `git remote add NAME URL`, or give --remote a URL or path")
+    } else {
+        e.hint(format!(
+            "its remotes: {} (`git remote -v` shows where they point)",
+            remotes.join(", ")
+        ))
+    })
+}
+
+/// The maintainers as people are shown (`Name (9A3F1C2B), …`), if any is known.
+fn maintainers(people: &People) -> Option<String> {
+    let names: Vec<String> = people
+        .maintainers
+        .users
+        .iter()
+        .map(|m| people.display(m))
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
+/// GITAPPS_OFFLINE=1: read what was fetched last, fetch nothing.
+fn offline() -> bool {
+    std::env::var_os("GITAPPS_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 pub fn main() -> ExitCode {
@@ -223,12 +329,20 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         use clap::CommandFactory;
         let mut script = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "git-mr", &mut script);
+        if shell == clap_complete::Shell::Bash {
+            script.extend(completion::git_bash_function(&Cli::command()).into_bytes());
+        }
         // A closed pipe (`| head`) is the reader's choice, not an error.
         let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
         return Ok(());
     }
+    if let Command::Man { dir } = &cli.command {
+        use clap::CommandFactory;
+        return completion::write_man_pages(Cli::command(), dir);
+    }
     let cwd = std::env::current_dir()?;
     let forge = Forge::discover(&cwd, &cli.remote)?;
+    check_remote(&forge)?;
     let ctx = Ctx { forge, ui };
     match cli.command {
         Command::Init(a) => init::run(&ctx, a),
@@ -238,6 +352,7 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         Command::Comment(a) => comment::run(&ctx, a),
         Command::Revise(a) => revise::run(&ctx, a),
         Command::Label(a) => label::run(&ctx, a),
+        Command::Labels(a) => labels::run(&ctx, a),
         Command::Diff(a) => diff::run(&ctx, a),
         Command::Checkout(a) => checkout::run(&ctx, a),
         Command::Merge(a) => merge::run(&ctx, a),
@@ -247,6 +362,6 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         Command::Search(a) => search::run(&ctx, a),
         Command::Fetch(a) => fetch::run(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
-        Command::Completions { .. } => Ok(()),
+        Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }

@@ -30,6 +30,8 @@ pub fn comment_json(c: &Comment, people: &People) -> Value {
         "date": git_mr::clock::format(&c.date),
         "revision": c.revision(),
         "in_reply_to": c.header(git_mr::model::header::IN_REPLY_TO),
+        // A CI result only from the `ci` group; anyone else's is in `headers` only.
+        "ci_status": c.header(git_mr::model::header::CI_STATUS).filter(|_| people.is_ci(&c.author)),
         "headers": headers,
         "body": c.body,
     })
@@ -121,7 +123,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         .filter(|c| !(c.index == 0 && c.author == mr.id.author))
     {
         let mut meta = format!(
-            "{} · {}/{} · {}",
+            "{} · comment {}/{} · {}",
             people.display(&c.author),
             c.author.short(),
             c.index,
@@ -133,12 +135,28 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         if let Some(r) = c.header(git_mr::model::header::IN_REPLY_TO) {
             meta.push_str(&format!(" · reply to {}", short_ref(r)));
         }
+        // Only the `ci` group reports CI: anyone else's CI-* headers are shown
+        // as what they are, headers of an ordinary comment, under it.
+        let from_ci = people.is_ci(&c.author);
+        let mut extra = Vec::new();
         for (k, v) in &c.headers {
-            if k.starts_with("CI-") {
-                meta.push_str(&format!(" · {k}: {v}"));
+            let known = [
+                git_mr::model::header::DATE,
+                git_mr::model::header::REVISION,
+                git_mr::model::header::IN_REPLY_TO,
+            ]
+            .iter()
+            .any(|h| k.eq_ignore_ascii_case(h));
+            if from_ci && k.starts_with("CI-") {
+                meta.push_str(&format!(" · CI result {k}: {v}"));
+            } else if !known {
+                extra.push(format!("{k}: {v}"));
             }
         }
         out.push_str(&format!("\n{}\n", ctx.ui.dim(&format!("--- {meta}"))));
+        for h in extra {
+            out.push_str(&format!("    [{}]\n", ui::clean_line(&h)));
+        }
         for line in ui::clean(&c.body).lines() {
             out.push_str(&format!("    {line}\n"));
         }

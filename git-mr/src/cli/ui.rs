@@ -25,9 +25,9 @@ impl Ui {
     }
 
     /// Everything painted is data from the branch (titles, names, labels):
-    /// it is cleaned of terminal controls first.
+    /// it is cleaned of terminal controls first, and kept on one line.
     fn paint(on: bool, code: &str, text: &str) -> String {
-        let text = clean(text);
+        let text = clean_line(text);
         if on {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -62,23 +62,29 @@ impl Ui {
 
     pub fn warn(&self, message: &str) {
         eprintln!(
-            "{} {message}",
-            Self::paint(self.err_color, "33", "warning:")
+            "{} {}",
+            Self::paint(self.err_color, "33", "warning:"),
+            clean(message)
         );
     }
 
     pub fn note(&self, message: &str) {
-        eprintln!("{message}");
+        eprintln!("{}", clean(message));
     }
 
+    /// Errors quote names, titles and the server's words: cleaned too.
     pub fn error(&self, e: &CommandError) {
         eprintln!(
             "{} {}",
             Self::paint(self.err_color, "31;1", "error:"),
-            e.message
+            clean(&e.message)
         );
         for h in &e.hints {
-            eprintln!("{} {h}", Self::paint(self.err_color, "36", "hint:"));
+            eprintln!(
+                "{} {}",
+                Self::paint(self.err_color, "36", "hint:"),
+                clean(h)
+            );
         }
     }
 
@@ -119,17 +125,49 @@ pub fn name_json(people: &People, who: &Fingerprint) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
+/// A message from `-m`, `-F` or the editor.
+#[derive(Debug)]
+pub struct Message {
+    pub text: String,
+    /// The file the editor wrote, kept until the change is pushed (see
+    /// [`Message::keep_on_error`]).
+    pub draft: Option<PathBuf>,
+}
+
+impl Message {
+    /// The change is done: the draft is no longer needed.
+    pub fn done(&self) {
+        if let Some(d) = &self.draft {
+            let _ = std::fs::remove_file(d);
+        }
+    }
+
+    /// The change failed: the draft stays, and the error says where.
+    pub fn keep_on_error(&self, e: CommandError) -> CommandError {
+        match &self.draft {
+            Some(d) => e.hint(format!(
+                "your text is kept in {}: pass it again with -F {}",
+                d.display(),
+                d.display()
+            )),
+            None => e,
+        }
+    }
+}
+
 /// The message from `-m` (several are paragraphs), `-F FILE` (`-` is stdin), or the
-/// editor (`git var GIT_EDITOR`) with `template`; lines starting with `#` are dropped
-/// from the editor's text. `None` when the editor left nothing.
+/// editor (`git var GIT_EDITOR`) on a draft file under `<git-dir>/git-mr/drafts/`
+/// starting with `template`; lines starting with `#` are dropped from the editor's
+/// text. `None` when the editor left nothing, or left the template as it was.
 pub fn message(
     forge: &Forge,
     messages: &[String],
     file: Option<&PathBuf>,
     template: &str,
-) -> CommandResult<Option<String>> {
+) -> CommandResult<Option<Message>> {
+    let given = |text: String| Ok(Some(Message { text, draft: None }));
     if !messages.is_empty() {
-        return Ok(Some(messages.join("\n\n")));
+        return given(messages.join("\n\n"));
     }
     if let Some(file) = file {
         let text = if file.as_os_str() == "-" {
@@ -140,7 +178,7 @@ pub fn message(
             std::fs::read_to_string(file)
                 .map_err(|e| CommandError::user(format!("cannot read {}: {e}", file.display())))?
         };
-        return Ok(Some(text));
+        return given(text);
     }
     let editor = forge
         .git()
@@ -148,9 +186,15 @@ pub fn message(
         .map_err(CommandError::from)?
         .trim()
         .to_owned();
-    let dir = forge.cache_dir();
+    // One draft per invocation: a failed push leaves it for the next try,
+    // and no other command overwrites it.
+    let dir = forge.cache_dir().join("drafts");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join("MESSAGE");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let path = dir.join(format!("{stamp}-{}.txt", std::process::id()));
     std::fs::write(&path, template)?;
     let status = std::process::Command::new("sh")
         .arg("-c")
@@ -159,24 +203,51 @@ pub fn message(
         .arg(&path)
         .status()?;
     if !status.success() {
+        let _ = std::fs::remove_file(&path);
         return Err(CommandError::user(format!("the editor ({editor}) failed")));
     }
-    let text = std::fs::read_to_string(&path)?;
-    let text: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let raw = std::fs::read_to_string(&path)?;
+    let text: Vec<&str> = raw.lines().filter(|l| !l.starts_with('#')).collect();
     let text = text.join("\n").trim().to_owned();
-    Ok((!text.is_empty()).then(|| format!("{text}\n")))
+    if text.is_empty() || raw == template {
+        let _ = std::fs::remove_file(&path);
+        return Ok(None);
+    }
+    Ok(Some(Message {
+        text: format!("{text}\n"),
+        draft: Some(path),
+    }))
 }
 
-/// `text` made safe for a terminal. Titles, names and comments are written
-/// by anyone: escape sequences could hide text, move the cursor or retitle
-/// the window, and bidirectional overrides could make text read other than
-/// it is. Control characters (but newline and tab) and those overrides
-/// become U+FFFD.
+/// Whether a character of untrusted text must not reach a reader as it is.
+/// Titles, names, labels and comments are written by anyone: escape sequences
+/// could hide text, move the cursor or retitle the window; bidirectional
+/// controls could make text read other than it is (`exe.txt` shown for
+/// `txt.exe`); line and paragraph separators could break a line where no line
+/// ends. So: every control character (C0, DEL, C1) but newline and tab, every
+/// bidirectional formatting character (embeddings, overrides, isolates and the
+/// implicit marks LRM, RLM, ALM), U+2028 and U+2029. The one definition for the
+/// terminal and the HTML export.
+pub fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// `text` made safe for a terminal: each [`unsafe_char`] becomes U+FFFD (but
+/// the carriage return of a `\r\n` line end, which is only dropped).
 pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
+    if text.contains("\r\n") {
+        return clean(&text.replace("\r\n", "\n")).into_owned().into();
+    }
     if text.chars().any(unsafe_char) {
         text.chars()
             .map(|c| if unsafe_char(c) { '\u{FFFD}' } else { c })
@@ -184,6 +255,26 @@ pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
             .into()
     } else {
         text.into()
+    }
+}
+
+/// [`clean`], for text that must stay on one line (titles, names, labels):
+/// newlines and tabs become spaces too.
+pub fn clean_line(text: &str) -> std::borrow::Cow<'_, str> {
+    match clean(text) {
+        t if t.contains(['\n', '\t']) => t.replace(['\n', '\t'], " ").into(),
+        t => t,
+    }
+}
+
+/// A fingerprint as people paste it (`9A3F 1C2B …`, as gpg prints it) without
+/// its spaces; anything else as it is.
+pub fn spaceless(who: &str) -> String {
+    let joined: String = who.chars().filter(|c| !c.is_whitespace()).collect();
+    if git_mr::Fingerprint::parse(&joined).is_ok() {
+        joined
+    } else {
+        who.to_owned()
     }
 }
 
@@ -206,6 +297,13 @@ mod tests {
         );
         assert_eq!(clean("a\x1b[8mhidden"), "a\u{FFFD}[8mhidden");
         assert_eq!(clean("abc\u{202E}fed"), "abc\u{FFFD}fed");
+        for c in [
+            '\u{7f}', '\u{85}', '\u{9b}', '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}',
+            '\u{202D}', '\u{2066}', '\u{2069}', '\u{2028}', '\u{2029}',
+        ] {
+            assert_eq!(clean(&format!("a{c}b")), "a\u{FFFD}b", "{:?}", c);
+        }
+        assert_eq!(clean_line("two\nlines\tand tab"), "two lines and tab");
         assert_eq!(clean("naïve café"), "naïve café");
     }
 

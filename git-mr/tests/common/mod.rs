@@ -81,3 +81,25 @@ pub fn commit_file(u: &User, file: &str, content: &str, message: &str) -> String
     u.git(&["commit", "-q", "-m", message]);
     u.git(&["rev-parse", "HEAD"]).trim().to_owned()
 }
+
+/// Each of `users` posts `rounds` comments on merge request `mr`, all at once:
+/// `comment <i> by <name>`; every one must succeed.
+pub fn comment_at_once(users: &[&User], mr: &str, rounds: usize) {
+    let mut children = Vec::new();
+    for i in 0..rounds {
+        for u in users {
+            let child = u
+                .mr_command()
+                .args(["comment", mr, "-m", &format!("comment {i} by {}", u.name)])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            children.push(child);
+        }
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        gitapps_tests::Output::new("concurrent comment".to_owned(), out).assert_ok();
+    }
+}

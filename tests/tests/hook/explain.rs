@@ -269,3 +269,31 @@ fn explain_quotes_names_that_would_break_a_line() {
         ],
     );
 }
+
+/// `--user` takes a name, an e-mail or a prefix of one key, as `git mr` reads
+/// names (gitapps_policy::names); a name two keys claim is an error listing both.
+#[test]
+fn explain_takes_a_name_for_the_user() {
+    let owner = User::new("owner");
+    let alice = User::new("alice");
+    let impostor = User::new("alice");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    push_main(&ow, &[("README", "r\n")]);
+    ow.register(&[&alice]);
+    let main = server.git_ok(&["rev-parse", "main"]);
+    for who in ["owner", "owner@example.com", &owner.fingerprint()[..8]] {
+        let out = server.explain(who, &[("refs/heads/x", &main)]);
+        out.assert_code(0);
+    }
+    let out = server.explain("alice", &[("refs/heads/x", &main)]);
+    out.assert_code(1);
+    ow.register(&[&impostor]);
+    let out = server.explain("alice", &[("refs/heads/x", &main)]);
+    out.assert_code(2);
+    for f in [alice.fingerprint(), impostor.fingerprint()] {
+        assert!(out.stderr.contains(f), "{out}");
+    }
+    let out = server.explain("nobody", &[("refs/heads/x", &main)]);
+    out.assert_code(2);
+}

@@ -21,6 +21,7 @@ fn git_mr_init_caps_file_sizes_on_the_data_branch() {
     let alice = forge.user("alice");
     let a = alice.fpr.clone();
     alice.git(&["fetch", "-q", "origin"]);
+    alice.git(&["commit", "-q", "--allow-empty", "-m", "work to review"]);
     let mr = alice.mr(&["create", "-t", "a title", "-m", "a description"]);
     let mr = mr.trim().to_string();
     assert!(mr.starts_with(&a), "{mr}");
@@ -53,55 +54,56 @@ fn git_mr_init_caps_file_sizes_on_the_data_branch() {
     alice.mr(&["comment", &mr, "-m", "a normal comment"]);
 }
 
-/// A project set up by an older `git mr init` (no size limit, no cap on
-/// revisions) gets the new rules by running `init` again; its groups stay.
+/// A project set up by an older `git mr init` (no size limit) gets the
+/// limits by running `init` again: they are appended to its rules, in the
+/// data branch's scope, and hold.
 #[test]
-fn running_git_mr_init_again_adds_the_new_rules() {
+fn running_git_mr_init_again_adds_the_size_limits() {
     let forge = Forge::new(&["owner", "alice"], &[]);
     forge.push_main();
     forge.clone_all();
     let owner = forge.owner();
-    owner.mr(&["init", "--maintainer", "alice"]);
+    owner.mr(&["init"]);
     let branch = "apps/access-control";
-    let refs = forge
-        .server
-        .read_file(branch, "refs/merge-reqs.conf")
-        .expect("refs");
     let branches = forge
         .server
         .read_file(branch, "branches/merge-reqs.conf")
         .expect("branches");
     // What the previous version wrote: the same rules without the limits.
-    let old_refs = refs.replace("-v[1-9][0-9]?$", "-v[1-9][0-9]*$");
-    let old_branches: String = branches
+    let old: String = branches
         .lines()
         .filter(|l| !l.starts_with("limit "))
         .map(|l| format!("{l}\n"))
         .collect();
-    assert_ne!(old_refs, refs);
-    assert_ne!(old_branches, branches);
+    assert_ne!(old, branches);
     forge.edit_access_control(
-        &[
-            ("refs/merge-reqs.conf", Some(&old_refs)),
-            ("branches/merge-reqs.conf", Some(&old_branches)),
-        ],
+        &[("branches/merge-reqs.conf", Some(&old))],
         "as an older git mr init left it",
     );
-    let groups = forge.server.read_file(branch, "groups/maintainers");
+    let alice = forge.user("alice");
+    alice.git(&["fetch", "-q", "origin"]);
+    alice.git(&["commit", "-q", "--allow-empty", "-m", "work to review"]);
+    let mr = alice
+        .mr(&["create", "-t", "t", "-m", "d"])
+        .trim()
+        .to_string();
+    let big = alice.home.join("big-comment.txt");
+    std::fs::write(&big, "x".repeat(2 << 20)).expect("write comment");
+    alice.mr(&["comment", &mr, "-F", big.to_str().unwrap()]);
 
     owner.mr(&["init"]);
-    assert_eq!(
-        forge.server.read_file(branch, "refs/merge-reqs.conf"),
-        Some(refs)
-    );
-    assert_eq!(
-        forge.server.read_file(branch, "branches/merge-reqs.conf"),
-        Some(branches)
-    );
-    assert_eq!(forge.server.read_file(branch, "groups/maintainers"), groups);
-    // And then there is nothing to do.
-    let err = owner.mr_fails(&["init"]);
-    assert!(err.contains("already"), "{err}");
+    let repaired = forge
+        .server
+        .read_file(branch, "branches/merge-reqs.conf")
+        .expect("branches");
+    for line in branches.lines().filter(|l| l.starts_with("limit ")) {
+        assert!(repaired.contains(line), "{line} missing from:\n{repaired}");
+    }
+    let before = forge.server.refs();
+    let out = alice.mr_out(&["comment", &mr, "-F", big.to_str().unwrap()]);
+    out.assert_failed();
+    out.assert_stderr_contains("branches/merge-reqs.conf");
+    assert_refs_unchanged(&forge.server, &before);
 }
 
 /// `git mr init` also caps the revisions of a merge request, so that many
