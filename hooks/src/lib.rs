@@ -16,6 +16,7 @@ pub mod explain;
 pub mod fsmode;
 pub mod install;
 pub mod judge;
+pub mod judgement;
 pub mod keyfile;
 pub mod keyindex;
 pub mod keyring;
