@@ -14,21 +14,23 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use gitapps_policy::{RejectCode, ACCESS_CONTROL_REF};
-use sequoia_openpgp::Cert;
 
 use crate::cert::PushCertificate;
 use crate::config::{
-    Limits, ServerConfig, ALLOW_SLOP_KEY, MAX_CERT_SIZE_KEY, MAX_REF_UPDATES_KEY, NONCE_SLOP_KEY,
+    ServerConfig, ALLOW_SLOP_KEY, MAX_CERT_SIZE_KEY, MAX_REF_UPDATES_KEY, NONCE_SLOP_KEY,
 };
 use crate::env::{NonceStatus, PushEnv};
 use crate::error::HookError;
 use crate::fsmode::Shared;
 use crate::judgement::{check_certificate, load_policy, Judge};
 pub use crate::judgement::{Accepted, Rejection};
-use crate::keyfile::parse_certs;
-use crate::ledger;
+use crate::ledger::{self, Ledger, Pending};
 use crate::repo::{read_blob_capped, ref_target, ServerRepo};
+use crate::testing::pause;
 use crate::updates::RefUpdate;
+
+/// The hook that records pushes ([`crate::transaction`]).
+pub const TRANSACTION_HOOK: &str = "reference-transaction";
 
 pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejection> {
     let updates = RefUpdate::parse_all(stdin).map_err(|e| {
@@ -42,6 +44,7 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
     let repo = &server.repo;
     let config = ServerConfig::read(repo)?;
     let limits = &config.limits;
+    check_hooks(repo)?;
     if updates.len() > limits.ref_updates {
         return Err(Rejection::new(
             RejectCode::Limit,
@@ -86,7 +89,7 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
         )));
     };
     let policy = load_policy(repo, policy_tip, &config)?;
-    let keyring = admin_certs(&config)?;
+    let keyring = config.keyring_certs()?;
     let accepted = Judge {
         repo,
         git_dir,
@@ -95,28 +98,65 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
         now,
     }
     .decide(&cert, &sig, &updates, &policy)?;
-    let pusher = &accepted.pusher;
 
+    pause("pre-receive-judged");
     // A clock before 1970 counts as 0: every recorded certificate then
     // looks fresh, which refuses more, never less.
     let now_secs = unix_secs(now);
-    let signed = ledger::signed_digest(cert.payload)?;
-    let shared = Shared::of(repo);
-    if !ledger::accept(
+    let pending = Pending {
+        when: now_secs,
+        cert: cert_id,
+        pusher: accepted.pusher.clone(),
+        signed: ledger::signed_digest(cert.payload)?,
+        access_control: policy_tip,
+        settings: config.settings_id(repo.object_hash())?,
+        keyring: accepted
+            .keyring_keys
+            .iter()
+            .map(|c| c.fingerprint().to_hex())
+            .collect(),
+        receive_pack: std::os::unix::process::parent_id(),
+    };
+    let mut ledger = Ledger::lock(
         git_dir,
-        shared,
-        cert_id,
-        &signed,
-        pusher,
+        Shared::of(repo),
         now_secs,
-        config.nonce_slop_secs,
-    )? {
+        Ledger::window(config.nonce_slop_secs),
+    )?;
+    if ledger.seen(&pending.signed) {
         return Err(Rejection::one(
             RejectCode::Replay,
             "gitapps: rejected: this push certificate was used before (a replay): push again to get a fresh nonce",
         ));
     }
+    ledger.accept(&pending)?;
+    drop(ledger);
+    pause("pre-receive-done");
     Ok(accepted)
+}
+
+/// The transaction hook records the push in the audit log: without it,
+/// git would apply the push unrecorded. (git runs hooks from
+/// `core.hooksPath` when it is set.)
+fn check_hooks(repo: &gix::Repository) -> Result<(), Rejection> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = repo
+        .config_snapshot()
+        .trusted_path("core.hooksPath")
+        .ok()
+        .flatten()
+        .map(|p| repo.git_dir().join(p))
+        .unwrap_or_else(|| repo.git_dir().join("hooks"));
+    let hook = dir.join(TRANSACTION_HOOK);
+    let runnable =
+        std::fs::metadata(&hook).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if runnable {
+        return Ok(());
+    }
+    Err(Rejection::new(RejectCode::Error, vec![
+        format!("gitapps: error: {} is missing, so git would apply this push without recording it in the audit log; the push is rejected", hook.display()),
+        "gitapps: hint: the server's admin must run `gitapps-hook install` again".into(),
+    ]))
 }
 
 fn unix_secs(t: SystemTime) -> u64 {
@@ -187,29 +227,4 @@ fn check_certificate_nonce(
         )));
     }
     Ok(())
-}
-
-/// The certificates of the admin's keyring file, `gitapps.keyring`.
-fn admin_certs(config: &ServerConfig) -> Result<Vec<Cert>, HookError> {
-    let Some(path) = &config.keyring else {
-        return Ok(Vec::new());
-    };
-    let bytes = std::fs::read(path).map_err(|e| {
-        HookError::Config(format!(
-            "gitapps.keyring = {}: cannot read it: {e}",
-            path.display()
-        ))
-    })?;
-    // The admin's own file: not bounded like the key files clients write.
-    let unbounded = Limits {
-        key_file_size: u64::MAX,
-        key_user_ids: usize::MAX,
-        ..config.limits
-    };
-    parse_certs(&bytes, &unbounded).map_err(|e| {
-        HookError::Config(format!(
-            "gitapps.keyring = {}: not an OpenPGP keyring: {e}",
-            path.display()
-        ))
-    })
 }
