@@ -26,3 +26,5 @@ mod refs;
 mod signatures;
 #[path = "hook/trees.rs"]
 mod trees;
+#[path = "hook/verify.rs"]
+mod verify;

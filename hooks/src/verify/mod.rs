@@ -437,11 +437,14 @@ impl Report {
     /// One line per problem, then the summary; notes to `notes`.
     pub fn write_text(&self, out: &mut dyn Write, notes: &mut dyn Write) -> std::io::Result<()> {
         for n in &self.notices {
+            let commit = n
+                .commit
+                .map(|c| format!(" ({})", c.to_hex_with_len(7)))
+                .unwrap_or_default();
             writeln!(
                 notes,
-                "note: record {} ({}): {}",
+                "note: record {}{commit}: {}",
                 n.position,
-                n.commit.to_hex_with_len(7),
                 clean(&n.message)
             )?;
         }
@@ -490,7 +493,7 @@ impl Report {
                 format!(
                     "{{\"record\":{},\"commit\":{},\"message\":{}}}",
                     n.position,
-                    json_string(&n.commit.to_string()),
+                    opt(n.commit.map(|c| c.to_string())),
                     json_string(&n.message)
                 )
             })

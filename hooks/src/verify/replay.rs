@@ -94,7 +94,7 @@ pub struct Problem {
 #[derive(Clone, Debug)]
 pub struct Notice {
     pub position: u64,
-    pub commit: ObjectId,
+    pub commit: Option<ObjectId>,
     pub message: String,
 }
 
@@ -195,7 +195,7 @@ impl<'r> Replay<'r> {
             self.trusted.insert(g.owner.clone());
             self.notices.push(Notice {
                 position: at.position,
-                commit: at.commit,
+                commit: Some(at.commit),
                 message: format!(
                     "the log's genesis names the owner {}: trusted from now on (trust on first use; give --owner to check it)",
                     g.owner
@@ -282,7 +282,7 @@ impl<'r> Replay<'r> {
             if self.trusted.contains(&owner) {
                 self.notices.push(Notice {
                     position: at.position,
-                    commit: at.commit,
+                    commit: Some(at.commit),
                     message: format!("the owner changes from {before} to {owner} (trusted)"),
                 });
             } else {
@@ -353,7 +353,7 @@ impl<'r> Replay<'r> {
 
     /// The value of `name` is observed to be `value`: settle its
     /// unresolved update, if any. `Err` says what the log implies instead.
-    fn observe(&mut self, name: &str, value: Option<ObjectId>) -> Result<(), String> {
+    fn observe(&mut self, name: &str, value: Option<ObjectId>) -> Result<Option<u64>, String> {
         let entry = self.state.refs.entry(name.to_owned()).or_default();
         let result = entry.observe(value);
         if entry.value.is_none() && entry.unresolved.is_none() {
@@ -557,7 +557,7 @@ impl<'r> Replay<'r> {
                 for key in &accepted.keyring_keys {
                     self.notices.push(Notice {
                         position: at.position,
-                        commit: at.commit,
+                        commit: Some(at.commit),
                         message: format!(
                             "judged with key {} from the server's keyring (gitapps.keyring), not from {ACCESS_CONTROL_REF}: the server vouches for it",
                             key.fingerprint()
@@ -645,24 +645,53 @@ impl<'r> Replay<'r> {
     }
 
     /// Compare the refs the server shows (but the log) with what the log
-    /// implies; unresolved updates are settled by them, for this report
-    /// only (a push in flight settles later).
+    /// implies. An unresolved update the server shows applied is settled
+    /// for good (so a later undoing of it is caught); one it shows not
+    /// applied stays unresolved (it may be a push in flight: its record is
+    /// written before git applies it).
     pub fn present(&mut self, shown: &BTreeMap<String, ObjectId>) {
-        let mut refs = self.state.refs.clone();
-        let names: BTreeSet<String> = shown.keys().cloned().chain(refs.keys().cloned()).collect();
+        let names: BTreeSet<String> = shown
+            .keys()
+            .cloned()
+            .chain(self.state.refs.keys().cloned())
+            .collect();
         for name in names {
             let value = shown.get(&name).copied();
-            let entry = refs.entry(name.clone()).or_default();
+            let before = self.state.refs.get(&name).cloned().unwrap_or_default();
+            let mut entry = before.clone();
             let known = entry.value.is_some() || entry.unresolved.is_some();
-            if let Err(why) = entry.observe(value) {
-                let message = match (value, known) {
-                    (Some(v), false) => {
-                        format!("the server shows {name} at {v}, which no record explains")
+            let observed = entry.observe(value);
+            match observed {
+                Ok(None) => {
+                    if entry.value.is_some() {
+                        self.state.refs.insert(name, entry);
+                    } else {
+                        self.state.refs.remove(&name);
                     }
-                    (None, _) => format!("the server no longer shows {name}, but {why}"),
-                    (Some(v), true) => format!("the server shows {name} at {v}, but {why}"),
-                };
-                self.problem(Check::Present, None, Some(&name), message);
+                }
+                Ok(Some(position)) => {
+                    // Honest when git failed or was killed between the
+                    // record and its update; also what a server that undid
+                    // the push would show. Said, not counted as a problem.
+                    self.notices.push(Notice {
+                        position,
+                        commit: None,
+                        message: format!(
+                            "its update of {name} is not applied: the server shows {name} at its old value {} (git failed or was killed after the record was written, or the server undid the push)",
+                            value.map_or_else(|| "(no such ref)".to_owned(), |v| v.to_string())
+                        ),
+                    });
+                }
+                Err(why) => {
+                    let message = match (value, known) {
+                        (Some(v), false) => {
+                            format!("the server shows {name} at {v}, which no record explains")
+                        }
+                        (None, _) => format!("the server no longer shows {name}, but {why}"),
+                        (Some(v), true) => format!("the server shows {name} at {v}, but {why}"),
+                    };
+                    self.problem(Check::Present, None, Some(&name), message);
+                }
             }
         }
     }

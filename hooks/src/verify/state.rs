@@ -40,23 +40,24 @@ impl RefState {
     }
 
     /// The ref is seen at `seen`: settle the unresolved update (applied if
-    /// `seen` is its new value, not if it is the old one). Anything else is
-    /// a break in the chain: `Err` says what the log implied, and the ref
-    /// is taken to be at `seen` from here on (one problem, not a cascade).
-    pub fn observe(&mut self, seen: Option<ObjectId>) -> Result<(), String> {
+    /// `seen` is its new value, not if it is the old one: then `Ok(Some)`
+    /// names its record). Anything else is a break in the chain: `Err` says
+    /// what the log implied, and the ref is taken to be at `seen` from here
+    /// on (one problem, not a cascade).
+    pub fn observe(&mut self, seen: Option<ObjectId>) -> Result<Option<u64>, String> {
         let show = |v: Option<ObjectId>| v.map_or_else(|| "nothing".to_owned(), |v| v.to_string());
         let result = match self.unresolved.take() {
             Some((_, new)) if seen == new => {
                 self.value = new;
-                return Ok(());
+                return Ok(None);
             }
-            Some(_) if seen == self.value => return Ok(()),
+            Some((position, _)) if seen == self.value => return Ok(Some(position)),
             Some((position, new)) => Err(format!(
                 "the log has it at {} if record {position} was applied, or at {} if not",
                 show(new),
                 show(self.value)
             )),
-            None if seen == self.value => return Ok(()),
+            None if seen == self.value => return Ok(None),
             None => Err(format!("the log has it at {}", show(self.value))),
         };
         self.value = seen;
@@ -231,7 +232,7 @@ mod tests {
         assert!(applied.observe(Some(id('2'))).is_ok());
         assert_eq!(applied, RefState::at(Some(id('2'))));
         let mut not_applied = r.clone();
-        assert!(not_applied.observe(Some(id('1'))).is_ok());
+        assert_eq!(not_applied.observe(Some(id('1'))), Ok(Some(5)));
         assert_eq!(not_applied, RefState::at(Some(id('1'))));
         let mut broken = r.clone();
         let why = broken.observe(Some(id('3'))).expect_err("a break");
