@@ -145,7 +145,7 @@ fn install_writes_the_genesis_record_once() {
         .expect("apps/access-control");
     assert_eq!(
         genesis.parents,
-        [policy.clone()],
+        std::slice::from_ref(&policy),
         "it keeps the policy's commit"
     );
     assert_eq!(genesis.files, ["genesis", "settings"]);

@@ -281,7 +281,7 @@ fn a_record_deleted_from_the_middle_is_reported() {
     let ow = Workdir::clone(&owner, &server);
     push_main(&ow, &[("README", "1\n")]);
     for n in 2..5 {
-        ow.write("README", &format!("{n}\n"));
+        ow.write("README", format!("{n}\n"));
         ow.commit_all(&n.to_string());
         ow.push_signed(&["origin", "main"]).assert_ok();
     }
