@@ -2,7 +2,7 @@
 //! log and every ref the server shows.
 
 use gitapps_tests::cert::{PushCert, RefUpdate};
-use gitapps_tests::{now_secs, Output, Server, User, Workdir, ZERO_OID};
+use gitapps_tests::{bin, now_secs, Output, Server, User, Workdir, ZERO_OID};
 
 use crate::common::push_main;
 
@@ -550,4 +550,198 @@ fn the_owner_is_pinned_and_a_replaced_genesis_refused() {
             &format!("names the owner {}", mallory.fingerprint()),
         ],
     );
+}
+
+/// The pushes of one user in the honest history below, as a script (a
+/// loop of real signed pushes, without a process of the test's per push):
+/// rounds `$1` to `$2`, tags under `$3`, five kinds in turn: an atomic push of `main` (with
+/// retries: the others push it too) and the user's branch forced onto it;
+/// two fast-forwards of the branch; a push without --atomic of a tag and a
+/// new branch (two records); the branch's deletion. Prints how many pushes
+/// it made.
+const HONEST_PUSHES: &str = r#"
+set -e
+me=$(git config user.signingkey)
+b="$me/work"
+pushes=0
+for r in $(seq "$1" "$2"); do
+  case $((r % 5)) in
+  0)
+    tries=0
+    until git fetch -q origin main \
+      && git checkout -q -B "$b" FETCH_HEAD \
+      && mkdir -p "log/$me" && echo "$r" > "log/$me/$r" \
+      && git add -A && git commit -qm "main $r" \
+      && git push -q --signed --atomic origin HEAD:main "+HEAD:$b" 2>/dev/null
+    do
+      tries=$((tries + 1))
+      [ "$tries" -lt 50 ] || { echo "main push $r failed 50 times" >&2; exit 1; }
+      sleep 0.0$((tries % 10))
+    done ;;
+  1|2)
+    mkdir -p work && echo "$r" > "work/$r"
+    git add -A && git commit -qm "work $r"
+    git push -q --signed origin "$b" ;;
+  3)
+    git tag "$3/r$r"
+    git push -q --signed origin "$3/r$r" "$b:$me/copy" ;;
+  *)
+    git push -q --signed origin ":$me/copy" ;;
+  esac
+  pushes=$((pushes + 1))
+done
+echo "$pushes"
+"#;
+
+/// An honest history of several hundred pushes by several users, pushing
+/// at the same time (branches created, advanced, forced and deleted, tags,
+/// atomic pushes and pushes without --atomic, a policy change between the
+/// halves) verifies clean, from scratch and incrementally.
+#[test]
+fn several_hundred_pushes_by_several_users_verify_clean() {
+    let owner = User::new("owner");
+    let users = [User::new("alice"), User::new("bob"), User::new("carol")];
+    let auditor = User::new("auditor");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    push_main(&ow, &[("README", "0\n")]);
+    ow.register(&[&users[0], &users[1], &users[2]]);
+    ow.grant(&[
+        (
+            "refs/people.conf",
+            "anyone create-branch,fast-forward,force,delete ^heads/$user_id/.*$\nanyone create-tag ^tags/$user_id/.*$\nanyone fast-forward ^heads/main$\n",
+        ),
+        (
+            "branches/people.conf",
+            "branch ^heads/[0-9A-F]{40}/.*$\nanyone create-directory,create-file,modify,delete ^.*$\nbranch ^heads/main$\nanyone create-directory ^log(/$user_id)?$\nanyone create-file,modify ^log/$user_id/.*$\n",
+        ),
+    ]);
+    let clones: Vec<Workdir> = users.iter().map(|u| Workdir::clone(u, &server)).collect();
+    for wd in &clones {
+        wd.git_ok(&["config", "user.signingkey", wd.user().fingerprint()]);
+    }
+    // 3 users x 70 rounds: 210 pushes (and 4 of the owner's), 256 records.
+    let rounds: usize = std::env::var("GITAPPS_VERIFY_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(70);
+    let half = rounds / 2;
+    let started = std::time::Instant::now();
+    let run_all = |from: usize, to: usize, tags: &str| {
+        let children: Vec<_> = clones
+            .iter()
+            .map(|wd| {
+                let mut cmd = wd.command("sh");
+                cmd.args(["-c", HONEST_PUSHES, "honest"])
+                    .arg(from.to_string())
+                    .arg(to.to_string())
+                    .arg(tags.replace("$me", wd.user().fingerprint()))
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                cmd.spawn().expect("spawn the pushes")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().expect("wait for the pushes");
+            assert!(
+                out.status.success(),
+                "pushes failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let made: usize = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("a count");
+            assert_eq!(made, to + 1 - from);
+        }
+    };
+    let cw = Workdir::clone(&auditor, &server);
+    run_all(0, half - 1, "$me");
+    cw.verify(&[]).assert_ok();
+    // The policy changes between the halves: the second half's tags are
+    // allowed by the new rule only.
+    ow.edit_access_control(&[(
+        "refs/shared.conf",
+        Some("anyone create-tag ^tags/shared/$user_id/.*$\n"),
+    )])
+    .assert_ok();
+    run_all(half, rounds - 1, "shared/$me");
+    let records = server.push_cert_count();
+    eprintln!(
+        "{records} push records from {} pushes in {:?}",
+        3 * rounds + 4,
+        started.elapsed()
+    );
+    // Each user, every five rounds: one atomic push, two, a push without
+    // --atomic of two refs (two records), a deletion.
+    assert_eq!(records, 4 + 3 * 6 * rounds / 5, "every push is recorded");
+    let out = cw.verify(&[]);
+    out.assert_ok();
+    assert!(summary(&out).ends_with("all verified"), "{out}");
+    let out = Workdir::clone(&auditor, &server).verify(&[]);
+    out.assert_ok();
+    assert!(
+        summary(&out).starts_with(&format!("verified {} records", records + 1)),
+        "{out}"
+    );
+}
+
+/// Exit codes: 0 all verified, 1 a problem found, 2 could not run (no
+/// repository, no such remote, nothing fetched for --offline, a remote that
+/// cannot be reached). --offline checks what was fetched last, and --json
+/// says the same as the text.
+#[test]
+fn exit_codes_offline_and_json() {
+    let owner = User::new("owner");
+    let auditor = User::new("auditor");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    let first = push_main(&ow, &[("README", "1\n")]);
+    ow.write("README", "2\n");
+    ow.commit_all("2");
+    ow.push_signed(&["origin", "main"]).assert_ok();
+
+    let mut outside = auditor.command(bin("gitapps-hook").to_str().expect("UTF-8 path"));
+    outside.current_dir(auditor.scratch_dir()).arg("verify");
+    let out = gitapps_tests::run(outside, None);
+    out.assert_code(2);
+    out.assert_stderr_contains("gitapps-hook: error:");
+
+    let cw = Workdir::clone(&auditor, &server);
+    let out = cw.verify(&["--remote", "nosuch"]);
+    out.assert_code(2);
+    out.assert_stderr_contains("no remote \"nosuch\"");
+    let out = cw.verify(&["--offline"]);
+    out.assert_code(2);
+    out.assert_stderr_contains("without --offline first");
+    let out = cw.verify(&["--owner", "not-a-fingerprint"]);
+    out.assert_code(2);
+
+    cw.verify(&["--json"]).assert_ok();
+    // The server moves main back by hand: --offline does not see it (it
+    // fetches nothing), a run that fetches does.
+    server.git_ok(&["update-ref", "refs/heads/main", &first]);
+    let out = cw.verify(&["--offline"]);
+    out.assert_ok();
+    assert!(summary(&out).contains("(0 new)"), "{out}");
+    let out = cw.verify(&["--json"]);
+    out.assert_code(1);
+    let json = out.stdout_trimmed();
+    assert!(json.starts_with('{') && json.ends_with('}'), "{out}");
+    for needle in [
+        "\"remote\":\"origin\"",
+        "\"ok\":false",
+        "\"check\":\"present\"",
+        "\"ref\":\"refs/heads/main\"",
+        "\"records\":3,",
+    ] {
+        assert!(json.contains(needle), "no {needle} in {json}");
+    }
+    // Now --offline sees what was fetched last.
+    cw.verify(&["--offline"]).assert_code(1);
+
+    // A remote that cannot be reached: could not run.
+    cw.git_ok(&["remote", "set-url", "origin", "/nonexistent/server.git"]);
+    cw.verify(&[]).assert_code(2);
 }
