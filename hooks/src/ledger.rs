@@ -158,6 +158,14 @@ fn parse(line: &str) -> Option<Line<'_>> {
     })
 }
 
+/// Whether process `pid` exists (of any user: a group-shared server's
+/// pushes run as many).
+/// Where `/proc` is not mounted, every process counts as alive: the line
+/// stays for the window, as it did before.
+fn process_alive(pid: u32) -> bool {
+    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// The ledger's key for a certificate: the SHA-256 of its payload (the
 /// text the signature covers), in hex.
 pub fn signed_digest(payload: &[u8]) -> Result<String, HookError> {
@@ -231,23 +239,42 @@ impl Ledger {
     }
 
     /// Whether a certificate whose payload has the digest `signed` was
-    /// accepted within the window.
+    /// accepted within the window, by a push that was recorded or may still
+    /// be (its receive-pack lives). A push pre-receive accepted whose
+    /// receive-pack is gone without a record was never applied (git applies
+    /// nothing unrecorded): it is no replay to send its certificate again.
     pub fn seen(&self, signed: &str) -> bool {
         self.lines().any(|l| match l {
             Line::Accepted {
-                when, signed: s, ..
-            } => s == Some(signed) && when >= self.fresh_after,
+                when,
+                signed: s,
+                pending,
+            } => {
+                s == Some(signed)
+                    && when >= self.fresh_after
+                    && !pending.is_some_and(|p| self.abandoned(&p))
+            }
             Line::Recorded { .. } => false,
         })
     }
 
-    /// The pushes accepted within the window, oldest first.
+    /// Whether `p` is a push that will never be recorded: no record names
+    /// its certificate, and the receive-pack that ran it is gone (killed,
+    /// or done after git refused the push).
+    fn abandoned(&self, p: &Pending) -> bool {
+        p.receive_pack != 0
+            && !process_alive(p.receive_pack)
+            && self.recorded_refs(p.cert).is_empty()
+    }
+
+    /// The pushes accepted within the window and not abandoned, oldest
+    /// first.
     pub fn pending(&self) -> Vec<Pending> {
         self.lines()
             .filter_map(|l| match l {
                 Line::Accepted {
                     pending: Some(p), ..
-                } if p.when >= self.fresh_after => Some(p),
+                } if p.when >= self.fresh_after && !self.abandoned(&p) => Some(p),
                 _ => None,
             })
             .collect()
@@ -289,13 +316,24 @@ impl Ledger {
         ))
     }
 
+    /// Whether a line is of no more use: older than the window, or the
+    /// acceptance of a push that was abandoned (so that a killed hook or a
+    /// push git refused leaves no line behind for long).
+    fn stale(&self, line: &Line<'_>) -> bool {
+        line.when() < self.fresh_after
+            || matches!(line, Line::Accepted { pending: Some(p), .. } if self.abandoned(p))
+    }
+
     fn append(&mut self, entry: String) -> Result<(), HookError> {
-        let old = self.lines().filter(|l| l.when() < self.fresh_after).count();
-        if old >= PRUNE_AT {
+        let stale = self.lines().filter(|l| self.stale(l)).count();
+        let abandoned = self
+            .lines()
+            .any(|l| l.when() >= self.fresh_after && self.stale(&l));
+        if stale >= PRUNE_AT || abandoned {
             let mut kept: String = self
                 .text
                 .lines()
-                .filter(|line| parse(line).is_some_and(|l| l.when() >= self.fresh_after))
+                .filter(|line| parse(line).is_some_and(|l| !self.stale(&l)))
                 .flat_map(|line| [line, "\n"])
                 .collect();
             kept.push_str(&entry);
@@ -332,7 +370,7 @@ mod tests {
             access_control: id('a'),
             settings: id('b'),
             keyring: vec!["C".repeat(40)],
-            receive_pack: 42,
+            receive_pack: std::process::id(),
         }
     }
 
@@ -390,6 +428,38 @@ mod tests {
         let ledger = lock(dir.path(), 102, 30);
         assert!(ledger.seen("p0"));
         assert!(ledger.pending().is_empty());
+    }
+
+    /// A push accepted by pre-receive whose receive-pack is gone without a
+    /// record (the hook was killed, or git refused the push) was never
+    /// applied: its certificate is no replay, and its line goes.
+    #[test]
+    fn an_abandoned_push_leaves_no_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut gone = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = gone.id();
+        gone.wait().expect("wait");
+        let mut abandoned = pending('1', "p1", 100);
+        abandoned.receive_pack = dead;
+        let mut recorded = pending('2', "p2", 100);
+        recorded.receive_pack = dead;
+        let text = [
+            abandoned.line(),
+            recorded.line(),
+            format!("100 {} recorded {} refs/heads/a\n", id('2'), id('9')),
+            pending('3', "p3", 100).line(),
+        ]
+        .concat();
+        drop(lock(dir.path(), 100, 30));
+        std::fs::write(path(dir.path()), text).expect("write");
+        let mut ledger = lock(dir.path(), 101, 30);
+        assert!(!ledger.seen("p1"), "an abandoned push is no replay");
+        assert!(ledger.seen("p2") && ledger.seen("p3"));
+        assert_eq!(ledger.pending(), vec![recorded, pending('3', "p3", 100)]);
+        ledger.accept(&pending('4', "p4", 101)).expect("accept");
+        let text = std::fs::read_to_string(path(dir.path())).expect("read");
+        assert!(!text.contains(&id('1').to_string()), "{text}");
+        assert_eq!(text.lines().count(), 4, "{text}");
     }
 
     #[test]

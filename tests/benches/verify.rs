@@ -149,10 +149,10 @@ fn main() {
     // One record: commit `files` on top of `refname` (or of nothing) and
     // record `person`'s push of it at `t`.
     let push = |person: &Person,
-                    refname: &str,
-                    files: &[(String, Vec<u8>)],
-                    base_of: Option<ObjectId>,
-                    t: u64| {
+                refname: &str,
+                files: &[(String, Vec<u8>)],
+                base_of: Option<ObjectId>,
+                t: u64| {
         let old = ref_target(&repo, refname).expect("ref");
         let mut all: Vec<(String, Vec<u8>)> = Vec::new();
         if let Some(parent) = base_of {

@@ -10,6 +10,8 @@ mod common;
 mod audit;
 #[path = "hook/explain.rs"]
 mod explain;
+#[path = "hook/faults.rs"]
+mod faults;
 #[path = "hook/identity.rs"]
 mod identity;
 #[path = "hook/install.rs"]

@@ -1,0 +1,243 @@
+//! Issue 11, faults: no push that git applied is missing from the audit log,
+//! whatever is killed when; a stale lock does not stop the log; a log that
+//! cannot be written refuses the push; a killed hook leaves nothing behind.
+//!
+//! The hook sleeps at its named points when `GITAPPS_TEST_PAUSE` says so
+//! (`hooks/src/testing.rs`), which stretches each push to about a second,
+//! and the test kills the client, or the hook, at offsets spread over it.
+//! After every run: `git fsck` is clean, and a clone's `gitapps-hook verify`
+//! explains every ref the server shows. `GITAPPS_FAULT_RUNS` sets the number
+//! of runs of each test (default 10).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use gitapps_tests::{Server, User, Workdir};
+
+use crate::common::push_main;
+
+/// Every point the hook can pause at, in the order it passes them.
+const PAUSES: &str = "pre-receive-judged=60,pre-receive-done=60,transaction-start=60,transaction-written=60,transaction-recorded=60,transaction-done=60";
+
+fn runs() -> usize {
+    std::env::var("GITAPPS_FAULT_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
+
+/// The processes working in `repo` (receive-pack and the hooks it runs,
+/// which git starts in the repository): pid and the name they run as.
+fn processes_in(repo: &Path) -> Vec<(i32, String)> {
+    let repo = repo.canonicalize().expect("the server's path");
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else {
+            continue;
+        };
+        if cwd != repo {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+        let name = Path::new(&*String::from_utf8_lossy(argv0))
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push((pid, name));
+    }
+    out
+}
+
+/// Waits until nothing runs in the server any more (what a killed client
+/// left running finishes or dies by itself).
+fn wait_idle(server: &Server) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !processes_in(server.path()).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "still running in the server: {:?}",
+            processes_in(server.path())
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn kill9(pid: i32) {
+    // SAFETY: kill(2) with a pid read from /proc just now; at worst it no
+    // longer exists (ESRCH).
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}
+
+/// The object views (`gitapps-objects-<pid>-*`) in `dir` whose hook is gone.
+fn dead_views(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("gitapps-objects-")
+                .and_then(|rest| rest.split_once('-'))
+                .and_then(|(pid, _)| pid.parse::<u32>().ok())
+                .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// After a run: the repository is sound, and every ref the server shows is
+/// explained by its log.
+#[track_caller]
+fn assert_explained(server: &Server, auditor: &Workdir<'_>) {
+    let fsck = server.git(&["fsck", "--no-dangling", "--no-progress"]);
+    fsck.assert_ok();
+    assert!(
+        fsck.stdout.trim().is_empty() && !fsck.stderr.contains("error"),
+        "git fsck: {fsck}"
+    );
+    auditor.verify(&[]).assert_ok();
+}
+
+struct Counts {
+    runs: usize,
+    applied: usize,
+    recorded: usize,
+    /// Pushes the client saw succeed.
+    reported: usize,
+}
+
+/// `runs()` pushes of a new commit to `main` (and a new branch, without
+/// --atomic every other run), each with the hook slowed down; `fault`
+/// kills something during run `i` of `n`. Checks after every run, and
+/// returns the counts.
+fn run_faults(label: &str, fault: impl Fn(&Server, &mut Child, usize, usize)) -> Counts {
+    let owner = User::new("owner");
+    let auditor = User::new("auditor");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    push_main(&ow, &[("README", "0\n")]);
+    let aw = Workdir::clone(&auditor, &server);
+    aw.verify(&[]).assert_ok();
+    let n = runs();
+    let mut counts = Counts {
+        runs: n,
+        applied: 0,
+        recorded: 0,
+        reported: 0,
+    };
+    for i in 0..n {
+        let main = server.ref_value("refs/heads/main").expect("main");
+        let records = server.push_cert_count();
+        let commit = ow.commit_files(Some(&main), &[("run", Some(&format!("{i}\n")))], "run");
+        let branch = format!("refs/heads/run-{i}");
+        let mut cmd = ow.command("git");
+        cmd.args(["push", "--signed", "--quiet"]);
+        if i % 2 == 0 {
+            cmd.arg("--atomic");
+        }
+        cmd.args(["origin", &format!("{commit}:refs/heads/main")])
+            .arg(format!("{commit}:{branch}"))
+            .env("GITAPPS_TEST_PAUSE", PAUSES)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut client = cmd.spawn().expect("spawn git push");
+        fault(&server, &mut client, i, n);
+        let status = client.wait().expect("wait for git push");
+        wait_idle(&server);
+        let applied = server.ref_value("refs/heads/main").as_deref() == Some(commit.as_str())
+            || server.ref_value(&branch).is_some();
+        let recorded = server.push_cert_count() > records;
+        counts.applied += usize::from(applied);
+        counts.recorded += usize::from(recorded);
+        counts.reported += usize::from(status.success());
+        assert!(
+            !applied || recorded,
+            "{label} run {i}: the push was applied without a record"
+        );
+        assert_explained(&server, &aw);
+    }
+    // One push more, untouched: it goes through, and the views killed hooks
+    // left in /dev/shm are gone.
+    let main = server.ref_value("refs/heads/main").expect("main");
+    let last = ow.commit_files(Some(&main), &[("run", Some("last\n"))], "last");
+    ow.push_signed(&["origin", &format!("{last}:refs/heads/main")])
+        .assert_ok();
+    assert_explained(&server, &aw);
+    let leaked = dead_views(Path::new("/dev/shm"));
+    assert!(leaked.is_empty(), "object views left behind: {leaked:?}");
+    // The ledger keeps no line of a push that was not recorded (one the
+    // hook accepted and then died, or git refused).
+    let ledger = std::fs::read_to_string(server.path().join("gitapps/ledger")).unwrap_or_default();
+    let fields: Vec<Vec<&str>> = ledger.lines().map(|l| l.split(' ').collect()).collect();
+    for line in fields.iter().filter(|f| f.get(2) != Some(&"recorded")) {
+        assert!(
+            fields
+                .iter()
+                .any(|f| f.get(2) == Some(&"recorded") && f.get(1) == line.get(1)),
+            "a ledger line of a push never recorded: {line:?}\n{ledger}"
+        );
+    }
+    eprintln!(
+        "{label}: {} runs, {} applied, {} recorded, {} reported as pushed to the client; ledger {} lines",
+        counts.runs,
+        counts.applied,
+        counts.recorded,
+        counts.reported,
+        ledger.lines().count()
+    );
+    counts
+}
+
+/// Kills `git push` (the client) at offsets spread over the push, denser
+/// early on (while it signs and uploads); what it leaves running on the
+/// server carries on or dies, as it does.
+#[test]
+fn killing_the_client_at_any_time_leaves_no_push_unrecorded() {
+    let counts = run_faults("kill the client", |_, client, i, n| {
+        std::thread::sleep(Duration::from_millis((i * i * 1000 / (n * n)) as u64));
+        let _ = client.kill();
+    });
+    // The spread reaches both sides: pushes applied and pushes not.
+    assert!(
+        counts.applied > 0 && counts.applied < counts.runs,
+        "{}",
+        counts.applied
+    );
+}
+
+/// Kills the hook running at offsets spread over the push (pre-receive,
+/// or the reference-transaction hook that writes the record).
+#[test]
+fn killing_the_hook_at_any_time_leaves_no_push_unrecorded() {
+    let counts = run_faults("kill the hook", |server, client, i, n| {
+        let at = Instant::now() + Duration::from_millis(100 + (i * 600 / n) as u64);
+        // Kill the first hook running from then on.
+        loop {
+            let hooks: Vec<i32> = processes_in(server.path())
+                .into_iter()
+                .filter(|(_, name)| name == "pre-receive" || name == "reference-transaction")
+                .map(|(pid, _)| pid)
+                .collect();
+            if Instant::now() >= at && !hooks.is_empty() {
+                hooks.into_iter().for_each(kill9);
+                return;
+            }
+            if client.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
+    assert!(counts.applied < counts.runs, "no hook was killed");
+}
