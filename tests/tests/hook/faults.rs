@@ -241,3 +241,106 @@ fn killing_the_hook_at_any_time_leaves_no_push_unrecorded() {
     });
     assert!(counts.applied < counts.runs, "no hook was killed");
 }
+
+/// `git push --signed origin main` from `wd` in a mount namespace of its
+/// own, after `setup` (shell, as root) changed the mounts there: the local
+/// transport runs receive-pack and the hooks inside it too.
+fn push_in_namespace(wd: &Workdir<'_>, setup: &str) -> gitapps_tests::Output {
+    let mut cmd = wd.command("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "set -e\n{setup}\nexec git push --signed origin main"
+        ));
+    gitapps_tests::run(cmd, None)
+}
+
+/// Fails loudly where the test cannot make mounts (not root).
+fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "this test mounts file systems in a mount namespace of its own and must run as root (e.g. `sudo -E cargo test -p gitapps-tests --test hook faults`)"
+    );
+}
+
+/// A `refs/apps/push-certs.lock` left by a killed writer does not stop the
+/// log for ever: one at least 5 s old is removed by the next writer (see
+/// hooks/src/audit.rs), and the push is recorded.
+#[test]
+fn a_stale_lock_on_the_log_does_not_stop_it() {
+    let owner = User::new("owner");
+    let auditor = User::new("auditor");
+    let server = Server::install(&owner);
+    let lock = server.path().join("refs/apps/push-certs.lock");
+    let file = std::fs::File::create(&lock).expect("a lock");
+    file.set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+        .expect("age the lock");
+    drop(file);
+    let ow = Workdir::clone(&owner, &server);
+    let records = server.push_cert_count();
+    push_main(&ow, &[("README", "1\n")]);
+    assert_eq!(server.push_cert_count(), records + 1);
+    assert!(!lock.exists());
+    assert_explained(&server, &Workdir::clone(&auditor, &server));
+}
+
+/// A log that cannot be written (`refs/apps` read-only) refuses the push:
+/// nothing is applied unrecorded (fail closed), and the pusher is told why.
+#[test]
+fn a_log_that_cannot_be_written_refuses_the_push() {
+    require_root();
+    let owner = User::new("owner");
+    let auditor = User::new("auditor");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    ow.switch_orphan("main");
+    ow.write("README", "1\n");
+    ow.commit_all("main");
+    let before = server.refs();
+    let apps = server.path().join("refs/apps");
+    let apps = apps.to_str().expect("UTF-8 path");
+    let out = push_in_namespace(
+        &ow,
+        &format!("mount --bind '{apps}' '{apps}'\nmount -o remount,bind,ro '{apps}'"),
+    );
+    out.assert_failed();
+    out.assert_stderr_contains("the audit log could not be written");
+    out.assert_stderr_contains("the push is not applied");
+    assert_eq!(server.refs(), before, "nothing is applied");
+    // Writable again: the same push goes through.
+    ow.push_signed(&["origin", "main"]).assert_ok();
+    assert_explained(&server, &Workdir::clone(&auditor, &server));
+}
+
+/// `/dev/shm` read-only, or full: the hook's object view goes to the
+/// repository's own `gitapps/tmp`, and pushes go through.
+#[test]
+fn a_read_only_or_full_dev_shm_does_not_stop_pushes() {
+    require_root();
+    let owner = User::new("owner");
+    let auditor = User::new("auditor");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    ow.switch_orphan("main");
+    ow.write("README", "1\n");
+    ow.commit_all("main");
+    push_in_namespace(&ow, "mount -t tmpfs -o ro,size=64k tmpfs /dev/shm").assert_ok();
+    ow.write("README", "2\n");
+    ow.commit_all("2");
+    push_in_namespace(
+        &ow,
+        "mount -t tmpfs -o size=64k tmpfs /dev/shm\ndd if=/dev/zero of=/dev/shm/fill bs=4096 2>/dev/null || true",
+    )
+    .assert_ok();
+    assert_eq!(server.push_cert_count(), 2);
+    let tmp = server.path().join("gitapps/tmp");
+    assert!(tmp.is_dir(), "the views went to {}", tmp.display());
+    assert_eq!(
+        std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0),
+        0,
+        "the views in {} are removed",
+        tmp.display()
+    );
+    assert_explained(&server, &Workdir::clone(&auditor, &server));
+}
