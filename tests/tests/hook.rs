@@ -24,6 +24,8 @@ mod modes;
 mod policy_branch;
 #[path = "hook/refs.rs"]
 mod refs;
+#[path = "hook/shared.rs"]
+mod shared;
 #[path = "hook/signatures.rs"]
 mod signatures;
 #[path = "hook/trees.rs"]
