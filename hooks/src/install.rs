@@ -194,6 +194,9 @@ fn write_hook(path: &Path, binary: &Path) -> Result<(), HookError> {
     ))
 }
 
+/// How old an unreachable object must be for git's gc to prune it.
+pub const PRUNE_EXPIRE: &str = "1.hour.ago";
+
 fn write_config(
     git_dir: &Path,
     owner: &Fingerprint,
@@ -235,6 +238,19 @@ fn write_config(
         "receive.maxInputSize",
         &opts.max_input_size.to_string(),
     )?;
+    // A push that loses a race for its refs (git mr retries those) leaves
+    // its objects behind, unreachable, and git's auto-gc keeps unreachable
+    // objects for two weeks: under contention thousands pile up loose, and
+    // then auto-gc gives up and warns on every push. An hour is far longer
+    // than any push takes between writing its objects and its refs (its
+    // objects stay in git's quarantine until its hooks accepted it), so
+    // receive-pack's auto-gc can prune them. An admin's own value is kept.
+    if config.string("gc.pruneExpire").is_none() {
+        set(&mut config, "gc.pruneExpire", PRUNE_EXPIRE)?;
+        report.push(format!(
+            "set gc.pruneExpire = {PRUNE_EXPIRE} (unreachable objects of pushes that lost a race go at the next auto-gc)"
+        ));
+    }
     report.push(format!(
         "set {OWNER_KEY}, receive.certNonceSlop = {nonce_slop}, receive.maxInputSize = {} and gpg.program = true (the hook verifies signatures itself)",
         opts.max_input_size

@@ -39,8 +39,9 @@ enum Command {
     /// Make REPO a git apps server: hooks, config, and the apps/access-control branch.
     ///
     /// Creates REPO as a bare repository if it does not exist; sets gitapps.owner,
-    /// receive.certNonceSeed (random, kept if already set), receive.certNonceSlop and
-    /// receive.maxInputSize; installs hooks/pre-receive and hooks/reference-transaction
+    /// receive.certNonceSeed (random, kept if already set), receive.certNonceSlop,
+    /// receive.maxInputSize and gc.pruneExpire (1.hour.ago unless set: objects of
+    /// pushes that lost a race are pruned by the next auto-gc); installs hooks/pre-receive and hooks/reference-transaction
     /// (which records each push in the audit log before git applies it); creates
     /// apps/access-control with the default rules (the owner may do anything) and
     /// keys/<owner>.asc; starts the audit log refs/apps/push-certs with its genesis

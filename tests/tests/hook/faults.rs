@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use gitapps_tests::{Server, User, Workdir};
+use gitapps_tests::{short_tempdir, Server, User, Workdir};
 
 use crate::common::push_main;
 
@@ -343,4 +343,69 @@ fn a_read_only_or_full_dev_shm_does_not_stop_pushes() {
         tmp.display()
     );
     assert_explained(&server, &Workdir::clone(&auditor, &server));
+}
+
+/// The loose objects in `repo`.
+fn loose_objects(repo: &Path) -> usize {
+    std::fs::read_dir(repo.join("objects"))
+        .expect("objects/")
+        .flatten()
+        .filter(|e| e.file_name().len() == 2)
+        .map(|e| std::fs::read_dir(e.path()).map(|d| d.count()).unwrap_or(0))
+        .sum()
+}
+
+/// Objects that pushes which lost a race for their refs left behind,
+/// unreachable, do not pile up: `install` sets gc.pruneExpire to an hour,
+/// so the auto-gc after a push prunes them once they are that old (git's
+/// default keeps them two weeks, and then auto-gc gives up and warns on
+/// every push).
+#[test]
+fn unreachable_objects_of_lost_races_are_pruned_by_auto_gc() {
+    let owner = User::new("owner");
+    let server = Server::install(&owner);
+    assert_eq!(
+        server.config("gc.pruneExpire").as_deref(),
+        Some("1.hour.ago")
+    );
+    // gc --auto counts objects/17 and scales: a small threshold, and a gc
+    // that runs before the push returns.
+    server.set_config("gc.auto", "256");
+    server.set_config("gc.autoDetach", "false");
+    let lost = short_tempdir("lost");
+    let paths: Vec<String> = (0..2000)
+        .map(|i| {
+            let path = lost.path().join(i.to_string());
+            std::fs::write(&path, format!("lost {i}\n")).expect("write");
+            path.to_str().expect("UTF-8").to_owned()
+        })
+        .collect();
+    server
+        .git_with_input(
+            &["hash-object", "-w", "--stdin-paths"],
+            format!("{}\n", paths.join("\n")).as_bytes(),
+        )
+        .assert_ok();
+    let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    for dir in std::fs::read_dir(server.path().join("objects"))
+        .expect("objects")
+        .flatten()
+    {
+        if dir.file_name().len() != 2 {
+            continue;
+        }
+        for object in std::fs::read_dir(dir.path()).expect("fan-out").flatten() {
+            std::fs::File::options()
+                .write(true)
+                .open(object.path())
+                .and_then(|f| f.set_modified(old))
+                .expect("age the object");
+        }
+    }
+    assert!(loose_objects(server.path()) >= 2000);
+    let ow = Workdir::clone(&owner, &server);
+    push_main(&ow, &[("README", "1\n")]);
+    let left = loose_objects(server.path());
+    assert!(left < 100, "{left} loose objects left after auto-gc");
+    server.git(&["fsck", "--no-dangling"]).assert_ok();
 }
