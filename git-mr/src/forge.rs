@@ -243,21 +243,25 @@ impl Forge {
         self.snapshot_at(tip, depth)
     }
 
-    /// The merge requests on a given data commit; cached per commit.
+    /// The merge requests on a given data commit; cached per commit. A summary
+    /// holds the comments of the `ci` group (CI results) besides descriptions.
     pub fn snapshot_at(&self, tip: Option<ObjectId>, depth: Depth) -> Result<Snapshot> {
         let mut snapshot = match tip {
             None => Snapshot::default(),
-            Some(tip) => match self.load_cache(tip, depth) {
-                Some(s) => s,
-                None => {
-                    let s = store::read_tree(&self.repo, Some(tip), depth)?;
-                    self.store_cache(&s, depth);
-                    if depth == Depth::Full {
-                        self.store_cache(&store::summarize(&s), Depth::Summary);
+            Some(tip) => {
+                let ci = self.people()?.ci.users;
+                match self.load_cache(tip, depth, &ci) {
+                    Some(s) => s,
+                    None => {
+                        let s = store::read_tree(&self.repo, Some(tip), depth, &ci)?;
+                        self.store_cache(&s, depth);
+                        if depth == Depth::Full {
+                            self.store_cache(&store::summarize(&s, &ci), Depth::Summary);
+                        }
+                        s
                     }
-                    s
                 }
-            },
+            }
         };
         store::attach_revisions(&self.repo, &mut snapshot)?;
         Ok(snapshot)
@@ -276,7 +280,12 @@ impl Forge {
         ))
     }
 
-    fn load_cache(&self, tip: ObjectId, depth: Depth) -> Option<Snapshot> {
+    fn load_cache(
+        &self,
+        tip: ObjectId,
+        depth: Depth,
+        ci: &std::collections::BTreeSet<Fingerprint>,
+    ) -> Option<Snapshot> {
         let depths: &[Depth] = match depth {
             Depth::Summary => &[Depth::Summary],
             Depth::Full => &[Depth::Full],
@@ -291,7 +300,10 @@ impl Forge {
                 continue;
             }
             if let Ok(s) = serde_json::from_slice::<Snapshot>(&data) {
-                return Some(s);
+                // A summary read for another `ci` group lacks comments it needs.
+                if *d == Depth::Full || &s.comments_of == ci {
+                    return Some(s);
+                }
             }
         }
         None
@@ -409,7 +421,7 @@ impl Forge {
         }
     }
 
-    fn gave_up(&self, attempts: u32) -> Error {
+    pub(crate) fn gave_up(&self, attempts: u32) -> Error {
         Error::TooManyRetries {
             attempts,
             seconds: retry_budget().as_secs(),
@@ -446,6 +458,14 @@ impl Forge {
                 })
             }
         }
+    }
+
+    /// The user's public key as gpg exports it (armored, minimal: self-signatures
+    /// only), for `keys/<FPR>.asc`.
+    pub fn export_my_key(&self) -> Result<Vec<u8>> {
+        let me = self.me()?;
+        let (_, gpg) = self.signing_config()?;
+        crate::git::gpg_export(&gpg, me.as_str())
     }
 
     /// Whether gpg signs with the user's key, as git would for a push.

@@ -206,6 +206,36 @@ pub fn gpg_can_sign(gpg: &str, key: &str) -> Result<()> {
     }
 }
 
+/// `gpg --armor --export` of `key`, minimal (self-signatures only: what the
+/// server's keyring needs, and small).
+pub fn gpg_export(gpg: &str, key: &str) -> Result<Vec<u8>> {
+    let mut cmd = Command::new(gpg);
+    cmd.args([
+        "--batch",
+        "--armor",
+        "--export-options",
+        "export-minimal",
+        "--export",
+        key,
+    ])
+    .stdin(Stdio::null());
+    let out = cmd.output();
+    let out = describe_spawn(&cmd, out).map_err(|e| Error::Gpg {
+        key: key.to_owned(),
+        detail: e.to_string(),
+    })?;
+    if !out.status.success() || out.stdout.is_empty() {
+        return Err(Error::Gpg {
+            key: key.to_owned(),
+            detail: format!(
+                "gpg exported nothing: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(out.stdout)
+}
+
 /// The primary key fingerprint of `key` (a key id, fingerprint or user id), as gpg knows it.
 pub fn gpg_fingerprint(gpg: &str, key: &str) -> Result<Fingerprint> {
     let mut cmd = Command::new(gpg);

@@ -35,6 +35,16 @@ impl Ui {
         }
     }
 
+    /// Whether stdout gets colors (a terminal, and no NO_COLOR).
+    pub fn is_color(&self) -> bool {
+        self.color
+    }
+
+    /// `text` on one line, painted with the SGR `code` when stdout gets colors.
+    pub fn paint_code(&self, code: &str, text: &str) -> String {
+        Self::paint(self.color, code, text)
+    }
+
     pub fn bold(&self, text: &str) -> String {
         Self::paint(self.color, "1", text)
     }
@@ -58,6 +68,19 @@ impl Ui {
             Some(other) => Self::paint(self.color, "31", &format!("ci:{other}")),
             None => String::new(),
         }
+    }
+
+    /// `approved:2` (green), `(1 by maintainers)` when not all are.
+    pub fn approvals(&self, all: usize, maintainers: usize) -> String {
+        let mut text = Self::paint(self.color, "32", &format!("approved:{all}"));
+        if maintainers != all {
+            text.push_str(&format!(" ({maintainers} by maintainers)"));
+        }
+        text
+    }
+
+    pub fn changes_requested(&self) -> String {
+        Self::paint(self.color, "33", "changes-requested")
     }
 
     pub fn warn(&self, message: &str) {
