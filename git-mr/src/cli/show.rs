@@ -202,7 +202,8 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             vote_line(ctx, &people, mr, s.vote, s.stale)
         ));
     }
-    if let (Some(settings), Some(k)) = (snapshot.settings.as_ref(), newest) {
+    let open = mr.state() == git_mr::State::Open;
+    if let (Some(settings), Some(k), true) = (snapshot.settings.as_ref(), newest, open) {
         let missing = review::missing(Some(settings), mr, &people, k);
         let text = if missing.is_empty() {
             format!("met for v{k}")
@@ -290,14 +291,12 @@ fn vote_line(ctx: &Ctx, people: &People, mr: &MergeRequest, v: &Vote, stale: boo
         Verdict::RequestChanges => format!("requested changes on v{}", v.revision),
         Verdict::None => format!("withdrew their vote (v{})", v.revision),
     };
-    let mut who = people.display(&v.voter);
-    if people.is_maintainer(&v.voter) {
-        who.push_str(", maintainer");
-    }
+    let mut line = format!("{} {what}", ui::clean_line(&people.display(&v.voter)));
     if v.voter == mr.id.author {
-        who.push_str(", the author: not counted");
+        line.push_str(" as the author (not counted)");
+    } else if people.is_maintainer(&v.voter) {
+        line.push_str(" as a maintainer");
     }
-    let mut line = format!("{} {what}", ui::clean_line(&who));
     if stale && v.verdict != Verdict::None {
         line.push_str(&format!(
             " {}",
