@@ -74,6 +74,8 @@ pub struct Forge {
     /// When this process last fetched, and the extra branches it fetched: a
     /// change made right after it (within [`FRESH_FOR`]) needs no fetch of its own.
     fresh: RefCell<Option<(Instant, Vec<String>)>>,
+    /// [`Forge::people`] as read last, and from which commit.
+    people: RefCell<Option<(Option<ObjectId>, People)>>,
 }
 
 impl Forge {
@@ -95,6 +97,7 @@ impl Forge {
             git: Git::new(dir),
             me: OnceCell::new(),
             fresh: RefCell::new(None),
+            people: RefCell::new(None),
         }
     }
 
@@ -324,9 +327,18 @@ impl Forge {
         }
     }
 
-    /// Users and groups from `apps/access-control` as last fetched.
+    /// Users and groups from `apps/access-control` as last fetched (read once
+    /// per commit of it: every snapshot asks, for the `ci` group).
     pub fn people(&self) -> Result<People> {
-        People::read(&self.repo, self.access_control_tip()?)
+        let tip = self.access_control_tip()?;
+        if let Some((read, people)) = self.people.borrow().as_ref() {
+            if *read == tip {
+                return Ok(people.clone());
+            }
+        }
+        let people = People::read(&self.repo, tip)?;
+        *self.people.borrow_mut() = Some((tip, people.clone()));
+        Ok(people)
     }
 
     /// `user.signingKey` and the gpg program git signs with.
@@ -421,7 +433,7 @@ impl Forge {
         }
     }
 
-    pub(crate) fn gave_up(&self, attempts: u32) -> Error {
+    fn gave_up(&self, attempts: u32) -> Error {
         Error::TooManyRetries {
             attempts,
             seconds: retry_budget().as_secs(),
@@ -547,25 +559,41 @@ impl Forge {
                     attempts: attempt,
                 });
             }
-            let wait = match self.push(&updates)? {
-                PushOutcome::Accepted => {
-                    return Ok(Committed {
-                        value,
-                        commit,
-                        attempts: attempt,
-                    })
-                }
-                PushOutcome::LostRace { .. } => waits.next_wait(),
-                // The same bytes again in the same second: wait for a fresh nonce.
-                PushOutcome::Replay { .. } => waits.next_second(),
-                PushOutcome::Denied { code, stderr } => {
-                    return Err(Error::PushRejected { code, stderr })
-                }
-            };
-            match wait {
-                Some(wait) => std::thread::sleep(wait),
-                None => return Err(self.gave_up(attempt)),
+            let outcome = self.push(&updates)?;
+            if self.accepted_or_wait(outcome, &mut waits, attempt)? {
+                return Ok(Committed {
+                    value,
+                    commit,
+                    attempts: attempt,
+                });
             }
+        }
+    }
+
+    /// After a push: `true` when it was accepted; `false` after waiting for the
+    /// next attempt (a lost race, a replay); an error when it was refused or
+    /// the time to retry is up.
+    pub(crate) fn accepted_or_wait(
+        &self,
+        outcome: PushOutcome,
+        waits: &mut Backoff,
+        attempt: u32,
+    ) -> Result<bool> {
+        let wait = match outcome {
+            PushOutcome::Accepted => return Ok(true),
+            PushOutcome::LostRace { .. } => waits.next_wait(),
+            // The same bytes again in the same second: wait for a fresh nonce.
+            PushOutcome::Replay { .. } => waits.next_second(),
+            PushOutcome::Denied { code, stderr } => {
+                return Err(Error::PushRejected { code, stderr })
+            }
+        };
+        match wait {
+            Some(wait) => {
+                std::thread::sleep(wait);
+                Ok(false)
+            }
+            None => Err(self.gave_up(attempt)),
         }
     }
 }

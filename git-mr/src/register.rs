@@ -9,7 +9,6 @@ use crate::error::GitResultExt;
 use crate::forge::Forge;
 use crate::layout::ACCESS_CONTROL_REF;
 use crate::model::Fingerprint;
-use crate::push::PushOutcome;
 use crate::tx::{self, TreeEdit};
 use crate::{Error, Result};
 
@@ -70,7 +69,7 @@ pub fn register(forge: &Forge) -> Result<(Fingerprint, Registration)> {
             Some(e) => Some(e.object().git()?.data.clone()),
             None => None,
         };
-        let outcome = match existing {
+        let registration = match existing {
             Some(old) if old == key => return Ok((me, Registration::Unchanged)),
             Some(_) => Registration::Updated,
             None => Registration::Added,
@@ -83,7 +82,7 @@ pub fn register(forge: &Forge) -> Result<(Fingerprint, Registration)> {
                 data: key.clone(),
             }],
         )?;
-        let verb = match outcome {
+        let verb = match registration {
             Registration::Updated => "Update the key of",
             _ => "Register",
         };
@@ -94,17 +93,9 @@ pub fn register(forge: &Forge) -> Result<(Fingerprint, Registration)> {
             &format!("{verb} {me}\n\nWritten by `git mr register`.\n"),
             forge.signature()?,
         )?;
-        let wait = match forge.push(&[(ACCESS_CONTROL_REF.to_owned(), commit)])? {
-            PushOutcome::Accepted => return Ok((me, outcome)),
-            PushOutcome::LostRace { .. } => waits.next_wait(),
-            PushOutcome::Replay { .. } => waits.next_second(),
-            PushOutcome::Denied { code, stderr } => {
-                return Err(Error::PushRejected { code, stderr })
-            }
-        };
-        match wait {
-            Some(wait) => std::thread::sleep(wait),
-            None => return Err(forge.gave_up(attempts)),
+        let outcome = forge.push(&[(ACCESS_CONTROL_REF.to_owned(), commit)])?;
+        if forge.accepted_or_wait(outcome, &mut waits, attempts)? {
+            return Ok((me, registration));
         }
     }
 }

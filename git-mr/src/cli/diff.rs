@@ -267,13 +267,7 @@ fn push_thread(
     thread: &[&Comment],
 ) {
     for (i, c) in thread.iter().enumerate() {
-        let mut meta = format!(
-            "{} · comment {}/{} · {}",
-            people.display(&c.author),
-            c.author.short(),
-            c.index,
-            git_mr::clock::format(&c.date)
-        );
+        let mut meta = ui::comment_meta(people, c);
         if i == 0 {
             if let Some(a) = at {
                 meta.push_str(&format!(" · on {a} (not in the diff's context)"));

@@ -454,17 +454,8 @@ fn comment(
         .headers
         .iter()
         .filter(|(k, _)| {
-            let shown_above = [
-                header::DATE,
-                header::REVISION,
-                header::IN_REPLY_TO,
-                header::FILE,
-                header::LINE,
-                header::SIDE,
-            ]
-            .iter()
-            .any(|h| k.eq_ignore_ascii_case(h))
-                || (is_ci && k.eq_ignore_ascii_case(header::CI_STATUS));
+            let shown_above =
+                header::is_place(k) || (is_ci && k.eq_ignore_ascii_case(header::CI_STATUS));
             !shown_above
         })
         .collect();

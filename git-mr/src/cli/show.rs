@@ -345,13 +345,7 @@ fn push_comment(
     c: &Comment,
     history: bool,
 ) {
-    let mut meta = format!(
-        "{} · comment {}/{} · {}",
-        people.display(&c.author),
-        c.author.short(),
-        c.index,
-        git_mr::clock::format(&c.date)
-    );
+    let mut meta = ui::comment_meta(people, c);
     if let Some(r) = c.revision() {
         meta.push_str(&format!(" · v{r}"));
     }
@@ -372,16 +366,7 @@ fn push_comment(
     let from_ci = people.is_ci(&c.author);
     let mut extra = Vec::new();
     for (k, v) in &c.headers {
-        let known = [
-            header::DATE,
-            header::REVISION,
-            header::IN_REPLY_TO,
-            header::FILE,
-            header::LINE,
-            header::SIDE,
-        ]
-        .iter()
-        .any(|h| k.eq_ignore_ascii_case(h));
+        let known = header::is_place(k);
         if from_ci && k.starts_with("CI-") {
             meta.push_str(&format!(" · CI result {k}: {v}"));
         } else if !known {

@@ -140,6 +140,18 @@ pub fn short_id(mr: &MergeRequest) -> String {
     format!("{}/{}", mr.id.author.short(), mr.id.number)
 }
 
+/// `Bob (ABCD1234) · comment ABCD1234/3 · 2026-11-26T11:00:00Z`: a comment's
+/// header line begins so in every view.
+pub fn comment_meta(people: &People, c: &git_mr::Comment) -> String {
+    format!(
+        "{} · comment {}/{} · {}",
+        people.display(&c.author),
+        c.author.short(),
+        c.index,
+        git_mr::clock::format(&c.date)
+    )
+}
+
 /// Names of people in JSON: the name from the key, if any.
 pub fn name_json(people: &People, who: &Fingerprint) -> serde_json::Value {
     people

@@ -47,6 +47,16 @@ pub mod header {
     pub const VOTE: &str = "Vote";
     /// Retractions ([`super::edit`]).
     pub const RETRACTED: &str = "Retracted";
+
+    /// The headers of a comment that say where it stands in its thread (when,
+    /// on which revision, answering what, about which line): views show them
+    /// their own way, not as extra headers.
+    pub const PLACE: &[&str] = &[DATE, REVISION, IN_REPLY_TO, FILE, LINE, SIDE];
+
+    /// Whether `name` is one of [`PLACE`] (case-insensitive).
+    pub fn is_place(name: &str) -> bool {
+        PLACE.iter().any(|h| name.eq_ignore_ascii_case(h))
+    }
 }
 
 /// `<thread>/comments/<who>/<k>`
