@@ -252,7 +252,10 @@ impl Forge {
         let mut snapshot = match tip {
             None => Snapshot::default(),
             Some(tip) => {
-                let ci = self.people()?.ci.users;
+                let ci = self.people()?.ci;
+                // A `ci` group of `@anyone` makes every comment a possible result.
+                let depth = if ci.anyone { Depth::Full } else { depth };
+                let ci = ci.users;
                 match self.load_cache(tip, depth, &ci) {
                     Some(s) => s,
                     None => {

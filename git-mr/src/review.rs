@@ -268,6 +268,125 @@ pub fn missing(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{MrId, Revision};
+    use crate::thread::{Comment, Vote};
+
+    fn fpr(c: char) -> Fingerprint {
+        Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn vote(who: char, index: u32, revision: u32, verdict: Verdict) -> Vote {
+        Vote {
+            voter: fpr(who),
+            index,
+            date: crate::clock::parse("2026-11-26T11:00:00Z").unwrap(),
+            revision,
+            verdict,
+            body: String::new(),
+        }
+    }
+
+    fn ci(who: char, index: u32, revision: u32, status: &str) -> Comment {
+        let text = format!(
+            "Date: 2026-11-26T11:00:0{index}Z\nRevision: {revision}\nCI-Status: {status}\n\n"
+        );
+        Comment::parse(fpr(who), index, text.as_bytes()).unwrap()
+    }
+
+    /// A (the author), D and F maintainers, C the ci group, E anyone.
+    fn people() -> People {
+        let mut p = People::default();
+        p.maintainers.users.extend([fpr('A'), fpr('D'), fpr('F')]);
+        p.ci.users.insert(fpr('C'));
+        p
+    }
+
+    fn mr(votes: Vec<Vote>, comments: Vec<Comment>) -> MergeRequest {
+        MergeRequest {
+            id: MrId {
+                author: fpr('A'),
+                number: 1,
+            },
+            title: "t".into(),
+            target: "main".into(),
+            labels: vec!["ci-pass".into()],
+            comments,
+            revisions: [1, 2]
+                .map(|number| Revision {
+                    number,
+                    commit: "0".repeat(40),
+                })
+                .to_vec(),
+            title_history: Vec::new(),
+            votes,
+        }
+    }
+
+    #[test]
+    fn what_a_merge_lacks() {
+        let people = people();
+        let settings = Settings {
+            approvals: 2,
+            ci_pass: true,
+            ..Settings::default()
+        };
+        // The author's vote, a stale one, anyone's: none counts; the ci-pass label
+        // is no CI result, nor is a CI-Status from outside the ci group.
+        let m = mr(
+            vec![
+                vote('A', 0, 2, Verdict::Approve),
+                vote('D', 0, 1, Verdict::Approve),
+                vote('E', 0, 2, Verdict::Approve),
+            ],
+            vec![ci('E', 0, 2, "pass"), ci('C', 0, 1, "pass")],
+        );
+        assert_eq!(
+            missing(Some(&settings), &m, &people, 2),
+            [
+                Missing::Approvals {
+                    required: 2,
+                    have: 0
+                },
+                Missing::CiPass {
+                    revision: 2,
+                    status: None
+                }
+            ]
+        );
+        assert_eq!(tally(&m, &people, 2).approvals, [fpr('E')]);
+        assert!(missing(None, &m, &people, 2).is_empty());
+        // Two maintainers approve v2, CI's newest result on it passes: met; a
+        // maintainer's standing request for changes blocks.
+        let mut votes = m.votes.clone();
+        votes.push(vote('D', 1, 2, Verdict::Approve));
+        votes.push(vote('F', 0, 2, Verdict::Approve));
+        let comments = vec![ci('C', 1, 2, "fail"), ci('C', 2, 2, "pass")];
+        let ok = mr(votes.clone(), comments.clone());
+        assert_eq!(missing(Some(&settings), &ok, &people, 2), []);
+        votes.push(vote('F', 1, 2, Verdict::RequestChanges));
+        let blocked = mr(votes, comments);
+        assert_eq!(
+            missing(Some(&settings), &blocked, &people, 2),
+            [
+                Missing::Approvals {
+                    required: 2,
+                    have: 1
+                },
+                Missing::ChangesRequested { by: vec![fpr('F')] }
+            ]
+        );
+        let failed = mr(
+            ok.votes.clone(),
+            vec![ci('C', 1, 2, "pass"), ci('C', 2, 2, "timeout")],
+        );
+        assert_eq!(
+            missing(Some(&settings), &failed, &people, 2),
+            [Missing::CiPass {
+                revision: 2,
+                status: Some("timeout".into())
+            }]
+        );
+    }
 
     #[test]
     fn settings_round_trip_and_fail_closed() {

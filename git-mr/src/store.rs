@@ -488,7 +488,21 @@ mod tests {
     }
 
     fn commit(repo: &gix::Repository, edits: &[TreeEdit]) -> ObjectId {
-        let tree = write_tree(repo, None, edits).unwrap();
+        commit_tree(repo, write_tree(repo, None, edits).unwrap())
+    }
+
+    /// A commit of `parent`'s tree with `edits` (no parent: the reader needs none).
+    fn commit_on(repo: &gix::Repository, parent: ObjectId, edits: &[TreeEdit]) -> ObjectId {
+        let base = repo
+            .find_commit(parent)
+            .unwrap()
+            .tree_id()
+            .unwrap()
+            .detach();
+        commit_tree(repo, write_tree(repo, Some(base), edits).unwrap())
+    }
+
+    fn commit_tree(repo: &gix::Repository, tree: ObjectId) -> ObjectId {
         let sig = gix::actor::Signature {
             name: "t".into(),
             email: "t@example.org".into(),
@@ -566,6 +580,113 @@ mod tests {
         let summary = read(&repo, Some(c), Depth::Summary).unwrap();
         assert_eq!(summary.mrs[0].comments.len(), 1);
         assert_eq!(summary.next_comment_index(&m.id, &b), 2);
+    }
+
+    #[test]
+    fn edits_votes_and_settings_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let (a, b, c) = (fpr('A'), fpr('B'), fpr('C'));
+        let mr = format!("merge-reqs/{a}/1");
+        let d = "Date: 2026-11-26T11:00:00Z\n";
+        let edits = vec![
+            file(&format!("{mr}/title"), "Old title\n"),
+            file(&format!("{mr}/target"), "main\n"),
+            file(
+                &format!("{mr}/comments/{a}/0"),
+                &format!("{d}Revision: 1\n\nfirst\n"),
+            ),
+            file(
+                &format!("{mr}/comments/{b}/0"),
+                &format!("{d}Revision: 1\n\nb says\n"),
+            ),
+            file(
+                &format!("{mr}/comments/{c}/0"),
+                &format!("{d}Revision: 1\nCI-Status: pass\n\nok\n"),
+            ),
+            file(
+                &format!("{mr}/edits/{a}/title/1"),
+                &format!("{d}\nNew title\n"),
+            ),
+            file(&format!("{mr}/edits/{a}/0/1"), &format!("{d}\nsecond\n")),
+            file(&format!("{mr}/edits/{a}/0/2"), &format!("{d}\nthird\n")),
+            file(
+                &format!("{mr}/edits/{b}/0/1"),
+                &format!("{d}Retracted: yes\n\n"),
+            ),
+            // Not there, not the author's, not a version: warned about and skipped.
+            file(&format!("{mr}/edits/{b}/7/1"), &format!("{d}\nghost\n")),
+            file(
+                &format!("{mr}/edits/{b}/title/1"),
+                &format!("{d}\nHijacked\n"),
+            ),
+            file(&format!("{mr}/edits/{a}/0/x"), &format!("{d}\nx\n")),
+            file(
+                &format!("{mr}/votes/{b}/0"),
+                &format!("{d}Revision: 1\nVote: approve\n\n"),
+            ),
+            file(
+                &format!("{mr}/votes/{b}/1"),
+                &format!("{d}Revision: 1\nVote: maybe\n\n"),
+            ),
+            file(
+                "settings/merge",
+                "Required-Approvals: 2\nRequired-CI: pass\n",
+            ),
+        ];
+        let commit = commit(&repo, &edits);
+        let s = read(&repo, Some(commit), Depth::Full).unwrap();
+        let m = &s.mrs[0];
+        assert_eq!(m.title, "New title");
+        assert_eq!(m.title_history.len(), 2);
+        let desc = m.description().unwrap();
+        assert_eq!(
+            (desc.body.as_str(), desc.original()),
+            ("third\n", "first\n")
+        );
+        assert_eq!(desc.history.len(), 3);
+        let bs = m.comments.iter().find(|c| c.author == b).unwrap();
+        assert!(bs.is_retracted() && bs.body.is_empty());
+        assert_eq!(m.votes.len(), 1, "the malformed vote is skipped");
+        assert_eq!(
+            s.settings,
+            Some(Settings {
+                approvals: 2,
+                ci_pass: true,
+                ..Settings::default()
+            })
+        );
+        let paths: Vec<&str> = s.warnings.iter().map(|w| w.path.as_str()).collect();
+        for expected in [
+            format!("{mr}/edits/{b}/7"),
+            format!("{mr}/edits/{b}/title"),
+            format!("{mr}/edits/{a}/0/x"),
+            format!("{mr}/votes/{b}/1"),
+        ] {
+            assert!(
+                paths.contains(&expected.as_str()),
+                "{expected} in {paths:?}"
+            );
+        }
+        // A summary: descriptions (edited), titles, votes, and the comments of
+        // those asked for (CI's); not the others'.
+        let ci: BTreeSet<Fingerprint> = [c.clone()].into();
+        let summary = read_tree(&repo, Some(commit), Depth::Summary, &ci).unwrap();
+        let m = &summary.mrs[0];
+        assert_eq!(m.title, "New title");
+        assert_eq!(m.description().unwrap().body, "third\n");
+        let authors: Vec<&Fingerprint> = m.comments.iter().map(|c| &c.author).collect();
+        assert_eq!(authors, [&a, &c]);
+        assert_eq!(m.votes.len(), 1);
+        assert_eq!(summarize(&s, &ci).mrs[0].comments.len(), 2);
+        // A settings file nobody can read fails closed.
+        let bad = commit_on(
+            &repo,
+            commit,
+            &[file("settings/merge", "Required-CI: maybe\n")],
+        );
+        let s = read(&repo, Some(bad), Depth::Summary).unwrap();
+        assert!(s.settings.unwrap().malformed.is_some());
     }
 
     #[test]
