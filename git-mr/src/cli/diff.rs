@@ -128,9 +128,10 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
 }
 
 /// The line comments written on revision `k`, each with the replies to it
-/// (and to those), in date order.
+/// (and to those), in the comments' order.
 pub fn line_threads(mr: &MergeRequest, k: u32) -> Vec<(Anchor, Vec<&Comment>)> {
     let mut threads: Vec<(Anchor, Vec<&Comment>)> = Vec::new();
+    let mut replies: Vec<(&Comment, &str)> = Vec::new();
     for c in &mr.comments {
         if c.revision() == Some(k) {
             if let Some(Ok(a)) = c.anchor() {
@@ -138,15 +139,28 @@ pub fn line_threads(mr: &MergeRequest, k: u32) -> Vec<(Anchor, Vec<&Comment>)> {
                 continue;
             }
         }
-        let Some(parent) = c.header(header::IN_REPLY_TO) else {
-            continue;
-        };
-        // Replies come after what they answer: comments are in date order.
-        if let Some((_, thread)) = threads
-            .iter_mut()
-            .find(|(_, t)| t.iter().any(|p| p.reference() == parent))
-        {
-            thread.push(c);
+        if let Some(parent) = c.header(header::IN_REPLY_TO) {
+            replies.push((c, parent));
+        }
+    }
+    // Comments written in the same second sort by author, so a reply may come
+    // before what it answers: attach until nothing more finds its thread.
+    loop {
+        let before = replies.len();
+        replies.retain(|(c, parent)| {
+            match threads
+                .iter_mut()
+                .find(|(_, t)| t.iter().any(|p| p.reference() == *parent))
+            {
+                Some((_, thread)) => {
+                    thread.push(c);
+                    false
+                }
+                None => true,
+            }
+        });
+        if replies.len() == before {
+            break;
         }
     }
     threads
