@@ -367,8 +367,11 @@ fn reference_transaction(state: &str) -> ExitCode {
     match classify::with_diff_stack(|| transaction::run(&git_dir(), state, &stdin)) {
         Ok(_) => ExitCode::SUCCESS,
         Err(refusal) => {
+            // Ends with the code line, as pre-receive's rejections do, for
+            // programs (git mr, ci-bot) to read.
             let mut stderr = std::io::stderr().lock();
-            for line in refusal.0 {
+            let code = gitapps_policy::RejectCode::Error.line();
+            for line in refusal.0.into_iter().chain([code]) {
                 let _ = writeln!(stderr, "{line}");
             }
             ExitCode::from(DENIED)

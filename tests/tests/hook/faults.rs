@@ -279,7 +279,12 @@ fn a_stale_lock_on_the_log_does_not_stop_it() {
     drop(file);
     let ow = Workdir::clone(&owner, &server);
     let records = server.push_cert_count();
-    push_main(&ow, &[("README", "1\n")]);
+    ow.switch_orphan("main");
+    ow.write("README", "1\n");
+    ow.commit_all("main");
+    ow.push_signed(&["origin", "main"])
+        .assert_ok()
+        .assert_stderr_contains("gitapps: warning: removed");
     assert_eq!(server.push_cert_count(), records + 1);
     assert!(!lock.exists());
     assert_explained(&server, &Workdir::clone(&auditor, &server));
@@ -307,6 +312,7 @@ fn a_log_that_cannot_be_written_refuses_the_push() {
     out.assert_failed();
     out.assert_stderr_contains("the audit log could not be written");
     out.assert_stderr_contains("the push is not applied");
+    out.assert_reject_code(gitapps_policy::RejectCode::Error);
     assert_eq!(server.refs(), before, "nothing is applied");
     // Writable again: the same push goes through.
     ow.push_signed(&["origin", "main"]).assert_ok();
