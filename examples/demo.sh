@@ -140,8 +140,9 @@ at carol git mr show bob/1
 step "Every accepted push is in the audit log, with its certificate, recorded before git applied it"
 # The log is the first-parent chain; a record's other parents keep the commits it speaks of.
 git --git-dir=server.git log --first-parent -5 --format='%h %s' refs/apps/push-certs
-# The log's first record is its genesis (written by install), not a push.
-say "… $(( $(git --git-dir=server.git rev-list --first-parent --count refs/apps/push-certs) - 1 )) records of signed pushes in all"
+# Its first record is the genesis (written by install), whose first parent is the
+# first apps/access-control commit: count the push records.
+say "… $(git --git-dir=server.git log --first-parent --format=%s refs/apps/push-certs | grep -c '^push by') records of signed pushes in all"
 
 step "Anyone can check the server: clone, then gitapps-hook verify (signatures, policy at each point, every ref)"
 as ci git clone -q "$demo/server.git" "$demo/auditor"
