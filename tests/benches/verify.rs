@@ -113,6 +113,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
+    // Build the binaries first (bin() does, once): the history is dated
+    // from now on, after the genesis install writes.
+    let hook = bin("gitapps-hook");
     let work = short_tempdir("vbench");
     let home = work.path().join("home");
     std::fs::create_dir(&home).expect("home");
@@ -135,7 +138,7 @@ fn main() {
     let key = work.path().join("owner.asc");
     std::fs::write(&key, owner.public()).expect("owner key");
     check(
-        sealed_command(bin("gitapps-hook"), &home, None)
+        sealed_command(&hook, &home, None)
             .arg("install")
             .arg(&repo_path)
             .arg("--owner")
@@ -252,7 +255,7 @@ fn main() {
             .arg(&clone),
     );
     let verify = |args: &[&str]| {
-        let mut cmd = sealed_command(bin("gitapps-hook"), &home, None);
+        let mut cmd = sealed_command(&hook, &home, None);
         cmd.current_dir(&clone)
             .arg("verify")
             .args(args)
