@@ -116,8 +116,16 @@ fn main() {
     // Build the binaries first (bin() does, once): the history is dated
     // from now on, after the genesis install writes.
     let hook = bin("gitapps-hook");
-    let work = short_tempdir("vbench");
-    let home = work.path().join("home");
+    let dir = short_tempdir("vbench");
+    let work = dir.path().to_path_buf();
+    // GITAPPS_BENCH_KEEP=1 keeps the server and the clone, for profiling.
+    let _dir = if std::env::var_os("GITAPPS_BENCH_KEEP").is_some() {
+        eprintln!("bench: keeping {}", dir.keep().display());
+        None
+    } else {
+        Some(dir)
+    };
+    let home = work.join("home");
     std::fs::create_dir(&home).expect("home");
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -134,8 +142,8 @@ fn main() {
         .map(|n| Person::new(n, created))
         .collect();
 
-    let repo_path = work.path().join("srv.git");
-    let key = work.path().join("owner.asc");
+    let repo_path = work.join("srv.git");
+    let key = work.join("owner.asc");
     std::fs::write(&key, owner.public()).expect("owner key");
     check(
         sealed_command(&hook, &home, None)
@@ -247,7 +255,7 @@ fn main() {
     );
     eprintln!("bench: history written in {:.1?}", started.elapsed());
 
-    let clone = work.path().join("auditor");
+    let clone = work.join("auditor");
     check(
         sealed_command("git", &home, None)
             .args(["clone", "--quiet", "--bare"])
