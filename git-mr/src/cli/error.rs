@@ -2,6 +2,7 @@
 //! and hints telling the user what to do next.
 
 use git_mr::Error;
+use gitapps_core::{App, Error as CoreError};
 
 /// What went wrong, as far as the user is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,34 +47,62 @@ impl CommandError {
     }
 }
 
-impl From<Error> for CommandError {
-    fn from(e: Error) -> Self {
+impl CommandError {
+    /// A core error, with hints in the words of `app`'s command.
+    pub fn from_core(e: CoreError, app: &App) -> Self {
         let message = e.to_string();
+        let cmd = app.command;
         let (kind, hints): (Kind, Vec<String>) = match &e {
-            Error::NotARepository(_) => (Kind::User, vec!["run git mr inside a clone of the project".into()]),
-            Error::NoDataBranch { remote } => (
+            CoreError::NotARepository(_) => (Kind::User, vec![format!("run {cmd} inside a clone of the project")]),
+            CoreError::NoDataBranch { remote, what, .. } => (
                 Kind::Config,
-                vec![format!("the project's owner sets merge requests up once with `git mr init --remote {remote}`")],
+                vec![format!("the project's owner sets {} up once with `{cmd} init --remote {remote}`", what.replace('-', " "))],
             ),
-            Error::NoAccessControl { .. } => (
+            CoreError::NoAccessControl { .. } => (
                 Kind::Config,
                 vec!["the server needs `gitapps-hook install REPO --owner KEY.asc` first".into()],
             ),
-            Error::NoSigningKey => (
+            CoreError::NoSigningKey => (
                 Kind::Config,
                 vec!["tell git which key signs your pushes: git config user.signingkey <FINGERPRINT>".into()],
             ),
-            Error::Gpg { .. } => (
+            CoreError::Gpg { .. } => (
                 Kind::Config,
                 vec!["check `gpg --list-secret-keys` and `git config user.signingkey`".into()],
             ),
-            Error::PushRejected { .. } => (Kind::Denied, Vec::new()),
-            Error::TooManyRetries { .. } => (Kind::User, vec!["others are pushing right now: try again in a moment (GITAPPS_RETRY_SECS sets how long to keep trying)".into()]),
+            CoreError::PushRejected { .. } => (Kind::Denied, Vec::new()),
+            CoreError::TooManyRetries { .. } => (Kind::User, vec!["others are pushing right now: try again in a moment (GITAPPS_RETRY_SECS sets how long to keep trying)".into()]),
+            CoreError::Ambiguous { .. } => (Kind::User, vec![format!("names are claims anyone can make: name the key by its fingerprint (8 hex digits or more), e.g. `{cmd} show 9A3F1C2B/1`")]),
+            CoreError::UnknownUser(_) => (Kind::User, vec!["use a fingerprint prefix (8 hex digits or more), a name or an e-mail from keys/*.asc, or `me`".into()]),
+            CoreError::ShortPrefix(_) => (Kind::User, vec!["a fingerprint prefix needs 8 hex digits or more: shorter ones are easy to grind".into()]),
+            CoreError::BadClock(_) => (Kind::Config, Vec::new()),
+            CoreError::Transport { remote, .. } => (
+                Kind::Config,
+                vec![format!("check the remote's address (`git remote get-url {remote}`) and that it is up; then try again")],
+            ),
+            CoreError::Git(_) | CoreError::Command { .. } | CoreError::Io(_) => (Kind::Internal, Vec::new()),
+        };
+        CommandError {
+            kind,
+            message,
+            hints,
+        }
+    }
+}
+
+impl From<CoreError> for CommandError {
+    fn from(e: CoreError) -> Self {
+        CommandError::from_core(e, &git_mr::layout::APP)
+    }
+}
+
+impl From<Error> for CommandError {
+    fn from(e: Error) -> Self {
+        let message = e.to_string();
+        let (kind, hints): (Kind, Vec<String>) = match e {
+            Error::Core(e) => return e.into(),
             Error::NoSuchMr(_) => (Kind::User, vec!["`git mr list --state all` shows them all".into()]),
-            Error::Ambiguous { .. } => (Kind::User, vec!["names are claims anyone can make: name the key by its fingerprint (8 hex digits or more), e.g. `git mr show 9A3F1C2B/1`".into()]),
             Error::BadMrName(_) => (Kind::User, vec!["e.g. `me/1`, `alice/2`, `9A3F1C2B/3` or `3`".into()]),
-            Error::UnknownUser(_) => (Kind::User, vec!["use a fingerprint prefix (8 hex digits or more), a name or an e-mail from keys/*.asc, or `me`".into()]),
-            Error::ShortPrefix(_) => (Kind::User, vec!["a fingerprint prefix needs 8 hex digits or more: shorter ones are easy to grind".into()]),
             Error::UnknownLabel(_) | Error::BadLabel(_) => (Kind::User, Vec::new()),
             Error::NotMaintainer(_) => (Kind::Denied, vec!["maintainers are listed in groups/maintainers on apps/access-control".into()]),
             Error::NoSuchRevision { .. } | Error::BadRevision(_) | Error::Invalid(_) => (Kind::User, Vec::new()),
@@ -88,12 +117,6 @@ impl From<Error> for CommandError {
                 Kind::User,
                 vec!["ask the author to rebase onto the target and `git mr revise`".into()],
             ),
-            Error::BadClock(_) => (Kind::Config, Vec::new()),
-            Error::Transport { remote, .. } => (
-                Kind::Config,
-                vec![format!("check the remote's address (`git remote get-url {remote}`) and that it is up; then try again")],
-            ),
-            Error::Git(_) | Error::Command { .. } | Error::Io(_) => (Kind::Internal, Vec::new()),
         };
         CommandError {
             kind,

@@ -9,10 +9,7 @@ pub struct Args {}
 pub fn run(ctx: &Ctx, _args: Args) -> CommandResult {
     let fetched = ctx.forge.fetch()?;
     if !fetched.data {
-        return Err(git_mr::Error::NoDataBranch {
-            remote: ctx.forge.remote().to_owned(),
-        }
-        .into());
+        return Err(ctx.forge.app().no_data_branch(ctx.forge.remote()).into());
     }
     Ok(())
 }

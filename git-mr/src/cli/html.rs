@@ -8,6 +8,7 @@
 //! A Content-Security-Policy allowing nothing but the stylesheet is the second line of
 //! defence.
 
+use git_mr::policy::Roles;
 use std::fmt::Write as _;
 
 use std::collections::BTreeMap;
@@ -238,7 +239,7 @@ fn footer(cx: &Context<'_>) -> String {
         write!(
             out,
             " from the data branch at <code>{}</code>",
-            escape(commit)
+            escape(&commit.to_string())
         )
         .expect("writing to a String cannot fail");
     }
@@ -878,13 +879,20 @@ mod tests {
             },
         );
         // C reports CI (groups/ci).
-        people.ci.users.insert(fpr('C'));
+        people
+            .groups
+            .entry(git_mr::policy::CI_GROUP.into())
+            .or_default()
+            .users
+            .insert(fpr('C'));
         people
     }
 
     fn snapshot(mrs: Vec<MergeRequest>) -> Snapshot {
         let mut s = Snapshot {
-            commit: Some("c0ffee".repeat(6) + "c0ff"),
+            commit: Some(
+                gix::ObjectId::from_hex(("c0ffee".repeat(6) + "c0ff").as_bytes()).unwrap(),
+            ),
             mrs,
             ..Snapshot::default()
         };

@@ -25,6 +25,8 @@ mod show;
 mod ui;
 mod vote;
 
+use git_mr::policy::Roles;
+use gitapps_core::Error as CoreError;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -132,10 +134,7 @@ impl Ctx {
     pub fn snapshot(&self, depth: Depth) -> CommandResult<Snapshot> {
         let snapshot = self.forge.snapshot(depth)?;
         if snapshot.commit.is_none() {
-            return Err(Error::NoDataBranch {
-                remote: self.forge.remote().to_owned(),
-            }
-            .into());
+            return Err(self.forge.app().no_data_branch(self.forge.remote()).into());
         }
         for w in &snapshot.warnings {
             self.ui.warn(&format!("skipped {w}"));
@@ -197,7 +196,9 @@ impl Ctx {
     /// Turn a library error of a change into a user error with the right hints.
     pub fn explain(&self, e: Error) -> CommandError {
         let hints = match &e {
-            Error::PushRejected { .. } | Error::UnknownLabel(_) | Error::NotMaintainer(_) => {
+            Error::Core(CoreError::PushRejected { .. })
+            | Error::UnknownLabel(_)
+            | Error::NotMaintainer(_) => {
                 let people = self.forge.people().unwrap_or_default();
                 let me = self.forge.me().ok();
                 self.hints_for(&e, &people, me.as_ref())
@@ -212,7 +213,7 @@ impl Ctx {
     fn hints_for(&self, e: &Error, people: &People, me: Option<&Fingerprint>) -> Vec<String> {
         let mut hints = Vec::new();
         match e {
-            Error::PushRejected { code, .. } => {
+            Error::Core(CoreError::PushRejected { code, .. }) => {
                 use git_mr::push::RejectCode;
                 let unknown_key = me.filter(|me| !people.has_key(me));
                 hints.push(match (code, unknown_key) {
@@ -302,7 +303,7 @@ fn check_remote(forge: &Forge) -> CommandResult {
 /// The maintainers as people are shown (`Name (9A3F1C2B), …`), if any is known.
 fn maintainers(people: &People) -> Option<String> {
     let names: Vec<String> = people
-        .maintainers
+        .maintainers()
         .users
         .iter()
         .map(|m| people.display(m))

@@ -17,7 +17,7 @@ pub struct Args {}
 
 pub fn run(ctx: &Ctx, _args: Args) -> CommandResult {
     let (me, outcome) = git_mr::register::register(&ctx.forge).map_err(|e| {
-        let mut err = ctx.explain(e);
+        let mut err = ctx.explain(e.into());
         if err.kind == super::error::Kind::Denied {
             err = err.hint(
                 "this server does not let users add their own keys: send your key \

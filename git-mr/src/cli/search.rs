@@ -16,10 +16,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     ctx.refresh();
     if ctx.forge.data_tip()?.is_none() {
-        return Err(git_mr::Error::NoDataBranch {
-            remote: ctx.forge.remote().to_owned(),
-        }
-        .into());
+        return Err(ctx.forge.app().no_data_branch(ctx.forge.remote()).into());
     }
     let hits = git_mr::search::search(&ctx.forge, &args.text)?;
     if args.json {

@@ -2,6 +2,7 @@
 
 use git_mr::model::header;
 use git_mr::people::People;
+use git_mr::policy::Roles;
 use git_mr::review::{self, Settings};
 use git_mr::store::Depth;
 use git_mr::thread::{vote, Anchor, Comment, Side, Verdict, Version, Vote};

@@ -1,13 +1,17 @@
-//! Users: fingerprints, with names and e-mails from their keys (`keys/<FPR>.asc` on
-//! `apps/access-control`), and the groups that matter to merge requests, read
-//! with the policy language itself (`gitapps-policy`): one definition of groups,
+//! Identity: users by fingerprint, with names and e-mails from their keys
+//! (`keys/<FPR>.asc` on `apps/access-control`), and the groups an app asks
+//! for (`maintainers`, `ci` …: the app names them), read with the policy
+//! language itself (`gitapps-policy`): one definition of fingerprints, groups,
 //! `@group` and `@owner` for the hook and the apps.
+//!
+//! [`crate::Forge::people`] is the one lazy reader: it reads a commit of
+//! `apps/access-control` once, when first asked.
 //!
 //! The owner is not on any branch (it is the server's `gitapps.owner`). A client
 //! learns it from the first commit of `apps/access-control`: `gitapps-hook install`
 //! writes it with the owner's key alone, from the same key it sets `gitapps.owner`
 //! from. When that commit holds no key or several (a branch made before the install),
-//! the owner is unknown here and `@owner` means nobody to git mr; the hook, which
+//! the owner is unknown here and `@owner` means nobody to the apps; the hook, which
 //! decides, knows better. The groups are used for display and hints only.
 
 use std::collections::BTreeMap;
@@ -19,9 +23,7 @@ use gix::ObjectId;
 use sequoia_openpgp as openpgp;
 
 use crate::error::GitResultExt;
-use crate::model::Fingerprint;
-use crate::policy;
-use crate::Result;
+use crate::{Fingerprint, Result};
 
 /// What a key says about its owner.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,14 +37,13 @@ pub struct Person {
     pub emails: Vec<String>,
 }
 
-/// Everyone with a key on `apps/access-control`, plus the groups.
+/// Everyone with a key on `apps/access-control`, plus the groups asked for.
 #[derive(Clone, Debug, Default)]
 pub struct People {
     pub people: BTreeMap<Fingerprint, Person>,
-    /// `groups/maintainers`, expanded (see [`Members`]).
-    pub maintainers: Members,
-    /// `groups/ci`, expanded.
-    pub ci: Members,
+    /// The groups the app asked for, expanded (see [`Members`]); a group the
+    /// policy lacks is empty.
+    pub groups: BTreeMap<String, Members>,
     /// The server's owner, as the first commit of `apps/access-control` says.
     pub owner: Option<Fingerprint>,
     /// Why the policy could not be read, when it could not (groups are then empty).
@@ -60,8 +61,13 @@ pub enum WhoError {
 }
 
 impl People {
-    /// Read keys and groups from the tree of an `apps/access-control` commit.
-    pub fn read(repo: &gix::Repository, commit: Option<ObjectId>) -> Result<People> {
+    /// Read keys, and the members of `groups`, from the tree of an
+    /// `apps/access-control` commit.
+    pub fn read(
+        repo: &gix::Repository,
+        commit: Option<ObjectId>,
+        groups: &[&str],
+    ) -> Result<People> {
         let Some(commit) = commit else {
             return Ok(People::default());
         };
@@ -102,22 +108,25 @@ impl People {
         match parsed {
             Ok(p) => {
                 let owner = people.owner.as_ref();
-                let group = |g: &str| p.members(g, owner).unwrap_or_default();
-                people.maintainers = group(policy::MAINTAINERS_GROUP);
-                people.ci = group(policy::CI_GROUP);
+                for g in groups {
+                    let members = p.members(g, owner).unwrap_or_default();
+                    people.groups.insert((*g).to_owned(), members);
+                }
             }
             Err(d) => people.policy_problem = Some(d.to_string()),
         }
         Ok(people)
     }
 
-    pub fn is_maintainer(&self, who: &Fingerprint) -> bool {
-        self.maintainers.contains(who)
+    /// The members of `group` (empty when it was not asked for, or the
+    /// policy lacks it).
+    pub fn group(&self, group: &str) -> Members {
+        self.groups.get(group).cloned().unwrap_or_default()
     }
 
-    /// Whether `who` reports CI: only their `CI-Status:` is a CI result.
-    pub fn is_ci(&self, who: &Fingerprint) -> bool {
-        self.ci.contains(who)
+    /// Whether `who` is in `group`.
+    pub fn is_member(&self, group: &str, who: &Fingerprint) -> bool {
+        self.groups.get(group).is_some_and(|m| m.contains(who))
     }
 
     pub fn has_key(&self, who: &Fingerprint) -> bool {

@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::model::Fingerprint;
+use crate::Fingerprint;
 use crate::{Error, Result};
 
 /// Runs `git` in one repository.
@@ -29,6 +29,26 @@ impl Git {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// `git clone --quiet --no-checkout --shared SOURCE DEST`: a clone that
+    /// borrows `source`'s objects (a scratch checkout of a revision).
+    pub fn clone_shared(source: &Path, dest: &Path) -> Result<()> {
+        let mut cmd = Command::new("git");
+        cmd.args(["clone", "--quiet", "--no-checkout", "--shared"])
+            .arg(source)
+            .arg(dest);
+        let git = Git::new(dest);
+        let (cmd, out) = git.output_of(cmd);
+        let out = out?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(Error::Command {
+                command: describe(&cmd),
+                detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
+        }
     }
 
     /// A `git` command running in the repository.

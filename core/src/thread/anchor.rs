@@ -90,7 +90,7 @@ impl Anchor {
         Some((|| {
             let line = super::message::header(headers, header::LINE)
                 .ok_or_else(|| "a File: header without Line:".to_owned())?;
-            let line = crate::layout::parse_number(line.trim())
+            let line = crate::refs::parse_number(line.trim())
                 .ok_or_else(|| format!("bad Line: {line:?}"))?;
             let side = match super::message::header(headers, header::SIDE) {
                 None => Side::New,

@@ -1,4 +1,4 @@
-//! `git mr register`: put one's own public key on `apps/access-control`, at
+//! `register` (`git mr register`, `git issue register`): put one's own public key on `apps/access-control`, at
 //! `keys/<FPR>.asc`, in one signed push. The server takes it where its policy lets
 //! anyone add their own key (`gitapps-hook install --open-registration`); else the
 //! owner adds keys.
@@ -7,9 +7,9 @@ use sequoia_openpgp as openpgp;
 
 use crate::error::GitResultExt;
 use crate::forge::Forge;
-use crate::layout::ACCESS_CONTROL_REF;
-use crate::model::Fingerprint;
+use crate::refs::ACCESS_CONTROL_REF;
 use crate::tx::{self, TreeEdit};
+use crate::Fingerprint;
 use crate::{Error, Result};
 
 /// What became of the key file.
@@ -90,7 +90,10 @@ pub fn register(forge: &Forge) -> Result<(Fingerprint, Registration)> {
             repo,
             new_tree,
             &[tip],
-            &format!("{verb} {me}\n\nWritten by `git mr register`.\n"),
+            &format!(
+                "{verb} {me}\n\nWritten by `{} register`.\n",
+                forge.app().command
+            ),
             forge.signature()?,
         )?;
         let outcome = forge.push(&[(ACCESS_CONTROL_REF.to_owned(), commit)])?;

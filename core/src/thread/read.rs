@@ -9,9 +9,9 @@ use super::comment::{Comment, Version};
 use super::edit::{self, Edit, Target, EDITS_DIR};
 use super::vote::{Vote, VOTES_DIR};
 use super::COMMENTS_DIR;
-use crate::layout::parse_number;
-use crate::model::Fingerprint;
+use crate::refs::parse_number;
 use crate::tree_reader::{Entry, TreeReader};
+use crate::Fingerprint;
 use crate::Result;
 
 /// Which thread, and how much of it to read.

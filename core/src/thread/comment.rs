@@ -8,7 +8,7 @@ use super::anchor::Anchor;
 use super::header;
 use super::message::Message;
 use crate::clock;
-use crate::model::Fingerprint;
+use crate::Fingerprint;
 
 /// One version of a text its author edited: the text as written (`version` 0)
 /// or an edit (`version` 1, 2 …); `text` is `None` for a retraction.

@@ -60,6 +60,6 @@ pub mod header {
 }
 
 /// `<thread>/comments/<who>/<k>`
-pub fn comment_path(thread: &str, who: &crate::model::Fingerprint, index: u32) -> String {
+pub fn comment_path(thread: &str, who: &crate::Fingerprint, index: u32) -> String {
     format!("{thread}/{COMMENTS_DIR}/{who}/{index}")
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::header;
 use super::message::Message;
 use crate::clock;
-use crate::model::Fingerprint;
+use crate::Fingerprint;
 
 /// The directory of votes in a thread.
 pub const VOTES_DIR: &str = "votes";
@@ -107,7 +107,7 @@ impl Vote {
         let revision = m
             .header(header::REVISION)
             .ok_or_else(|| "no Revision: header (a vote judges one revision)".to_owned())?;
-        let revision = crate::layout::parse_number(revision)
+        let revision = crate::refs::parse_number(revision)
             .filter(|k| *k > 0)
             .ok_or_else(|| format!("bad Revision: {revision:?}"))?;
         let verdict = m

@@ -8,26 +8,17 @@ use super::comment::Comment;
 use super::edit::{self, Edit, Target};
 use super::vote::{self, Verdict, Vote};
 use crate::error::GitResultExt;
-use crate::model::Fingerprint;
 use crate::tx::Tx;
+use crate::Fingerprint;
 use crate::{clock, Result};
 
-/// The names of the entries of directory `dir` in the data tree `tree` (hex):
-/// empty when either is missing.
-pub fn names_in(repo: &gix::Repository, tree: Option<&str>, dir: &str) -> Result<Vec<String>> {
-    let Some(tree) = tree else {
+/// The names of the entries of directory `dir` in the data tree `tree`:
+/// empty when either is missing (a tree id that is not in the repository is
+/// an error, never an empty directory).
+pub fn names_in(repo: &gix::Repository, tree: Option<ObjectId>, dir: &str) -> Result<Vec<String>> {
+    let Some(dir) = crate::tree_reader::subtree(repo, tree, dir)? else {
         return Ok(Vec::new());
     };
-    let tree = repo
-        .find_tree(ObjectId::from_hex(tree.as_bytes()).git()?)
-        .git()?;
-    let Some(entry) = tree.lookup_entry_by_path(dir).git()? else {
-        return Ok(Vec::new());
-    };
-    if !entry.mode().is_tree() {
-        return Ok(Vec::new());
-    }
-    let dir = entry.object().git()?.try_into_tree().git()?;
     let mut names = Vec::new();
     for e in dir.iter() {
         names.push(e.git()?.filename().to_string());
@@ -66,7 +57,7 @@ pub fn add_comment(
 pub fn add_edit(
     tx: &mut Tx,
     repo: &gix::Repository,
-    tree: Option<&str>,
+    tree: Option<ObjectId>,
     thread: &str,
     who: &Fingerprint,
     target: Target,
@@ -86,7 +77,7 @@ pub fn add_edit(
 pub fn add_vote(
     tx: &mut Tx,
     repo: &gix::Repository,
-    tree: Option<&str>,
+    tree: Option<ObjectId>,
     thread: &str,
     who: &Fingerprint,
     revision: u32,

@@ -26,7 +26,7 @@ use super::comment::Version;
 use super::header;
 use super::message::Message;
 use crate::clock;
-use crate::model::Fingerprint;
+use crate::Fingerprint;
 
 /// The directory of edits in a thread.
 pub const EDITS_DIR: &str = "edits";
@@ -56,7 +56,7 @@ impl Target {
         if component == TITLE {
             Some(Target::Title)
         } else {
-            crate::layout::parse_number(component).map(Target::Comment)
+            crate::refs::parse_number(component).map(Target::Comment)
         }
     }
 }

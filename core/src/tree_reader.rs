@@ -32,6 +32,27 @@ pub struct Entry {
     pub id: ObjectId,
 }
 
+/// The directory `dir` (a `/`-separated path) of the tree `tree`: `None` when
+/// either is missing or `dir` is no directory. A tree id that is not in the
+/// repository is an error, never an empty directory.
+pub fn subtree<'r>(
+    repo: &'r gix::Repository,
+    tree: Option<ObjectId>,
+    dir: &str,
+) -> Result<Option<gix::Tree<'r>>> {
+    let Some(tree) = tree else {
+        return Ok(None);
+    };
+    let tree = repo.find_tree(tree).git()?;
+    let Some(entry) = tree.lookup_entry_by_path(dir).git()? else {
+        return Ok(None);
+    };
+    if !entry.mode().is_tree() {
+        return Ok(None);
+    }
+    Ok(Some(entry.object().git()?.try_into_tree().git()?))
+}
+
 /// Trees, blobs and symlink targets of one repository, and the warnings so far.
 pub struct TreeReader<'r> {
     repo: &'r gix::Repository,
