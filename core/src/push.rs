@@ -9,63 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-/// Why the hook refused a push: the `code=` of its last line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RejectCode {
-    /// The policy allows no rule for an operation.
-    Denied,
-    /// The certificate was accepted before.
-    Replay,
-    /// The push is not signed.
-    Unsigned,
-    /// The certificate's nonce is stale or bad.
-    Nonce,
-    /// The signature does not verify, or its key is expired or revoked.
-    Signature,
-    /// The signing key is not in the keyring.
-    UnknownKey,
-    /// The policy on apps/access-control is (or would become) invalid.
-    InvalidPolicy,
-    /// A size limit (a file, a push) is exceeded.
-    Limit,
-    /// The hook failed (and, failing closed, refused).
-    Error,
-    /// A code this version does not know.
-    Other(String),
-}
-
-impl RejectCode {
-    pub fn parse(code: &str) -> RejectCode {
-        match code {
-            "denied" => RejectCode::Denied,
-            "replay" => RejectCode::Replay,
-            "unsigned" => RejectCode::Unsigned,
-            "nonce" => RejectCode::Nonce,
-            "signature" => RejectCode::Signature,
-            "unknown-key" => RejectCode::UnknownKey,
-            "invalid-policy" => RejectCode::InvalidPolicy,
-            "limit" => RejectCode::Limit,
-            "error" => RejectCode::Error,
-            other => RejectCode::Other(other.to_owned()),
-        }
-    }
-
-    /// The last `gitapps: code=<code>` line of a push's stderr (as git shows the
-    /// hook's output: `remote: gitapps: code=replay`, maybe with trailing spaces
-    /// or a carriage return).
-    pub fn find(stderr: &str) -> Option<RejectCode> {
-        stderr.lines().rev().find_map(|line| {
-            let line = line.trim();
-            let line = line.strip_prefix("remote:").unwrap_or(line).trim();
-            let code = line.strip_prefix("gitapps: code=")?.trim();
-            let valid = !code.is_empty()
-                && code
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit());
-            valid.then(|| RejectCode::parse(code))
-        })
-    }
-}
+/// Why the hook refused a push: the `code=` of its last line, as the policy
+/// language defines it (one definition for the hook and the apps). A code this
+/// version does not know reads as none.
+pub use gitapps_policy::RejectCode;
 
 /// The outcome of one push.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +119,7 @@ pub fn classify(success: bool, stdout: &str, stderr: &str) -> Option<PushOutcome
         .collect();
     let stderr = stderr.to_owned();
     if own.iter().any(|s| s.reason() == HOOK_DECLINED) || own.is_empty() && !success {
-        let code = RejectCode::find(&stderr);
+        let code = RejectCode::from_output(&stderr);
         return Some(match code {
             Some(RejectCode::Replay | RejectCode::Nonce) => PushOutcome::Replay { stderr },
             code => PushOutcome::Denied { code, stderr },
@@ -254,20 +201,17 @@ mod tests {
     #[test]
     fn codes() {
         let stderr = "remote: gitapps: rejected: this push certificate was used before\nremote: gitapps: code=replay        \nTo x\n ! [remote rejected] x (pre-receive hook declined)\n";
-        assert_eq!(RejectCode::find(stderr), Some(RejectCode::Replay));
+        assert_eq!(RejectCode::from_output(stderr), Some(RejectCode::Replay));
         assert_eq!(
-            RejectCode::find("remote: gitapps: code=unknown-key\r\n"),
+            RejectCode::from_output("remote: gitapps: code=unknown-key\r\n"),
             Some(RejectCode::UnknownKey)
         );
-        assert_eq!(
-            RejectCode::find("gitapps: code=new-thing"),
-            Some(RejectCode::Other("new-thing".into()))
-        );
+        // A code this version does not know: none.
+        assert_eq!(RejectCode::from_output("gitapps: code=new-thing"), None);
         // Anyone can put text in a comment, not on the hook's line: a code
-        // must be a line of its own, of plain characters.
-        assert_eq!(RejectCode::find("remote: say gitapps: code=replay"), None);
-        assert_eq!(RejectCode::find("remote: gitapps: code=re play"), None);
-        assert_eq!(RejectCode::find(""), None);
+        // must be a line of its own.
+        assert_eq!(RejectCode::from_output("remote: say gitapps: code=replay"), None);
+        assert_eq!(RejectCode::from_output("remote: gitapps: code=re play"), None);
     }
 
     #[test]
