@@ -1,7 +1,8 @@
 //! `git_mr`: merge requests stored on the data branch `apps/merge-reqs/data`.
 //!
-//! The library holds the data model and every operation; it never prints.
-//! The `git-mr` binary (in `src/main.rs` and `src/cli/`) is the presentation layer.
+//! The library holds the data model and every operation; it never prints and
+//! knows no clap. The `git-mr` binary (the `git-mr-cli` package) is the
+//! presentation layer.
 //!
 //! It is built on `gitapps_core`, which holds what every app shares: identity
 //! ([`people`]), the git runner ([`git`], [`push`]), the data-branch transaction

@@ -1,5 +1,6 @@
 //! `git mr show`.
 
+use super::ui::MrUi;
 use git_mr::model::header;
 use git_mr::people::People;
 use git_mr::policy::Roles;
@@ -146,9 +147,9 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     } = ctx.find(&args.mr, Depth::Full)?;
     let mr = snapshot.get(&id).expect("resolved ids exist");
     if args.json {
-        return ctx
+        return Ok(ctx
             .ui
-            .json(&show_json(mr, &people, snapshot.settings.as_ref()));
+            .json(&show_json(mr, &people, snapshot.settings.as_ref()))?);
     }
     let now = git_mr::clock::now()?;
     let mut out = String::new();

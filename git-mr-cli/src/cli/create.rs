@@ -1,5 +1,6 @@
 //! `git mr create`: open a merge request for a revision.
 
+use super::ui::Draft;
 use std::path::PathBuf;
 
 use git_mr::ops::{self, NewMergeRequest};

@@ -317,6 +317,7 @@ fn offline() -> bool {
 }
 
 pub fn main() -> ExitCode {
+    gitapps_cli::error::set_app(git_mr::layout::APP);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -329,7 +330,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let ui = Ui::new();
-            ui.error(&e);
+            ui.error(&e.message, &e.hints);
             ExitCode::from(e.exit_code())
         }
     }

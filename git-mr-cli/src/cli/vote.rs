@@ -1,5 +1,6 @@
 //! `git mr approve`, `git mr request-changes`, `git mr unvote`.
 
+use super::ui::Draft;
 use std::path::PathBuf;
 
 use git_mr::store::Depth;

@@ -59,24 +59,7 @@ pub type Diffs = BTreeMap<(MrId, u32), Result<Vec<FileDiff>, String>>;
 /// bounded whatever a revision changes (`git mr diff` shows all of it).
 pub const MAX_DIFF_LINES: usize = 5000;
 
-/// Text as HTML text or as a quoted attribute value: `& < > " '` become references,
-/// and what [`ui::unsafe_char`] names (controls other than tab and newline, bidi
-/// formatting, line separators) becomes U+FFFD: one definition for both views.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    let text = ui::clean(text);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use gitapps_cli::html::escape;
 
 /// The page of a merge request, relative to the site's root: `mr/<FPR>-<n>.html`
 /// (a fingerprint is hex and `n` a number, so the name is safe in a URL and a path).
@@ -112,15 +95,7 @@ pub fn site(cx: &Context<'_>) -> Vec<File> {
 
 /// A whole page; `root` is the relative way back to the site's root (`""` or `"../"`).
 fn page(title: &str, root: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'self'\">\n\
-<meta name=\"referrer\" content=\"no-referrer\">\n\
-<meta name=\"generator\" content=\"git mr export\">\n\
-<title>{}</title>\n<link rel=\"stylesheet\" href=\"{root}{STYLE}\">\n</head>\n<body>\n{body}</body>\n</html>\n",
-        escape(title)
-    )
+    gitapps_cli::html::page(title, root, STYLE, "git mr export", body)
 }
 
 /// `Alice Example <span class="fpr">9A3F1C2B</span>`, or the short fingerprint alone.
@@ -227,10 +202,7 @@ fn label_list<'a>(labels: impl Iterator<Item = &'a String>, cx: &Context<'_>) ->
     out
 }
 
-fn time(date: &DateTime<Utc>) -> String {
-    let d = git_mr::clock::format(date);
-    format!("<time datetime=\"{d}\">{d}</time>")
-}
+use gitapps_cli::html::time;
 
 fn footer(cx: &Context<'_>) -> String {
     let mut out = String::from("<footer>\n<p>Exported by <code>git mr export</code> on ");

@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             .iter()
             .map(|(name, d)| serde_json::json!({"name": name, "description": d}))
             .collect();
-        return ctx.ui.json(&list);
+        return Ok(ctx.ui.json(&list)?);
     }
     if snapshot.labels.is_empty() {
         return Err(CommandError::user("no labels yet")

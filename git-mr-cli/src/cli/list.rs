@@ -1,5 +1,6 @@
 //! `git mr list`.
 
+use super::ui::MrUi;
 use git_mr::people::People;
 use git_mr::store::Depth;
 use git_mr::{MergeRequest, State};
@@ -109,7 +110,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         .collect();
     if args.json {
         let list: Vec<Summary> = selected.iter().map(|m| Summary::new(m, &people)).collect();
-        return ctx.ui.json(&list);
+        return Ok(ctx.ui.json(&list)?);
     }
     if selected.is_empty() {
         ctx.ui.note("no merge requests");

@@ -1,6 +1,7 @@
 //! `git mr comment`: a comment, a line comment, a reply; or an edit or retraction
 //! of one's own.
 
+use super::ui::Draft;
 use std::path::PathBuf;
 
 use git_mr::ops::LineTarget;

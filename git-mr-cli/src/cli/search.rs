@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
                 })
             })
             .collect();
-        return ctx.ui.json(&Value::Array(list));
+        return Ok(ctx.ui.json(&Value::Array(list))?);
     }
     if hits.is_empty() {
         ctx.ui.note("no matches");

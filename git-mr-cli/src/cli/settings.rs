@@ -55,11 +55,11 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         Some(done.value)
     };
     if args.json {
-        return ctx.ui.json(&serde_json::json!({
+        return Ok(ctx.ui.json(&serde_json::json!({
             "file": SETTINGS_PATH,
             "present": settings.is_some(),
             "settings": settings,
-        }));
+        }))?);
     }
     print!("{}", describe(settings.as_ref()));
     Ok(())

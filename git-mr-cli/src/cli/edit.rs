@@ -1,5 +1,6 @@
 //! `git mr edit`: a new title and/or description, kept next to the old ones.
 
+use super::ui::Draft;
 use std::path::PathBuf;
 
 use git_mr::store::Depth;
