@@ -210,8 +210,14 @@ mod tests {
         assert_eq!(RejectCode::from_output("gitapps: code=new-thing"), None);
         // Anyone can put text in a comment, not on the hook's line: a code
         // must be a line of its own.
-        assert_eq!(RejectCode::from_output("remote: say gitapps: code=replay"), None);
-        assert_eq!(RejectCode::from_output("remote: gitapps: code=re play"), None);
+        assert_eq!(
+            RejectCode::from_output("remote: say gitapps: code=replay"),
+            None
+        );
+        assert_eq!(
+            RejectCode::from_output("remote: gitapps: code=re play"),
+            None
+        );
     }
 
     #[test]
