@@ -374,7 +374,7 @@ impl Bot {
                 let t = Target {
                     mr: mr.id.clone(),
                     k: rev.number,
-                    commit: rev.commit.clone(),
+                    commit: rev.commit.to_string(),
                 };
                 if is_latest {
                     newest.push(t);

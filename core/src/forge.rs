@@ -689,3 +689,18 @@ pub mod oid_serde {
         }
     }
 }
+
+/// Serde for an `ObjectId` as hex (a revision's commit in JSON and caches).
+pub mod oid_hex {
+    use gix::ObjectId;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &ObjectId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&id.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectId, D::Error> {
+        let hex = String::deserialize(d)?;
+        ObjectId::from_hex(hex.as_bytes()).map_err(serde::de::Error::custom)
+    }
+}

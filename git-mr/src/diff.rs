@@ -32,7 +32,7 @@ pub fn revision_commit(forge: &Forge, mr: &MergeRequest, k: u32) -> Result<Objec
         mr: mr.id.to_string(),
         revision: k,
     })?;
-    crate::ops::peel_commit(forge, &rev.commit)
+    crate::ops::peel_commit(forge, &rev.commit.to_string())
 }
 
 fn merge_base(repo: &gix::Repository, a: ObjectId, b: ObjectId) -> Option<ObjectId> {

@@ -43,7 +43,9 @@ impl fmt::Display for State {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revision {
     pub number: u32,
-    pub commit: String,
+    /// What the tag points at (a commit, or an annotated tag of one).
+    #[serde(with = "gitapps_core::forge::oid_hex")]
+    pub commit: gix::ObjectId,
 }
 
 /// Header names the tools write: a thread's ([`crate::thread::header`]) and

@@ -488,7 +488,7 @@ pub fn revise(
             return Err(Error::Invalid(format!("{id} is {}", mr.state())));
         }
         let previous = mr.latest_revision();
-        if previous.is_some_and(|p| commit.to_hex() == p.commit) {
+        if previous.is_some_and(|p| commit == p.commit) {
             return Err(Error::Invalid(format!(
                 "revision {} of {id} is already {}",
                 previous.map(|p| p.number).unwrap_or(0),
@@ -601,7 +601,7 @@ pub fn merge(
                     missing: missing.iter().map(|m| m.to_string()).collect(),
                 });
             }
-            let head = peel_commit(forge, &rev.commit)?;
+            let head = peel_commit(forge, &rev.commit.to_string())?;
             let target_ref = format!("refs/heads/{}", mr.target);
             let target_tip = forge.branch_tip(&mr.target)?;
             let mut merge_base = None;

@@ -322,7 +322,7 @@ mod tests {
             revisions: [1, 2]
                 .map(|number| Revision {
                     number,
-                    commit: "0".repeat(40),
+                    commit: gix::ObjectId::null(gix::hash::Kind::Sha1),
                 })
                 .to_vec(),
             title_history: Vec::new(),

@@ -379,7 +379,7 @@ pub fn attach_revisions(repo: &gix::Repository, snapshot: &mut Snapshot) -> Resu
         };
         revisions.entry(id).or_default().push(Revision {
             number: k,
-            commit: target.to_string(),
+            commit: target,
         });
     }
     for mr in &mut snapshot.mrs {

@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         mr: id.to_string(),
         revision: args.revision.unwrap_or(1),
     })?;
-    let commit = ops::peel_commit(&ctx.forge, &rev.commit)?.to_string();
+    let commit = ops::peel_commit(&ctx.forge, &rev.commit.to_string())?.to_string();
     let status = ctx
         .forge
         .git()

@@ -513,7 +513,7 @@ pub fn mr_page(cx: &Context<'_>, mr: &MergeRequest) -> String {
                 body,
                 "<tr id=\"v{0}\"><td>v{0}</td><td><code>{1}</code></td><td><a href=\"#diff-v{0}\">diff</a></td></tr>",
                 r.number,
-                escape(&r.commit)
+                escape(&r.commit.to_string())
             )
             .expect("writing to a String cannot fail");
         }
@@ -825,7 +825,7 @@ mod tests {
             )],
             revisions: vec![Revision {
                 number: 1,
-                commit: "1".repeat(40),
+                commit: gix::ObjectId::from_hex("1".repeat(40).as_bytes()).unwrap(),
             }],
             title_history: Vec::new(),
             votes: Vec::new(),
@@ -1137,7 +1137,7 @@ mod tests {
         merged.labels = vec!["closed".into(), "merged".into()];
         merged.revisions.push(Revision {
             number: 2,
-            commit: "2".repeat(40),
+            commit: gix::ObjectId::from_hex("2".repeat(40).as_bytes()).unwrap(),
         });
         merged.comments.push(comment(
             &fpr('C'),
@@ -1200,7 +1200,7 @@ mod tests {
         let mut m = mr('A', 1, "T");
         m.revisions.push(Revision {
             number: 2,
-            commit: "2".repeat(40),
+            commit: gix::ObjectId::from_hex("2".repeat(40).as_bytes()).unwrap(),
         });
         let mut ci = comment(
             &fpr('C'),

@@ -102,7 +102,7 @@ pub fn show_json(mr: &MergeRequest, people: &People, settings: Option<&Settings>
         Value::Array(
             mr.revisions
                 .iter()
-                .map(|r| json!({"number": r.number, "commit": r.commit}))
+                .map(|r| json!({"number": r.number, "commit": r.commit.to_string()}))
                 .collect(),
         ),
     );
@@ -183,7 +183,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     let revs: Vec<String> = mr
         .revisions
         .iter()
-        .map(|r| format!("v{} {}", r.number, &r.commit[..r.commit.len().min(12)]))
+        .map(|r| format!("v{} {}", r.number, r.commit.to_hex_with_len(12)))
         .collect();
     out.push_str(&format!("revisions: {}\n", revs.join(", ")));
     out.push_str(&format!(
