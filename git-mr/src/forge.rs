@@ -148,3 +148,52 @@ impl Forge {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tx::{write_commit, write_tree, TreeEdit};
+
+    /// A cache whose tree id is not an object id is a miss, read again from
+    /// the repository: never a snapshot without a tree, which a change would
+    /// apply to the empty tree (deleting everything else on the branch).
+    #[test]
+    fn a_bad_cached_tree_id_is_read_again_not_an_empty_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init(dir.path()).unwrap();
+        let tree = write_tree(
+            &repo,
+            None,
+            &[TreeEdit::File {
+                path: "labels/open/description".into(),
+                data: b"open\n".to_vec(),
+            }],
+        )
+        .unwrap();
+        let sig = gix::actor::Signature {
+            name: "t".into(),
+            email: "t@example.org".into(),
+            time: gix::date::Time {
+                seconds: 0,
+                offset: 0,
+            },
+        };
+        let tip = write_commit(&repo, tree, &[], "data", sig).unwrap();
+        let forge = Forge::from_repo(repo, "origin");
+        let read = forge.snapshot_at(Some(tip), Depth::Full).unwrap();
+        assert_eq!(read.tree, Some(tree));
+        let cache = std::fs::read_dir(forge.cache_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains(".full."))
+            .expect("a cache was written");
+        let text = std::fs::read_to_string(&cache).unwrap();
+        assert!(text.contains(&tree.to_string()), "{text}");
+        for bad in ["not-a-tree", ""] {
+            std::fs::write(&cache, text.replace(&tree.to_string(), bad)).unwrap();
+            let again = forge.snapshot_at(Some(tip), Depth::Full).unwrap();
+            assert_eq!(again.tree, Some(tree), "{bad:?}");
+            assert!(again.label_exists("open"));
+        }
+    }
+}
