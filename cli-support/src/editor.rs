@@ -30,7 +30,7 @@ impl From<gitapps_core::Error> for EditError {
 pub struct Message {
     pub text: String,
     /// The file the editor wrote, kept until the change is pushed (see
-    /// [`Message::keep_on_error`]).
+    /// [`Message::kept_hint`]).
     pub draft: Option<PathBuf>,
 }
 

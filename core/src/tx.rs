@@ -1,6 +1,6 @@
 //! A change to the data branch, built in memory: tree edits plus extra ref updates.
 //!
-//! A [`Tx`] is produced by a closure that sees the current [`Snapshot`]; when the push
+//! A [`Tx`] is produced by a closure that sees the app's current snapshot; when the push
 //! loses a race, the closure runs again on the new tip (see [`crate::Forge::transact`]).
 
 use gix::objs::tree::EntryKind;

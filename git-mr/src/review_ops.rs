@@ -16,7 +16,7 @@ fn get<'s>(snapshot: &'s crate::Snapshot, id: &MrId) -> Result<&'s MergeRequest>
         .ok_or_else(|| Error::NoSuchMr(id.to_string()))
 }
 
-/// What [`edit`] changed.
+/// What [`edit`](fn@edit) changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Edited {
     /// The title's new version number, if it changed.

@@ -16,7 +16,7 @@
 //! * [`edit`]: new versions and retractions of comments and titles.
 //! * [`vote`]: votes bound to a revision, and which stand.
 //! * [`read`]: reading a thread's directory.
-//! * [`write`]: adding comments, edits and votes to a change.
+//! * [`write`](mod@write): adding comments, edits and votes to a change.
 
 pub mod anchor;
 pub mod comment;
