@@ -16,6 +16,8 @@
 # 3. Many writers (cargo bench -p gitapps-tests --bench writers): 100 users running
 #    `git mr comment` at once against one after another, over the local path and
 #    HTTP (goal: 0 failures, wall time <= 3x the sequential time).
+# 4. verify (cargo bench -p gitapps-tests --bench verify): gitapps-hook verify of an
+#    audit log of 10,000 records, from a fresh clone (goal: < 10 s).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,6 +25,7 @@ cd "$root"
 if [ -n "${QUICK:-}" ]; then
   export GITAPPS_BENCH_FILES=2000 GITAPPS_BENCH_DIRS=20 GITAPPS_BENCH_ROUNDS=5
   mrs=300 runs=3 writers=10
+  export GITAPPS_BENCH_RECORDS=1000
 else
   mrs=5000 runs=10 writers=100
 fi
@@ -42,3 +45,7 @@ sh git-mr/bench/run.sh target/release/git-mr "$mrs" "$runs"
 echo
 echo "== many writers (git mr comment, all at once against one after another)"
 GITAPPS_BENCH_WRITERS="$writers" cargo bench --quiet -p gitapps-tests --bench writers 2>/dev/null
+
+echo
+echo "== verify (gitapps-hook verify of a long audit log)"
+cargo bench --quiet -p gitapps-tests --bench verify 2>/dev/null
