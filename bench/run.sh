@@ -29,7 +29,7 @@ fi
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "git $(git --version | awk '{print $3}'), gpg $(gpg --version | awk 'NR==1 {print $3}'), $(rustc --version)"
-cargo build --release --quiet -p gitapps-hooks -p git-mr
+cargo build --release --quiet -p gitapps-hooks -p git-mr-cli
 
 echo
 echo "== the hook"

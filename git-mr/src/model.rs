@@ -10,18 +10,9 @@ use serde::{Deserialize, Serialize};
 /// policy language's own type: one definition for the hook and the apps.
 pub use gitapps_policy::Fingerprint;
 
-/// A merge request's name: its author and the author's running number.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct MrId {
-    pub author: Fingerprint,
-    pub number: u32,
-}
-
-impl fmt::Display for MrId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.author, self.number)
-    }
-}
+/// A merge request's name: its author and the author's running number (the
+/// core's item name, as every app's).
+pub type MrId = gitapps_core::ItemId;
 
 /// A merge request's state, derived from its labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,11 +7,12 @@ use crate::error::GitResultExt;
 use crate::forge::{Committed, Forge};
 use crate::layout::{self, ACCESS_CONTROL_REF, DATA_REF, STANDARD_LABELS};
 use crate::model::{header, Comment, Fingerprint, MergeRequest, MrId, State};
-use crate::people::People;
+use crate::people::{People, Roles};
 use crate::store::{Depth, Snapshot};
 use crate::thread::{self, Anchor};
 use crate::tx::{self, TreeEdit, Tx};
 use crate::{diff, policy, review, Error, Result};
+use gitapps_core::id::{self, Lookup};
 
 /// Find the merge request `spec` names: `<who>/<n>` or `<n>` when unique.
 pub fn resolve_mr(
@@ -20,39 +21,10 @@ pub fn resolve_mr(
     me: Option<&Fingerprint>,
     spec: &str,
 ) -> Result<MrId> {
-    let (who, n) = match spec.rsplit_once('/') {
-        Some((who, n)) => (Some(who), n),
-        None => (None, spec),
-    };
-    let number = layout::parse_number(n)
-        .filter(|n| *n > 0)
-        .ok_or_else(|| Error::BadMrName(spec.to_owned()))?;
-    let with_number: Vec<&MergeRequest> = snapshot
-        .mrs
-        .iter()
-        .filter(|m| m.id.number == number)
-        .collect();
-    let candidates: Vec<MrId> = match who {
-        None => with_number.iter().map(|m| m.id.clone()).collect(),
-        Some(who) => {
-            // One key, or an error: a name two keys claim is ambiguous even when
-            // only one of them has a merge request numbered `n`.
-            let authors = snapshot.mrs.iter().map(|m| &m.id.author);
-            let author = people.find(who, me, authors)?;
-            with_number
-                .iter()
-                .filter(|m| m.id.author == author)
-                .map(|m| m.id.clone())
-                .collect()
-        }
-    };
-    match candidates.len() {
-        0 => Err(Error::NoSuchMr(spec.to_owned())),
-        1 => Ok(candidates.into_iter().next().expect("one candidate")),
-        _ => Err(Error::Ambiguous {
-            spec: spec.to_owned(),
-            candidates: candidates.iter().map(|c| c.to_string()).collect(),
-        }),
+    match id::lookup(snapshot.mrs.iter().map(|m| &m.id), people, me, spec)? {
+        Lookup::Found(id) => Ok(id),
+        Lookup::BadName => Err(Error::BadMrName(spec.to_owned())),
+        Lookup::NotFound => Err(Error::NoSuchMr(spec.to_owned())),
     }
 }
 
@@ -81,7 +53,7 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
     let ac_tip = forge
         .access_control_tip()?
         .filter(|_| fetched.access_control)
-        .ok_or_else(|| Error::NoAccessControl {
+        .ok_or_else(|| gitapps_core::Error::NoAccessControl {
             remote: forge.remote().to_owned(),
         })?;
     let me = forge.me()?;
@@ -110,31 +82,13 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
             continue;
         };
         // Lines of ours (rules, members) the file lacks; comments are ours to skip.
-        let have: Vec<&str> = theirs
-            .lines()
-            .map(|l| l.split('#').next().unwrap_or("").trim())
-            .collect();
-        let missing: Vec<&str> = ours
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .filter(|l| !have.contains(&l.split('#').next().unwrap_or("").trim()))
-            .collect();
+        let missing = gitapps_core::policy::missing_lines(&theirs, &ours);
         if missing.is_empty() {
             continue;
         }
         added.push(format!("{path}: {} line(s)", missing.len()));
-        let mut text = theirs.clone();
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str(&format!(
-            "# added by `git mr init` {}\n",
-            env!("CARGO_PKG_VERSION")
-        ));
-        for l in missing {
-            text.push_str(l);
-            text.push('\n');
-        }
+        let stamp = format!("added by `git mr init` {}", env!("CARGO_PKG_VERSION"));
+        let text = gitapps_core::policy::append_lines(&theirs, &missing, &stamp);
         edits.push(TreeEdit::File {
             path,
             data: text.into_bytes(),
@@ -155,14 +109,11 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
         access_control = Some(id);
     }
     let (data_base, data_parents, labels) = if fetched.data {
-        let tip = forge.data_tip()?.ok_or_else(|| Error::NoDataBranch {
-            remote: forge.remote().to_owned(),
-        })?;
+        let tip = forge
+            .data_tip()?
+            .ok_or_else(|| forge.app().no_data_branch(forge.remote()))?;
         let snapshot = forge.snapshot_at(Some(tip), Depth::Summary)?;
-        let base = snapshot
-            .tree
-            .as_deref()
-            .and_then(|t| ObjectId::from_hex(t.as_bytes()).ok());
+        let base = snapshot.tree;
         let missing: Vec<(&str, &str)> = STANDARD_LABELS
             .iter()
             .filter(|(l, _)| !snapshot.label_exists(l))
@@ -255,29 +206,19 @@ pub fn create_label(forge: &Forge, label: &str, description: &str) -> Result<Com
             return Err(Error::Invalid(format!("label `{label}` exists already")));
         }
         tx.message = format!("git mr labels --create {label}\n");
-        let mut text = description.trim().to_owned();
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        tx.file(layout::label_description_path(label), text);
+        gitapps_core::label::create(tx, label, description);
         Ok(())
     })
 }
 
-fn link_label(tx: &mut Tx, id: &MrId, label: &str) {
-    tx.symlink(
-        layout::mr_label_path(id, label),
-        layout::label_link_target(label),
-    );
-    tx.symlink(
-        layout::label_index_path(label, id),
-        layout::mr_link_target(id),
-    );
+/// Put `label` on the merge request (both links).
+pub fn link_label(tx: &mut Tx, id: &MrId, label: &str) {
+    gitapps_core::label::link(tx, layout::MERGE_REQS_DIR, id, label);
 }
 
-fn unlink_label(tx: &mut Tx, id: &MrId, label: &str) {
-    tx.remove(layout::mr_label_path(id, label));
-    tx.remove(layout::label_index_path(label, id));
+/// Take `label` off the merge request (both links).
+pub fn unlink_label(tx: &mut Tx, id: &MrId, label: &str) {
+    gitapps_core::label::unlink(tx, layout::MERGE_REQS_DIR, id, label);
 }
 
 /// What to create.
@@ -782,8 +723,11 @@ fn merge_tree(
         });
     }
     let first = stdout.lines().next().unwrap_or("").trim();
-    ObjectId::from_hex(first.as_bytes()).map_err(|_| Error::Command {
-        command: "git merge-tree --write-tree".to_owned(),
-        detail: stdout.clone(),
+    ObjectId::from_hex(first.as_bytes()).map_err(|_| {
+        gitapps_core::Error::Command {
+            command: "git merge-tree --write-tree".to_owned(),
+            detail: stdout.clone(),
+        }
+        .into()
     })
 }

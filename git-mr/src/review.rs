@@ -21,7 +21,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{header, Fingerprint, MergeRequest};
-use crate::people::People;
+use crate::people::{People, Roles};
 use crate::thread::message::Message;
 use crate::thread::{vote, Verdict};
 
@@ -296,8 +296,16 @@ mod tests {
     /// A (the author), D and F maintainers, C the ci group, E anyone.
     fn people() -> People {
         let mut p = People::default();
-        p.maintainers.users.extend([fpr('A'), fpr('D'), fpr('F')]);
-        p.ci.users.insert(fpr('C'));
+        p.groups
+            .entry(crate::policy::MAINTAINERS_GROUP.into())
+            .or_default()
+            .users
+            .extend([fpr('A'), fpr('D'), fpr('F')]);
+        p.groups
+            .entry(crate::policy::CI_GROUP.into())
+            .or_default()
+            .users
+            .insert(fpr('C'));
         p
     }
 
