@@ -40,7 +40,12 @@ fn push_by_hand(forge: &Forge, who: &Member, files: &[(String, Option<String>)])
     }
     hand.git(&["add", "-A"]);
     hand.git(&["commit", "-q", "-m", "by hand"]);
-    hand.git_out(&["push", "--signed", "origin", "HEAD:refs/heads/apps/issues/data"])
+    hand.git_out(&[
+        "push",
+        "--signed",
+        "origin",
+        "HEAD:refs/heads/apps/issues/data",
+    ])
 }
 
 fn symlink_by_hand(forge: &Forge, who: &Member, link: &str, target: &str) -> Output {
@@ -52,14 +57,27 @@ fn symlink_by_hand(forge: &Forge, who: &Member, link: &str, target: &str) -> Out
     std::os::unix::fs::symlink(target, &path).unwrap();
     hand.git(&["add", "-A"]);
     hand.git(&["commit", "-q", "-m", "by hand"]);
-    hand.git_out(&["push", "--signed", "origin", "HEAD:refs/heads/apps/issues/data"])
+    hand.git_out(&[
+        "push",
+        "--signed",
+        "origin",
+        "HEAD:refs/heads/apps/issues/data",
+    ])
 }
 
 #[test]
 fn an_issue_from_creation_to_closing() {
     let forge = project();
     let (alice, bob, carol) = (forge.user("alice"), forge.user("bob"), forge.user("carol"));
-    let id = alice.issue(&["create", "-t", "Crash on empty input", "-m", "Run it with no input.", "--label", "bug"]);
+    let id = alice.issue(&[
+        "create",
+        "-t",
+        "Crash on empty input",
+        "-m",
+        "Run it with no input.",
+        "--label",
+        "bug",
+    ]);
     assert_eq!(id.trim(), format!("{}/1", alice.fpr));
     let second = alice.issue(&["create", "-t", "Docs are thin", "-m", "More examples."]);
     assert_eq!(second.trim(), format!("{}/2", alice.fpr));
@@ -82,20 +100,33 @@ fn an_issue_from_creation_to_closing() {
     let comments = shown["comments"].as_array().unwrap();
     assert_eq!(comments.len(), 3, "{shown}");
     assert_eq!(comments[0]["body"], "Run it with no input.\n");
-    let reply = comments.iter().find(|c| c["body"] == "The newest.\n").unwrap();
+    let reply = comments
+        .iter()
+        .find(|c| c["body"] == "The newest.\n")
+        .unwrap();
     assert_eq!(reply["in_reply_to"], format!("{}/0", bob.fpr));
     assert_eq!(shown["links"], serde_json::json!([]));
 
     // Edits: the author's title and description; one's own comment.
     alice.issue(&["edit", "1", "-t", "Crash on empty standard input"]);
-    bob.issue(&["comment", "1", "--edit", "bob/0", "-m", "Which version, exactly?"]);
+    bob.issue(&[
+        "comment",
+        "1",
+        "--edit",
+        "bob/0",
+        "-m",
+        "Which version, exactly?",
+    ]);
     let err = carol.issue_fails(&["comment", "1", "--edit", "bob/0", "-m", "mine now"]);
     assert!(err.contains("only its author"), "{err}");
     let err = carol.issue_fails(&["edit", "1", "-t", "Carol's title"]);
     assert!(err.contains("only the author"), "{err}");
     let shown = carol.issue(&["show", "1"]);
     assert!(shown.contains("Crash on empty standard input"), "{shown}");
-    assert!(shown.contains("Which version, exactly?") && shown.contains("(edited)"), "{shown}");
+    assert!(
+        shown.contains("Which version, exactly?") && shown.contains("(edited)"),
+        "{shown}"
+    );
     let history = carol.issue(&["show", "1", "--history"]);
     assert!(history.contains("Which version?\n"), "{history}");
 
@@ -124,16 +155,25 @@ fn an_issue_from_creation_to_closing() {
     let closed = json(&bob, &["list", "--state", "closed", "--json"]);
     assert_eq!(closed[0]["number"], 1, "{closed}");
     let shown = bob.issue(&["show", "1"]);
-    assert!(shown.contains("State: closed") && shown.contains("Fixed in the newest build."), "{shown}");
+    assert!(
+        shown.contains("State: closed") && shown.contains("Fixed in the newest build."),
+        "{shown}"
+    );
     bob.issue(&["reopen", "alice/1", "-m", "Still crashes here."]);
     assert_eq!(json(&carol, &["show", "1", "--json"])["state"], "open");
 
     // Search, filters and sorting.
     let hits = json(&carol, &["search", "NEWEST", "--json"]);
     assert_eq!(hits[0]["id"], format!("{}/1", alice.fpr), "{hits}");
-    let by_alice = json(&carol, &["list", "--author", "alice", "--label", "bug", "--json"]);
+    let by_alice = json(
+        &carol,
+        &["list", "--author", "alice", "--label", "bug", "--json"],
+    );
     assert_eq!(by_alice.as_array().unwrap().len(), 1, "{by_alice}");
-    let all = json(&carol, &["list", "--state", "all", "--sort", "updated", "--json"]);
+    let all = json(
+        &carol,
+        &["list", "--state", "all", "--sort", "updated", "--json"],
+    );
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
 }
 
@@ -148,13 +188,19 @@ fn the_hook_refuses_what_the_policy_does_not_grant() {
     let refused = [
         // Another's title, description, or comment under another's id.
         (format!("{dir}/title"), Some("Carol's now\n".to_owned())),
-        (format!("{dir}/comments/{a}/1"), Some(format!("Date: {NOW}\n\nin Alice's name\n"))),
+        (
+            format!("{dir}/comments/{a}/1"),
+            Some(format!("Date: {NOW}\n\nin Alice's name\n")),
+        ),
         // An issue in another's name.
         (format!("issues/{a}/2/title"), Some("fake\n".to_owned())),
         // Assigning another, as a non-maintainer.
         (format!("{dir}/assignees/{a}"), Some(String::new())),
         // Editing another's comment.
-        (format!("{dir}/edits/{a}/0/1"), Some(format!("Date: {NOW}\n\nrewritten\n"))),
+        (
+            format!("{dir}/edits/{a}/0/1"),
+            Some(format!("Date: {NOW}\n\nrewritten\n")),
+        ),
         // A new label name.
         ("labels/mine/description".to_owned(), Some("x\n".to_owned())),
         // Removing the open label's index entry of another's issue.
@@ -165,11 +211,29 @@ fn the_hook_refuses_what_the_policy_does_not_grant() {
         out.assert_failed();
         assert!(out.stderr.contains("gitapps: denied"), "{path}: {out}");
     }
-    let out = symlink_by_hand(&forge, carol, &format!("{dir}/labels/closed"), "/labels/closed");
+    let out = symlink_by_hand(
+        &forge,
+        carol,
+        &format!("{dir}/labels/closed"),
+        "/labels/closed",
+    );
     out.assert_failed();
     // What is one's own goes through, by hand too.
-    push_by_hand(&forge, carol, &[(format!("{dir}/assignees/{c}"), Some(String::new()))]).assert_ok();
-    push_by_hand(&forge, carol, &[(format!("{dir}/comments/{c}/0"), Some(format!("Date: {NOW}\n\nby hand\n")))]).assert_ok();
+    push_by_hand(
+        &forge,
+        carol,
+        &[(format!("{dir}/assignees/{c}"), Some(String::new()))],
+    )
+    .assert_ok();
+    push_by_hand(
+        &forge,
+        carol,
+        &[(
+            format!("{dir}/comments/{c}/0"),
+            Some(format!("Date: {NOW}\n\nby hand\n")),
+        )],
+    )
+    .assert_ok();
     let shown = json(&bob, &["show", "1", "--json"]);
     assert_eq!(shown["assignees"], serde_json::json!([c]));
     assert_eq!(shown["comments"].as_array().unwrap().len(), 2, "{shown}");
@@ -188,7 +252,11 @@ fn init_repairs_and_shares_the_maintainers_with_git_mr() {
     let group = owner.git(&["show", "origin/apps/access-control:groups/maintainers"]);
     assert!(group.contains(&forge.user("bob").fpr), "{group}");
     let files = owner.git(&["ls-tree", "--name-only", "-r", "origin/apps/access-control"]);
-    for f in ["refs/issues.conf", "branches/issues.conf", "refs/merge-reqs.conf"] {
+    for f in [
+        "refs/issues.conf",
+        "branches/issues.conf",
+        "refs/merge-reqs.conf",
+    ] {
         assert!(files.contains(f), "{files}");
     }
     // A user who is not the owner cannot set it up.
@@ -199,13 +267,22 @@ fn init_repairs_and_shares_the_maintainers_with_git_mr() {
 #[test]
 fn writers_at_once_lose_nothing() {
     let forge = project();
-    let users: Vec<&Member> = ["alice", "bob", "carol"].iter().map(|n| forge.user(n)).collect();
+    let users: Vec<&Member> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|n| forge.user(n))
+        .collect();
     let mut children = Vec::new();
     for i in 0..3 {
         for u in &users {
             children.push(
                 u.issue_command()
-                    .args(["create", "-t", &format!("issue {i} of {}", u.name), "-m", "at once"])
+                    .args([
+                        "create",
+                        "-t",
+                        &format!("issue {i} of {}", u.name),
+                        "-m",
+                        "at once",
+                    ])
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::piped())
                     .spawn()
@@ -214,13 +291,22 @@ fn writers_at_once_lose_nothing() {
         }
     }
     for child in children {
-        Output::new("concurrent create".to_owned(), child.wait_with_output().unwrap()).assert_ok();
+        Output::new(
+            "concurrent create".to_owned(),
+            child.wait_with_output().unwrap(),
+        )
+        .assert_ok();
     }
     let all = json(forge.owner(), &["list", "--json"]);
     assert_eq!(all.as_array().unwrap().len(), 9, "{all}");
     for u in &users {
         let mine = json(u, &["list", "--author", "me", "--json"]);
-        let mut numbers: Vec<u64> = mine.as_array().unwrap().iter().map(|i| i["number"].as_u64().unwrap()).collect();
+        let mut numbers: Vec<u64> = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["number"].as_u64().unwrap())
+            .collect();
         numbers.sort();
         assert_eq!(numbers, vec![1, 2, 3], "{mine}");
     }

@@ -24,5 +24,9 @@ pub fn fixed_by(forge: &Forge) -> Result<BTreeMap<ItemId, Vec<ItemId>>> {
         return Ok(BTreeMap::new());
     };
     let tree = crate::store::tree_of(forge.repo(), tip)?;
-    Ok(link::read_fixes(forge.repo(), Some(tree), MERGE_REQUESTS.1)?)
+    Ok(link::read_fixes(
+        forge.repo(),
+        Some(tree),
+        MERGE_REQUESTS.1,
+    )?)
 }

@@ -7,7 +7,7 @@ use gitapps_core::forge::Committed;
 use gitapps_core::id::{lookup, Lookup};
 use gitapps_core::thread::edit::Target;
 use gitapps_core::thread::{write as thread_write, Comment};
-use gitapps_core::{label, Forge, Fingerprint, ItemId, People, Tx};
+use gitapps_core::{label, Fingerprint, Forge, ItemId, People, Tx};
 use gix::ObjectId;
 
 use crate::layout::{self, ISSUES_DIR};
@@ -33,7 +33,9 @@ pub fn snapshot(forge: &Forge, depth: Depth) -> Result<Snapshot> {
 /// [`snapshot`] of the data commit `tip`.
 pub fn snapshot_at(forge: &Forge, tip: ObjectId, depth: Depth) -> Result<Snapshot> {
     if depth == Depth::Summary {
-        if let Some(mut cached) = forge.cache_load::<Snapshot>("summary", store::READER_VERSION, tip) {
+        if let Some(mut cached) =
+            forge.cache_load::<Snapshot>("summary", store::READER_VERSION, tip)
+        {
             // The tree is never taken from a file: a bad id would be a wrong base.
             cached.tree = Some(store::tree_of(forge.repo(), tip)?);
             return Ok(cached);
@@ -47,7 +49,12 @@ pub fn snapshot_at(forge: &Forge, tip: ObjectId, depth: Depth) -> Result<Snapsho
 }
 
 /// The issue `spec` names (`<who>/<n>` or `<n>` when unique).
-pub fn find<'s>(snapshot: &'s Snapshot, people: &People, me: Option<&Fingerprint>, spec: &str) -> Result<&'s Issue> {
+pub fn find<'s>(
+    snapshot: &'s Snapshot,
+    people: &People,
+    me: Option<&Fingerprint>,
+    spec: &str,
+) -> Result<&'s Issue> {
     match lookup(snapshot.issues.iter().map(|i| &i.id), people, me, spec)? {
         Lookup::Found(id) => snapshot.get(&id).ok_or_else(|| Error::NotFound(spec.to_owned())),
         Lookup::BadName => Err(Error::Invalid(format!(
@@ -58,7 +65,12 @@ pub fn find<'s>(snapshot: &'s Snapshot, people: &People, me: Option<&Fingerprint
 }
 
 /// The comment `spec` (`<who>/<k>`) of `issue`.
-pub fn find_comment<'i>(issue: &'i Issue, people: &People, me: Option<&Fingerprint>, spec: &str) -> Result<&'i Comment> {
+pub fn find_comment<'i>(
+    issue: &'i Issue,
+    people: &People,
+    me: Option<&Fingerprint>,
+    spec: &str,
+) -> Result<&'i Comment> {
     let bad = || Error::Invalid(format!("`{spec}` is not <who>/<k>"));
     let (who, k) = spec.rsplit_once('/').ok_or_else(bad)?;
     let k = gitapps_core::refs::parse_number(k).ok_or_else(bad)?;
@@ -71,7 +83,10 @@ pub fn find_comment<'i>(issue: &'i Issue, people: &People, me: Option<&Fingerpri
 }
 
 /// Run `change` on the newest full snapshot and push it.
-fn transact<T>(forge: &Forge, mut change: impl FnMut(&Snapshot, &mut Tx) -> Result<T>) -> Result<Committed<T>> {
+fn transact<T>(
+    forge: &Forge,
+    mut change: impl FnMut(&Snapshot, &mut Tx) -> Result<T>,
+) -> Result<Committed<T>> {
     forge.transact(
         &[],
         |tip| store::read(forge.repo(), Some(tip), Depth::Full),
@@ -114,7 +129,12 @@ fn one_line(what: &str, text: &str) -> Result<String> {
 
 /// Open an issue: its title, its description (comment 0) and labels (`open`
 /// plus `labels`). Returns its name.
-pub fn create(forge: &Forge, title: &str, body: &str, labels: &[String]) -> Result<Committed<ItemId>> {
+pub fn create(
+    forge: &Forge,
+    title: &str,
+    body: &str,
+    labels: &[String],
+) -> Result<Committed<ItemId>> {
     let me = forge.me()?;
     let title = one_line("the title", title)?;
     transact(forge, |snapshot, tx| {
@@ -122,7 +142,9 @@ pub fn create(forge: &Forge, title: &str, body: &str, labels: &[String]) -> Resu
         all.extend(labels.iter().filter(|l| *l != "open").cloned());
         check_labels(snapshot, &all)?;
         if all.iter().any(|l| l == "closed") {
-            return Err(Error::Invalid("a new issue is open: no `closed` label".to_owned()));
+            return Err(Error::Invalid(
+                "a new issue is open: no `closed` label".to_owned(),
+            ));
         }
         let id = ItemId {
             author: me.clone(),
@@ -140,7 +162,12 @@ pub fn create(forge: &Forge, title: &str, body: &str, labels: &[String]) -> Resu
 
 /// Comment on an issue (a reply when `reply_to` names a comment). Returns the
 /// comment's index.
-pub fn comment(forge: &Forge, spec_id: &ItemId, body: &str, reply_to: Option<&str>) -> Result<Committed<u32>> {
+pub fn comment(
+    forge: &Forge,
+    spec_id: &ItemId,
+    body: &str,
+    reply_to: Option<&str>,
+) -> Result<Committed<u32>> {
     let me = forge.me()?;
     if body.trim().is_empty() {
         return Err(Error::Invalid("a comment needs some text".to_owned()));
@@ -161,7 +188,12 @@ pub fn comment(forge: &Forge, spec_id: &ItemId, body: &str, reply_to: Option<&st
 }
 
 /// New versions of the title and description (the author's only).
-pub fn edit(forge: &Forge, id: &ItemId, title: Option<&str>, body: Option<&str>) -> Result<Committed<()>> {
+pub fn edit(
+    forge: &Forge,
+    id: &ItemId,
+    title: Option<&str>,
+    body: Option<&str>,
+) -> Result<Committed<()>> {
     let me = forge.me()?;
     if me != id.author {
         return Err(Error::NotAllowed(format!(
@@ -170,7 +202,9 @@ pub fn edit(forge: &Forge, id: &ItemId, title: Option<&str>, body: Option<&str>)
     }
     let title = title.map(|t| one_line("the title", t)).transpose()?;
     if title.is_none() && body.is_none() {
-        return Err(Error::Invalid("nothing to edit: give -t, -m or -F".to_owned()));
+        return Err(Error::Invalid(
+            "nothing to edit: give -t, -m or -F".to_owned(),
+        ));
     }
     transact(forge, |snapshot, tx| {
         let issue = get(snapshot, id)?;
@@ -178,18 +212,39 @@ pub fn edit(forge: &Forge, id: &ItemId, title: Option<&str>, body: Option<&str>)
         tx.message = format!("git issue edit {id}\n");
         if let Some(t) = &title {
             if *t != issue.title {
-                thread_write::add_edit(tx, forge.repo(), snapshot.tree, &dir, &me, Target::Title, Some(t))?;
+                thread_write::add_edit(
+                    tx,
+                    forge.repo(),
+                    snapshot.tree,
+                    &dir,
+                    &me,
+                    Target::Title,
+                    Some(t),
+                )?;
             }
         }
         if let Some(b) = body {
-            thread_write::add_edit(tx, forge.repo(), snapshot.tree, &dir, &me, Target::Comment(0), Some(b))?;
+            thread_write::add_edit(
+                tx,
+                forge.repo(),
+                snapshot.tree,
+                &dir,
+                &me,
+                Target::Comment(0),
+                Some(b),
+            )?;
         }
         Ok(())
     })
 }
 
 /// A new version of one's own comment `k` (`None`: retract it).
-pub fn edit_comment(forge: &Forge, id: &ItemId, spec: &str, text: Option<&str>) -> Result<Committed<Fingerprint>> {
+pub fn edit_comment(
+    forge: &Forge,
+    id: &ItemId,
+    spec: &str,
+    text: Option<&str>,
+) -> Result<Committed<Fingerprint>> {
     let me = forge.me()?;
     transact(forge, |snapshot, tx| {
         let issue = get(snapshot, id)?;
@@ -203,7 +258,15 @@ pub fn edit_comment(forge: &Forge, id: &ItemId, spec: &str, text: Option<&str>) 
             )));
         }
         tx.message = format!("git issue comment {id} (edit)\n");
-        thread_write::add_edit(tx, forge.repo(), snapshot.tree, &layout::issue_dir(id), &me, Target::Comment(c.index), text)?;
+        thread_write::add_edit(
+            tx,
+            forge.repo(),
+            snapshot.tree,
+            &layout::issue_dir(id),
+            &me,
+            Target::Comment(c.index),
+            text,
+        )?;
         Ok(me.clone())
     })
 }
@@ -219,11 +282,18 @@ fn may_triage(people: &People, me: &Fingerprint, issue: &Issue) -> bool {
     *me == issue.id.author || people.is_member(MAINTAINERS_GROUP, me)
 }
 
-fn plan_labels(tx: &mut Tx, issue: &Issue, add: &[String], remove: &[String]) -> Result<LabelChange> {
+fn plan_labels(
+    tx: &mut Tx,
+    issue: &Issue,
+    add: &[String],
+    remove: &[String],
+) -> Result<LabelChange> {
     let mut change = LabelChange::default();
     for l in remove {
         if add.contains(l) {
-            return Err(Error::Invalid(format!("label `{l}` is both added and removed")));
+            return Err(Error::Invalid(format!(
+                "label `{l}` is both added and removed"
+            )));
         }
         if issue.has_label(l) && !change.removed.contains(l) {
             label::unlink(tx, ISSUES_DIR, &issue.id, l);
@@ -240,7 +310,12 @@ fn plan_labels(tx: &mut Tx, issue: &Issue, add: &[String], remove: &[String]) ->
 }
 
 /// Add and remove labels (the author and maintainers).
-pub fn label(forge: &Forge, id: &ItemId, add: &[String], remove: &[String]) -> Result<Committed<LabelChange>> {
+pub fn label(
+    forge: &Forge,
+    id: &ItemId,
+    add: &[String],
+    remove: &[String],
+) -> Result<Committed<LabelChange>> {
     let me = forge.me()?;
     transact(forge, |snapshot, tx| {
         let issue = get(snapshot, id)?;
@@ -254,7 +329,8 @@ pub fn label(forge: &Forge, id: &ItemId, add: &[String], remove: &[String]) -> R
         let open_closed = |l: &String| l == "open" || l == "closed";
         if add.iter().any(open_closed) || remove.iter().any(open_closed) {
             return Err(Error::Invalid(
-                "open and closed say the state: use `git issue close` or `git issue reopen`".to_owned(),
+                "open and closed say the state: use `git issue close` or `git issue reopen`"
+                    .to_owned(),
             ));
         }
         tx.message = format!("git issue label {id}\n");
@@ -294,7 +370,12 @@ pub fn state_edits(
 
 /// Close or reopen an issue (the author and maintainers), saying why when
 /// `reason` is given. `Ok(false)`: it was in that state already.
-pub fn set_state(forge: &Forge, id: &ItemId, state: State, reason: Option<&str>) -> Result<Committed<bool>> {
+pub fn set_state(
+    forge: &Forge,
+    id: &ItemId,
+    state: State,
+    reason: Option<&str>,
+) -> Result<Committed<bool>> {
     let me = forge.me()?;
     transact(forge, |snapshot, tx| {
         let issue = get(snapshot, id)?;
@@ -314,7 +395,12 @@ pub fn set_state(forge: &Forge, id: &ItemId, state: State, reason: Option<&str>)
 
 /// Assign (or, with `assign` false, unassign) `who`: anyone themselves,
 /// maintainers anyone. Returns who changed.
-pub fn assign(forge: &Forge, id: &ItemId, who: &[Fingerprint], assign: bool) -> Result<Committed<Vec<Fingerprint>>> {
+pub fn assign(
+    forge: &Forge,
+    id: &ItemId,
+    who: &[Fingerprint],
+    assign: bool,
+) -> Result<Committed<Vec<Fingerprint>>> {
     let me = forge.me()?;
     transact(forge, |snapshot, tx| {
         let issue = get(snapshot, id)?;
@@ -329,7 +415,9 @@ pub fn assign(forge: &Forge, id: &ItemId, who: &[Fingerprint], assign: bool) -> 
                 )));
             }
             if assign && !people.has_key(w) {
-                return Err(Error::Invalid(format!("{w} has no key on apps/access-control: nobody to assign")));
+                return Err(Error::Invalid(format!(
+                    "{w} has no key on apps/access-control: nobody to assign"
+                )));
             }
             if issue.is_assigned(w) != assign && !changed.contains(w) {
                 let path = layout::assignee_path(id, w);
@@ -341,7 +429,10 @@ pub fn assign(forge: &Forge, id: &ItemId, who: &[Fingerprint], assign: bool) -> 
                 changed.push(w.clone());
             }
         }
-        tx.message = format!("git issue {} {id}\n", if assign { "assign" } else { "unassign" });
+        tx.message = format!(
+            "git issue {} {id}\n",
+            if assign { "assign" } else { "unassign" }
+        );
         Ok(changed)
     })
 }

@@ -105,7 +105,13 @@ mod tests {
         templates::parse(&files(maintainers)).expect("the issue policy parses")
     }
 
-    fn allowed(who: &Fingerprint, owner: &Fingerprint, maintainers: &[Fingerprint], op: TreeOp, path: &str) -> bool {
+    fn allowed(
+        who: &Fingerprint,
+        owner: &Fingerprint,
+        maintainers: &[Fingerprint],
+        op: TreeOp,
+        path: &str,
+    ) -> bool {
         policy(maintainers)
             .for_user(who, owner)
             .unwrap()
@@ -127,34 +133,106 @@ mod tests {
         let ms = [m.clone()];
         let a = alice.as_str();
         let b = bob.as_str();
-        let yes = |who: &Fingerprint, op, path: String| assert!(allowed(who, &owner, &ms, op, &path), "{who} {op:?} {path}");
-        let no = |who: &Fingerprint, op, path: String| assert!(!allowed(who, &owner, &ms, op, &path), "{who} {op:?} {path}");
+        let yes = |who: &Fingerprint, op, path: String| {
+            assert!(allowed(who, &owner, &ms, op, &path), "{who} {op:?} {path}")
+        };
+        let no = |who: &Fingerprint, op, path: String| {
+            assert!(!allowed(who, &owner, &ms, op, &path), "{who} {op:?} {path}")
+        };
         yes(&alice, TreeOp::CreateFile, format!("issues/{a}/1/title"));
         no(&bob, TreeOp::CreateFile, format!("issues/{a}/1/title"));
         no(&alice, TreeOp::Modify, format!("issues/{a}/1/title"));
-        yes(&bob, TreeOp::CreateFile, format!("issues/{a}/1/comments/{b}/0"));
-        no(&bob, TreeOp::CreateFile, format!("issues/{a}/1/comments/{a}/1"));
+        yes(
+            &bob,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/comments/{b}/0"),
+        );
+        no(
+            &bob,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/comments/{a}/1"),
+        );
         no(&bob, TreeOp::Modify, format!("issues/{a}/1/comments/{b}/0"));
         // Closing: the author and maintainers, nobody else.
-        yes(&alice, TreeOp::CreateSymlink, format!("issues/{a}/1/labels/closed"));
-        yes(&m, TreeOp::CreateSymlink, format!("issues/{a}/1/labels/closed"));
-        no(&bob, TreeOp::CreateSymlink, format!("issues/{a}/1/labels/closed"));
+        yes(
+            &alice,
+            TreeOp::CreateSymlink,
+            format!("issues/{a}/1/labels/closed"),
+        );
+        yes(
+            &m,
+            TreeOp::CreateSymlink,
+            format!("issues/{a}/1/labels/closed"),
+        );
+        no(
+            &bob,
+            TreeOp::CreateSymlink,
+            format!("issues/{a}/1/labels/closed"),
+        );
         no(&bob, TreeOp::DeleteFile, format!("labels/open/{a}/1"));
         // Assigning: oneself, or maintainers anyone.
-        yes(&bob, TreeOp::CreateFile, format!("issues/{a}/1/assignees/{b}"));
-        yes(&bob, TreeOp::DeleteFile, format!("issues/{a}/1/assignees/{b}"));
-        no(&bob, TreeOp::CreateFile, format!("issues/{a}/1/assignees/{a}"));
-        no(&alice, TreeOp::CreateFile, format!("issues/{a}/1/assignees/{b}"));
-        yes(&m, TreeOp::CreateFile, format!("issues/{a}/1/assignees/{b}"));
-        yes(&m, TreeOp::DeleteFile, format!("issues/{a}/1/assignees/{b}"));
+        yes(
+            &bob,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/assignees/{b}"),
+        );
+        yes(
+            &bob,
+            TreeOp::DeleteFile,
+            format!("issues/{a}/1/assignees/{b}"),
+        );
+        no(
+            &bob,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/assignees/{a}"),
+        );
+        no(
+            &alice,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/assignees/{b}"),
+        );
+        yes(
+            &m,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/assignees/{b}"),
+        );
+        yes(
+            &m,
+            TreeOp::DeleteFile,
+            format!("issues/{a}/1/assignees/{b}"),
+        );
         // Label names: maintainers only.
-        yes(&m, TreeOp::CreateFile, "labels/wontfix/description".to_owned());
-        no(&alice, TreeOp::CreateFile, "labels/wontfix/description".to_owned());
+        yes(
+            &m,
+            TreeOp::CreateFile,
+            "labels/wontfix/description".to_owned(),
+        );
+        no(
+            &alice,
+            TreeOp::CreateFile,
+            "labels/wontfix/description".to_owned(),
+        );
         // Edits of one's own comments only.
-        yes(&bob, TreeOp::CreateFile, format!("issues/{a}/1/edits/{b}/0/1"));
-        no(&bob, TreeOp::CreateFile, format!("issues/{a}/1/edits/{a}/0/1"));
-        yes(&alice, TreeOp::CreateFile, format!("issues/{a}/1/edits/{a}/title/1"));
-        no(&bob, TreeOp::CreateFile, format!("issues/{a}/1/edits/{b}/title/1"));
+        yes(
+            &bob,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/edits/{b}/0/1"),
+        );
+        no(
+            &bob,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/edits/{a}/0/1"),
+        );
+        yes(
+            &alice,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/edits/{a}/title/1"),
+        );
+        no(
+            &bob,
+            TreeOp::CreateFile,
+            format!("issues/{a}/1/edits/{b}/title/1"),
+        );
         // Nothing outside issues and labels.
         no(&m, TreeOp::CreateFile, "settings/merge".to_owned());
     }

@@ -95,12 +95,7 @@ impl Snapshot {
 
 /// The tree of the data commit `commit`.
 pub fn tree_of(repo: &gix::Repository, commit: ObjectId) -> Result<ObjectId> {
-    Ok(repo
-        .find_commit(commit)
-        .git()?
-        .tree_id()
-        .git()?
-        .detach())
+    Ok(repo.find_commit(commit).git()?.tree_id().git()?.detach())
 }
 
 /// Read the issues on the data commit `commit` (nothing when `None`).
@@ -216,13 +211,8 @@ fn read_issue(
         match e.name.as_str() {
             TITLE if e.mode.is_blob() => title = Some(first_line(&reader.blob(&e.id)?)),
             label::ITEM_LABELS_DIR if e.mode.is_tree() => {
-                labels = label::read_item(
-                    reader,
-                    &epath(),
-                    &e,
-                    &snapshot.labels,
-                    depth == Depth::Full,
-                )?;
+                labels =
+                    label::read_item(reader, &epath(), &e, &snapshot.labels, depth == Depth::Full)?;
             }
             ASSIGNEES_DIR if e.mode.is_tree() => {
                 assignees = read_assignees(reader, &epath(), &e)?;
@@ -257,12 +247,19 @@ fn read_issue(
     }))
 }
 
-fn read_assignees(reader: &mut TreeReader<'_>, path: &str, dir: &Entry) -> Result<Vec<Fingerprint>> {
+fn read_assignees(
+    reader: &mut TreeReader<'_>,
+    path: &str,
+    dir: &Entry,
+) -> Result<Vec<Fingerprint>> {
     let mut out = Vec::new();
     for a in reader.tree(&dir.id)? {
         match Fingerprint::parse(&a.name) {
             Ok(f) if a.mode.is_blob() && f.as_str() == a.name => out.push(f),
-            _ => reader.warn(format!("{path}/{}", a.name), "not an assignee (an empty file named by a user id)"),
+            _ => reader.warn(
+                format!("{path}/{}", a.name),
+                "not an assignee (an empty file named by a user id)",
+            ),
         }
     }
     out.sort();

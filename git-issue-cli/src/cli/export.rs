@@ -49,18 +49,36 @@ fn issue_page(issue: &Issue, people: &People, fixed_by: &[gitapps_core::ItemId])
         escape(&issue.labels.join(", "))
     );
     if !issue.assignees.is_empty() {
-        let names: Vec<String> = issue.assignees.iter().map(|a| escape(&people.display(a))).collect();
+        let names: Vec<String> = issue
+            .assignees
+            .iter()
+            .map(|a| escape(&people.display(a)))
+            .collect();
         body.push_str(&format!("<p>assigned to {}</p>\n", names.join(", ")));
     }
     if !fixed_by.is_empty() {
         let names: Vec<String> = fixed_by
             .iter()
-            .map(|m| format!("<a href=\"../mr/{}-{}.html\">{}</a>", m.author, m.number, escape(&format!("{}/{}", m.author.short(), m.number))))
+            .map(|m| {
+                format!(
+                    "<a href=\"../mr/{}-{}.html\">{}</a>",
+                    m.author,
+                    m.number,
+                    escape(&format!("{}/{}", m.author.short(), m.number))
+                )
+            })
             .collect();
-        body.push_str(&format!("<p>fixed by merge request {}</p>\n", names.join(", ")));
+        body.push_str(&format!(
+            "<p>fixed by merge request {}</p>\n",
+            names.join(", ")
+        ));
     }
     for c in &issue.comments {
-        let text = if c.is_retracted() { "(retracted)".to_owned() } else { c.body.clone() };
+        let text = if c.is_retracted() {
+            "(retracted)".to_owned()
+        } else {
+            c.body.clone()
+        };
         body.push_str(&format!(
             "<div class=\"comment\" id=\"c-{}-{}\"><div class=\"meta\">{} · comment {}/{} · {}{}</div><div class=\"body\">{}</div></div>\n",
             c.author,
@@ -78,7 +96,9 @@ fn issue_page(issue: &Issue, people: &People, fixed_by: &[gitapps_core::ItemId])
 
 pub fn run(ctx: &Ctx, a: Args) -> CommandResult {
     if !a.html {
-        return Err(CommandError::user("give --html: HTML is the only export format"));
+        return Err(CommandError::user(
+            "give --html: HTML is the only export format",
+        ));
     }
     ctx.refresh();
     let snapshot = ctx.snapshot(Depth::Full)?;
@@ -93,7 +113,10 @@ pub fn run(ctx: &Ctx, a: Args) -> CommandResult {
     let mut rows = String::new();
     for issue in snapshot.issues.iter().rev() {
         let fixes = fixed_by.get(&issue.id).map(Vec::as_slice).unwrap_or(&[]);
-        std::fs::write(dir.join(page_name(issue)), issue_page(issue, &people, fixes))?;
+        std::fs::write(
+            dir.join(page_name(issue)),
+            issue_page(issue, &people, fixes),
+        )?;
         rows.push_str(&format!(
             "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             page_name(issue),
@@ -104,7 +127,10 @@ pub fn run(ctx: &Ctx, a: Args) -> CommandResult {
         ));
     }
     let body = format!("<h1>Issues</h1>\n<table>\n{rows}</table>\n");
-    std::fs::write(dir.join("index.html"), page("Issues", "../", "style.css", "git issue export", &body))?;
+    std::fs::write(
+        dir.join("index.html"),
+        page("Issues", "../", "style.css", "git issue export", &body),
+    )?;
     println!("{}", dir.join("index.html").display());
     Ok(())
 }

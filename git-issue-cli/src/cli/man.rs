@@ -28,7 +28,10 @@ fn git_bash_function(cmd: &Command, name: &str) -> String {
         .map(|s| s.get_name())
         .collect();
     let global = long_options(cmd);
-    let mut out = format!("\n{name} ()\n{{\n\tlocal subcommands=\"{}\"\n", subcommands.join(" "));
+    let mut out = format!(
+        "\n{name} ()\n{{\n\tlocal subcommands=\"{}\"\n",
+        subcommands.join(" ")
+    );
     out.push_str("\tlocal subcommand=\"$(__git_find_on_cmdline \"$subcommands\")\"\n");
     out.push_str("\tif [ -z \"$subcommand\" ]; then\n\t\tcase \"$cur\" in\n");
     out.push_str(&format!("\t\t--*) __gitcomp \"{}\" ;;\n", global.join(" ")));
@@ -36,7 +39,11 @@ fn git_bash_function(cmd: &Command, name: &str) -> String {
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let mut options = long_options(sub);
         options.extend(global.iter().cloned());
-        out.push_str(&format!("\t{},--*) __gitcomp \"{}\" ;;\n", sub.get_name(), options.join(" ")));
+        out.push_str(&format!(
+            "\t{},--*) __gitcomp \"{}\" ;;\n",
+            sub.get_name(),
+            options.join(" ")
+        ));
     }
     out.push_str("\tesac\n}\n");
     out
@@ -63,14 +70,18 @@ pub fn write_pages(cmd: Command, dir: &Path) -> CommandResult {
     let mut written = Vec::new();
     let mut render = |page: Command, name: String| -> CommandResult {
         let mut buf = Vec::new();
-        clap_mangen::Man::new(page).title(name.to_uppercase()).render(&mut buf)?;
+        clap_mangen::Man::new(page)
+            .title(name.to_uppercase())
+            .render(&mut buf)?;
         let path = dir.join(format!("{name}.1"));
         std::fs::write(&path, buf)?;
         written.push(path);
         Ok(())
     };
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let page = sub.clone().bin_name(format!("git issue {}", sub.get_name()));
+        let page = sub
+            .clone()
+            .bin_name(format!("git issue {}", sub.get_name()));
         render(page, format!("{BIN}-{}", sub.get_name()))?;
     }
     render(cmd, BIN.to_owned())?;

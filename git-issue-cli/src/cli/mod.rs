@@ -110,8 +110,10 @@ impl Ctx {
             return;
         }
         if let Err(e) = self.forge.fetch_with(&git_issue::links::branches()) {
-            self.ui
-                .warn(&format!("could not fetch from {}: {e}", self.forge.remote()));
+            self.ui.warn(&format!(
+                "could not fetch from {}: {e}",
+                self.forge.remote()
+            ));
         }
     }
 

@@ -80,7 +80,10 @@ fn versions_json(versions: &[Version]) -> Value {
 }
 
 fn name_json(people: &People, who: &gitapps_core::Fingerprint) -> Value {
-    people.name(who).map(|n| Value::String(n.to_owned())).unwrap_or(Value::Null)
+    people
+        .name(who)
+        .map(|n| Value::String(n.to_owned()))
+        .unwrap_or(Value::Null)
 }
 
 pub fn comment_json(c: &Comment, people: &People) -> Value {
@@ -121,25 +124,57 @@ pub fn summary_json(issue: &Issue, people: &People) -> Value {
 fn show_json(issue: &Issue, people: &People, fixed_by: &[ItemId]) -> Value {
     let mut v = summary_json(issue, people);
     let obj = v.as_object_mut().expect("an object");
-    obj.insert("description".into(), Value::String(issue.description().map(|c| c.body.clone()).unwrap_or_default()));
+    obj.insert(
+        "description".into(),
+        Value::String(
+            issue
+                .description()
+                .map(|c| c.body.clone())
+                .unwrap_or_default(),
+        ),
+    );
     obj.insert("title_history".into(), versions_json(&issue.title_history));
-    obj.insert("updated".into(), json!(issue.updated().map(|d| clock::format(&d))));
+    obj.insert(
+        "updated".into(),
+        json!(issue.updated().map(|d| clock::format(&d))),
+    );
     obj.insert(
         "comments".into(),
-        Value::Array(issue.comments.iter().map(|c| comment_json(c, people)).collect()),
+        Value::Array(
+            issue
+                .comments
+                .iter()
+                .map(|c| comment_json(c, people))
+                .collect(),
+        ),
     );
-    obj.insert("links".into(), json!(fixed_by.iter().map(|m| m.to_string()).collect::<Vec<_>>()));
+    obj.insert(
+        "links".into(),
+        json!(fixed_by.iter().map(|m| m.to_string()).collect::<Vec<_>>()),
+    );
     v
 }
 
 pub fn list(ctx: &Ctx, a: ListArgs) -> CommandResult {
     ctx.refresh();
     // Sorting by activity needs every comment's date.
-    let depth = if a.sort == Sort::Updated { Depth::Full } else { Depth::Summary };
+    let depth = if a.sort == Sort::Updated {
+        Depth::Full
+    } else {
+        Depth::Summary
+    };
     let snapshot = ctx.snapshot(depth)?;
     let people = ctx.people()?;
-    let author = a.author.as_deref().map(|w| ctx.person(&people, w)).transpose()?;
-    let assignee = a.assignee.as_deref().map(|w| ctx.person(&people, w)).transpose()?;
+    let author = a
+        .author
+        .as_deref()
+        .map(|w| ctx.person(&people, w))
+        .transpose()?;
+    let assignee = a
+        .assignee
+        .as_deref()
+        .map(|w| ctx.person(&people, w))
+        .transpose()?;
     let mut issues: Vec<&Issue> = snapshot
         .issues
         .iter()
@@ -167,7 +202,12 @@ pub fn list(ctx: &Ctx, a: ListArgs) -> CommandResult {
             State::Open => ctx.ui.paint_code("32", "open"),
             State::Closed => ctx.ui.paint_code("31", "closed"),
         };
-        let labels: Vec<&str> = i.labels.iter().map(String::as_str).filter(|l| *l != "open" && *l != "closed").collect();
+        let labels: Vec<&str> = i
+            .labels
+            .iter()
+            .map(String::as_str)
+            .filter(|l| *l != "open" && *l != "closed")
+            .collect();
         let mut line = format!(
             "{}/{}\t{state}\t{}\t{}",
             i.id.author.short(),
@@ -204,7 +244,8 @@ pub fn show(ctx: &Ctx, a: ShowArgs) -> CommandResult {
     let (snapshot, people, id) = ctx.find(&a.issue, Depth::Full)?;
     let issue = snapshot.get(&id).expect("found in this snapshot");
     let fixed_by: BTreeMap<ItemId, Vec<ItemId>> = links::fixed_by(&ctx.forge).unwrap_or_else(|e| {
-        ctx.ui.warn(&format!("cannot read the merge requests' links: {e}"));
+        ctx.ui
+            .warn(&format!("cannot read the merge requests' links: {e}"));
         BTreeMap::new()
     });
     let fixes = fixed_by.get(&id).cloned().unwrap_or_default();
@@ -212,10 +253,19 @@ pub fn show(ctx: &Ctx, a: ShowArgs) -> CommandResult {
         return Ok(ctx.ui.json(&show_json(issue, &people, &fixes))?);
     }
     let mut out = String::new();
-    out.push_str(&format!("{} {}\n", ctx.ui.bold(&format!("{}/{}", id.author.short(), id.number)), ctx.ui.bold(&issue.title)));
+    out.push_str(&format!(
+        "{} {}\n",
+        ctx.ui.bold(&format!("{}/{}", id.author.short(), id.number)),
+        ctx.ui.bold(&issue.title)
+    ));
     if a.history && !issue.title_history.is_empty() {
         for v in &issue.title_history {
-            out.push_str(&format!("    title v{} {}: {}\n", v.version, clock::format(&v.date), clean_line(v.text.as_deref().unwrap_or("(retracted)"))));
+            out.push_str(&format!(
+                "    title v{} {}: {}\n",
+                v.version,
+                clock::format(&v.date),
+                clean_line(v.text.as_deref().unwrap_or("(retracted)"))
+            ));
         }
     } else if !issue.title_history.is_empty() {
         out.push_str("    (title edited: --history shows every version)\n");
@@ -223,18 +273,33 @@ pub fn show(ctx: &Ctx, a: ShowArgs) -> CommandResult {
     out.push_str(&format!("id:        {id}\n"));
     out.push_str(&format!("state:     {}\n", issue.state()));
     out.push_str(&format!("author:    {}\n", people.describe(&id.author)));
-    out.push_str(&format!("labels:    {}\n", clean_line(&issue.labels.join(", "))));
+    out.push_str(&format!(
+        "labels:    {}\n",
+        clean_line(&issue.labels.join(", "))
+    ));
     if !issue.assignees.is_empty() {
         let names: Vec<String> = issue.assignees.iter().map(|w| people.display(w)).collect();
         out.push_str(&format!("assignees: {}\n", clean_line(&names.join(", "))));
     }
     if !fixes.is_empty() {
-        let names: Vec<String> = fixes.iter().map(|m| format!("{}/{}", m.author.short(), m.number)).collect();
-        out.push_str(&format!("fixed by:  {} (merge requests: git mr show NAME)\n", names.join(", ")));
+        let names: Vec<String> = fixes
+            .iter()
+            .map(|m| format!("{}/{}", m.author.short(), m.number))
+            .collect();
+        out.push_str(&format!(
+            "fixed by:  {} (merge requests: git mr show NAME)\n",
+            names.join(", ")
+        ));
     }
     for c in &issue.comments {
         out.push('\n');
-        let mut meta = format!("{} · comment {}/{} · {}", people.display(&c.author), c.author.short(), c.index, clock::format(&c.date));
+        let mut meta = format!(
+            "{} · comment {}/{} · {}",
+            people.display(&c.author),
+            c.author.short(),
+            c.index,
+            clock::format(&c.date)
+        );
         if c.index == 0 && c.author == id.author {
             meta.push_str(" · description");
         }
@@ -252,13 +317,21 @@ pub fn show(ctx: &Ctx, a: ShowArgs) -> CommandResult {
         }
         if a.history && c.is_edited() {
             for v in &c.history {
-                out.push_str(&format!("    --- v{} {}\n", v.version, clock::format(&v.date)));
+                out.push_str(&format!(
+                    "    --- v{} {}\n",
+                    v.version,
+                    clock::format(&v.date)
+                ));
                 for line in clean(v.text.as_deref().unwrap_or("(retracted)")).lines() {
                     out.push_str(&format!("    {line}\n"));
                 }
             }
         } else {
-            let body = if c.is_retracted() { "(retracted)".into() } else { clean(&c.body) };
+            let body = if c.is_retracted() {
+                "(retracted)".into()
+            } else {
+                clean(&c.body)
+            };
             for line in body.lines() {
                 out.push_str(&format!("    {line}\n"));
             }
@@ -280,7 +353,12 @@ pub fn search(ctx: &Ctx, a: SearchArgs) -> CommandResult {
     }
     let mut out = String::new();
     for h in &hits {
-        out.push_str(&format!("{}/{}\t{}\n", h.id.author.short(), h.id.number, ctx.ui.bold(&h.title)));
+        out.push_str(&format!(
+            "{}/{}\t{}\n",
+            h.id.author.short(),
+            h.id.number,
+            ctx.ui.bold(&h.title)
+        ));
         for m in &h.matches {
             out.push_str(&format!("    {}: {}\n", m.location, clean_line(&m.line)));
         }

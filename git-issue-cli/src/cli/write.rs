@@ -34,7 +34,12 @@ pub struct CreateArgs {
     #[arg(short, long = "message", value_name = "MSG")]
     message: Vec<String>,
     /// Read the description from FILE (`-`: standard input).
-    #[arg(short = 'F', long = "file", value_name = "FILE", conflicts_with = "message")]
+    #[arg(
+        short = 'F',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "message"
+    )]
     file: Option<PathBuf>,
     /// A label to put on it (besides `open`); repeat for more.
     #[arg(long = "label", value_name = "L")]
@@ -50,7 +55,12 @@ pub struct CommentArgs {
     #[arg(short, long = "message", value_name = "MSG")]
     message: Vec<String>,
     /// Read the text from FILE (`-`: standard input).
-    #[arg(short = 'F', long = "file", value_name = "FILE", conflicts_with = "message")]
+    #[arg(
+        short = 'F',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "message"
+    )]
     file: Option<PathBuf>,
     /// Reply to the comment <who>/<k>.
     #[arg(long, value_name = "WHO/K", conflicts_with_all = ["edit", "retract"])]
@@ -74,7 +84,12 @@ pub struct EditArgs {
     #[arg(short, long = "message", value_name = "MSG")]
     message: Vec<String>,
     /// Read the new description from FILE (`-`: standard input).
-    #[arg(short = 'F', long = "file", value_name = "FILE", conflicts_with = "message")]
+    #[arg(
+        short = 'F',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "message"
+    )]
     file: Option<PathBuf>,
 }
 
@@ -125,7 +140,12 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> CommandResult {
     Ok(())
 }
 
-fn text(ctx: &Ctx, messages: &[String], file: Option<&PathBuf>, template: &str) -> CommandResult<Option<editor::Message>> {
+fn text(
+    ctx: &Ctx,
+    messages: &[String],
+    file: Option<&PathBuf>,
+    template: &str,
+) -> CommandResult<Option<editor::Message>> {
     Ok(editor::message(&ctx.forge, messages, file, template)?)
 }
 
@@ -137,7 +157,10 @@ pub fn create(ctx: &Ctx, a: CreateArgs) -> CommandResult {
     };
     let message = text(ctx, &a.message, a.file.as_ref(), template)?;
     let (title, body) = match (&a.title, &message) {
-        (Some(t), m) => (t.clone(), m.as_ref().map(|m| m.text.clone()).unwrap_or_default()),
+        (Some(t), m) => (
+            t.clone(),
+            m.as_ref().map(|m| m.text.clone()).unwrap_or_default(),
+        ),
         (None, Some(m)) if a.message.is_empty() && a.file.is_none() => {
             let (first, rest) = m.text.split_once('\n').unwrap_or((&m.text, ""));
             (first.to_owned(), rest.trim_start_matches('\n').to_owned())
@@ -151,7 +174,11 @@ pub fn create(ctx: &Ctx, a: CreateArgs) -> CommandResult {
 }
 
 /// The draft goes when the change is pushed; it stays, named in a hint, when not.
-fn finish<T>(ctx: &Ctx, message: Option<&editor::Message>, result: git_issue::Result<T>) -> CommandResult<T> {
+fn finish<T>(
+    ctx: &Ctx,
+    message: Option<&editor::Message>,
+    result: git_issue::Result<T>,
+) -> CommandResult<T> {
     match result {
         Ok(v) => {
             if let Some(m) = message {
@@ -174,16 +201,30 @@ pub fn comment(ctx: &Ctx, a: CommentArgs) -> CommandResult {
         println!("retracted {spec} on {id} ({})", c.value);
         return Ok(());
     }
-    let message = text(ctx, &a.message, a.file.as_ref(), "\n# Your comment. Lines starting with # are dropped.\n")?;
+    let message = text(
+        ctx,
+        &a.message,
+        a.file.as_ref(),
+        "\n# Your comment. Lines starting with # are dropped.\n",
+    )?;
     let Some(m) = &message else {
-        return Err(CommandError::user("no text: nothing was written").hint("give the text with -m MSG or -F FILE"));
+        return Err(CommandError::user("no text: nothing was written")
+            .hint("give the text with -m MSG or -F FILE"));
     };
     if let Some(spec) = &a.edit {
-        finish(ctx, message.as_ref(), ops::edit_comment(&ctx.forge, &id, spec, Some(&m.text)))?;
+        finish(
+            ctx,
+            message.as_ref(),
+            ops::edit_comment(&ctx.forge, &id, spec, Some(&m.text)),
+        )?;
         println!("edited {spec} on {id}");
         return Ok(());
     }
-    let k = finish(ctx, message.as_ref(), ops::comment(&ctx.forge, &id, &m.text, a.reply_to.as_deref()))?;
+    let k = finish(
+        ctx,
+        message.as_ref(),
+        ops::comment(&ctx.forge, &id, &m.text, a.reply_to.as_deref()),
+    )?;
     println!("comment {}/{} on {id}", ctx.forge.me()?, k.value);
     Ok(())
 }
@@ -195,7 +236,12 @@ pub fn edit(ctx: &Ctx, a: EditArgs) -> CommandResult {
     } else {
         text(ctx, &a.message, a.file.as_ref(), "")?
     };
-    let result = ops::edit(&ctx.forge, &id, a.title.as_deref(), body.as_ref().map(|m| m.text.as_str()));
+    let result = ops::edit(
+        &ctx.forge,
+        &id,
+        a.title.as_deref(),
+        body.as_ref().map(|m| m.text.as_str()),
+    );
     finish(ctx, body.as_ref(), result)?;
     println!("edited {id}");
     Ok(())
@@ -232,7 +278,8 @@ pub fn assign(ctx: &Ctx, a: AssignArgs, assign: bool) -> CommandResult {
 
 pub fn close(ctx: &Ctx, a: CloseArgs, state: State) -> CommandResult {
     let (_, _, id) = ctx.find(&a.issue, Depth::Summary)?;
-    let changed = ops::set_state(&ctx.forge, &id, state, a.message.as_deref()).map_err(|e| ctx.explain(e))?;
+    let changed =
+        ops::set_state(&ctx.forge, &id, state, a.message.as_deref()).map_err(|e| ctx.explain(e))?;
     if changed.value {
         println!("{id} is {state}");
     } else {
