@@ -118,3 +118,37 @@ anyone create-file ^{items}/$user_id/{n}/{FIXES_DIR}/{id}/{n}$
 "
     )
 }
+
+/// An item's `fixes` directory (`entry`, at `path`), as its app's reader sees
+/// it: the linked items, sorted; anything else is a warning.
+pub fn read_item(
+    reader: &mut crate::tree_reader::TreeReader<'_>,
+    path: &str,
+    entry: &crate::tree_reader::Entry,
+) -> Result<Vec<ItemId>> {
+    let mut out = Vec::new();
+    for author in reader.tree(&entry.id)? {
+        let apath = format!("{path}/{}", author.name);
+        let fpr = Fingerprint::parse(&author.name)
+            .ok()
+            .filter(|f| f.as_str() == author.name && author.mode.is_tree());
+        let Some(fpr) = fpr else {
+            reader.warn(apath, "not a user id directory");
+            continue;
+        };
+        for n in reader.tree(&author.id)? {
+            match parse_number(&n.name).filter(|k| *k > 0 && n.mode.is_blob()) {
+                Some(number) => out.push(ItemId {
+                    author: fpr.clone(),
+                    number,
+                }),
+                None => reader.warn(
+                    format!("{apath}/{}", n.name),
+                    "not a link (an empty file named by a number)",
+                ),
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

@@ -82,7 +82,7 @@ fn an_issue_from_creation_to_closing() {
     let second = alice.issue(&["create", "-t", "Docs are thin", "-m", "More examples."]);
     assert_eq!(second.trim(), format!("{}/2", alice.fpr));
 
-    let list = json(&bob, &["list", "--json"]);
+    let list = json(bob, &["list", "--json"]);
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 2, "{list:?}");
     let first = list.iter().find(|i| i["number"] == 1).unwrap();
@@ -96,7 +96,7 @@ fn an_issue_from_creation_to_closing() {
     // Comments and replies, names resolved from the keys.
     bob.issue(&["comment", "alice/1", "-m", "Which version?"]);
     alice.issue(&["comment", "1", "--reply-to", "bob/0", "-m", "The newest."]);
-    let shown = json(&carol, &["show", "alice/1", "--json"]);
+    let shown = json(carol, &["show", "alice/1", "--json"]);
     let comments = shown["comments"].as_array().unwrap();
     assert_eq!(comments.len(), 3, "{shown}");
     assert_eq!(comments[0]["body"], "Run it with no input.\n");
@@ -135,10 +135,10 @@ fn an_issue_from_creation_to_closing() {
     let err = carol.issue_fails(&["assign", "1", "alice"]);
     assert!(err.contains("only maintainers assign others"), "{err}");
     bob.issue(&["assign", "1", "alice"]);
-    let mine = json(&carol, &["list", "--assignee", "alice", "--json"]);
+    let mine = json(carol, &["list", "--assignee", "alice", "--json"]);
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
     carol.issue(&["unassign", "1", "me"]);
-    let shown = json(&carol, &["show", "1", "--json"]);
+    let shown = json(carol, &["show", "1", "--json"]);
     assert_eq!(shown["assignees"], serde_json::json!([alice.fpr]));
 
     // Labels and state: the author and maintainers; nobody else.
@@ -149,10 +149,10 @@ fn an_issue_from_creation_to_closing() {
     let err = alice.issue_fails(&["label", "1", "--add", "no-such"]);
     assert!(err.contains("no label `no-such`"), "{err}");
     alice.issue(&["close", "1", "-m", "Fixed in the newest build."]);
-    assert_eq!(json(&bob, &["show", "1", "--json"])["state"], "closed");
-    let open = json(&bob, &["list", "--json"]);
+    assert_eq!(json(bob, &["show", "1", "--json"])["state"], "closed");
+    let open = json(bob, &["list", "--json"]);
     assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
-    let closed = json(&bob, &["list", "--state", "closed", "--json"]);
+    let closed = json(bob, &["list", "--state", "closed", "--json"]);
     assert_eq!(closed[0]["number"], 1, "{closed}");
     let shown = bob.issue(&["show", "1"]);
     assert!(
@@ -160,18 +160,18 @@ fn an_issue_from_creation_to_closing() {
         "{shown}"
     );
     bob.issue(&["reopen", "alice/1", "-m", "Still crashes here."]);
-    assert_eq!(json(&carol, &["show", "1", "--json"])["state"], "open");
+    assert_eq!(json(carol, &["show", "1", "--json"])["state"], "open");
 
     // Search, filters and sorting.
-    let hits = json(&carol, &["search", "NEWEST", "--json"]);
+    let hits = json(carol, &["search", "NEWEST", "--json"]);
     assert_eq!(hits[0]["id"], format!("{}/1", alice.fpr), "{hits}");
     let by_alice = json(
-        &carol,
+        carol,
         &["list", "--author", "alice", "--label", "bug", "--json"],
     );
     assert_eq!(by_alice.as_array().unwrap().len(), 1, "{by_alice}");
     let all = json(
-        &carol,
+        carol,
         &["list", "--state", "all", "--sort", "updated", "--json"],
     );
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
@@ -234,7 +234,7 @@ fn the_hook_refuses_what_the_policy_does_not_grant() {
         )],
     )
     .assert_ok();
-    let shown = json(&bob, &["show", "1", "--json"]);
+    let shown = json(bob, &["show", "1", "--json"]);
     assert_eq!(shown["assignees"], serde_json::json!([c]));
     assert_eq!(shown["comments"].as_array().unwrap().len(), 2, "{shown}");
 }
@@ -310,4 +310,128 @@ fn writers_at_once_lose_nothing() {
         numbers.sort();
         assert_eq!(numbers, vec![1, 2, 3], "{mine}");
     }
+}
+
+/// `main` with a README; maintainers and Carol may push it; everyone has it.
+fn with_main(forge: &Forge) {
+    forge.push_main();
+    forge.edit_access_control(
+        &[
+            ("refs/main.conf", Some(&format!("maintainers fast-forward ^heads/main$\n{} fast-forward ^heads/main$\n", forge.user("carol").fpr))),
+            (
+                "branches/main.conf",
+                Some(&format!(
+                    "branch ^heads/main$\nmaintainers create-file,modify,delete ^.*$\n{} create-file,modify,delete ^.*$\n",
+                    forge.user("carol").fpr
+                )),
+            ),
+        ],
+        "maintainers and carol push main",
+    );
+    for u in &forge.users {
+        u.git(&["fetch", "-q", "origin"]);
+    }
+}
+
+fn commit_file(u: &Member, file: &str, content: &str) {
+    std::fs::write(u.clone.join(file), content).unwrap();
+    u.git(&["add", file]);
+    u.git(&["commit", "-q", "-m", &format!("add {file}")]);
+}
+
+#[test]
+fn a_merge_closes_the_issues_it_fixes_in_the_same_push() {
+    let forge = project();
+    forge
+        .owner()
+        .mr(&["init", "--maintainer", &forge.user("bob").fpr]);
+    with_main(&forge);
+    let (alice, bob, carol) = (forge.user("alice"), forge.user("bob"), forge.user("carol"));
+    carol.issue(&["create", "-t", "No greeting", "-m", "Say hello."]);
+    carol.issue(&["create", "-t", "No farewell", "-m", "Say bye."]);
+    alice.issue(&["create", "-t", "Alice's own", "-m", "Mine."]);
+
+    alice.git(&["checkout", "-q", "-b", "greet", "origin/main"]);
+    commit_file(alice, "hello.txt", "hello\n");
+    let err = alice.mr_fails(&["create", "-t", "Greet", "-m", "v1", "--fixes", "carol/9"]);
+    assert!(err.contains("no issue"), "{err}");
+    let mr = alice.mr(&[
+        "create", "-t", "Greet", "-m", "v1", "--fixes", "carol/1", "--fixes", "carol/2",
+    ]);
+    let mr = mr.trim().to_owned();
+    let shown = json(carol, &["show", "carol/1", "--json"]);
+    assert_eq!(shown["links"], serde_json::json!([mr]), "{shown}");
+    let mr_json: Value = serde_json::from_str(&bob.mr(&["show", &mr, "--json"])).unwrap();
+    assert_eq!(
+        mr_json["fixes"],
+        serde_json::json!([format!("{}/1", carol.fpr), format!("{}/2", carol.fpr)]),
+        "{mr_json}"
+    );
+
+    // Carol closes her second issue herself first: the merge leaves it be.
+    carol.issue(&["close", "2"]);
+    let before = bob.git(&[
+        "ls-remote",
+        &forge.server.path().display().to_string(),
+        "refs/heads/apps/issues/data",
+    ]);
+    let out = bob.mr_out(&["merge", &mr]);
+    let out_text = format!("{}{}", out.stdout, out.stderr);
+    out.assert_ok();
+    assert!(
+        out_text.contains(&format!("closed issue {}/1", carol.fpr)),
+        "{out_text}"
+    );
+    let after = bob.git(&[
+        "ls-remote",
+        &forge.server.path().display().to_string(),
+        "refs/heads/apps/issues/data",
+    ]);
+    assert_ne!(before, after);
+    let issue = json(alice, &["show", "carol/1", "--json"]);
+    assert_eq!(issue["state"], "closed", "{issue}");
+    // Comments of one second sort by author: find the merge's by its header.
+    let comments = issue["comments"].as_array().unwrap();
+    let last = comments
+        .iter()
+        .find(|c| !c["headers"]["Fixed-By"].is_null())
+        .unwrap()
+        .clone();
+    assert_eq!(last["author"], bob.fpr, "{issue}");
+    assert_eq!(last["headers"]["Fixed-By"], mr, "{issue}");
+    // One push moved main, the merge requests and the issues: the audit
+    // log's newest certificate names all three.
+    let cert = forge.server.git(&["show", "refs/apps/push-certs:cert"]);
+    let cert = cert.success_stdout();
+    for r in [
+        "refs/heads/main",
+        "refs/heads/apps/merge-reqs/data",
+        "refs/heads/apps/issues/data",
+    ] {
+        assert!(cert.contains(r), "{r} not in\n{cert}");
+    }
+
+    // A merger who may merge (the owner lets Carol label merge requests) but
+    // not close others' issues: the merge goes ahead, and says the issue
+    // stayed open.
+    let rule = format!(
+        "branch ^heads/apps/merge-reqs/data$\n{} create-directory,delete-directory,create-symlink,delete-file ^(labels|merge-reqs)/.*$\n",
+        carol.fpr
+    );
+    forge.edit_access_control(&[("branches/carol.conf", Some(&rule))], "carol merges");
+    alice.git(&["checkout", "-q", "-b", "own", "origin/main"]);
+    commit_file(alice, "own.txt", "own\n");
+    let own = alice
+        .mr(&["create", "-t", "Own", "-m", "v1", "--fixes", "alice/1"])
+        .trim()
+        .to_owned();
+    carol.git(&["fetch", "-q", "origin"]);
+    let out = carol.mr_out(&["merge", &own]);
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("stayed open")
+            && out.stderr.contains("only its author and maintainers"),
+        "{out}"
+    );
+    assert_eq!(json(bob, &["show", "alice/1", "--json"])["state"], "open");
 }

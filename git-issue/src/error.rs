@@ -1,7 +1,5 @@
 //! What can go wrong in `git_issue`.
 
-use gitapps_core::push::RejectCode;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -18,16 +16,6 @@ pub enum Error {
     /// The policy would refuse it: said before pushing.
     #[error("{0}")]
     NotAllowed(String),
-}
-
-impl Error {
-    /// The hook's code, when the push was refused.
-    pub fn reject_code(&self) -> Option<RejectCode> {
-        match self {
-            Error::Core(gitapps_core::Error::PushRejected { code, .. }) => code.clone(),
-            _ => None,
-        }
-    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

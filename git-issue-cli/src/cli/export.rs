@@ -84,7 +84,7 @@ fn issue_page(issue: &Issue, people: &People, fixed_by: &[gitapps_core::ItemId])
             c.author,
             c.index,
             escape(&people.display(&c.author)),
-            escape(&c.author.short()),
+            escape(c.author.short()),
             c.index,
             time(&c.date),
             if c.is_edited() && !c.is_retracted() { " (edited)" } else { "" },
