@@ -435,3 +435,86 @@ fn a_merge_closes_the_issues_it_fixes_in_the_same_push() {
     );
     assert_eq!(json(bob, &["show", "alice/1", "--json"])["state"], "open");
 }
+
+#[test]
+fn hostile_data_is_shown_harmless_and_malformed_files_are_skipped() {
+    let forge = project();
+    let (alice, carol) = (forge.user("alice"), forge.user("carol"));
+    alice.issue(&["create", "-t", "Fine", "-m", "ok"]);
+    let c = &carol.fpr;
+    let a = &alice.fpr;
+    // Carol's own issue, by hand: a title with terminal escapes and a bidi
+    // override, and a comment file with no header block; a comment on Alice's
+    // issue whose date is not a date.
+    push_by_hand(
+        &forge,
+        carol,
+        &[
+            (
+                format!("issues/{c}/1/title"),
+                Some("evil \u{1b}[2J\u{1b}]0;pwned\u{7} \u{202e}txt.exe\n".to_owned()),
+            ),
+            (
+                format!("issues/{c}/1/comments/{c}/0"),
+                Some("no headers here".to_owned()),
+            ),
+            (
+                format!("issues/{a}/1/comments/{c}/0"),
+                Some("Date: yesterday\n\nhi\n".to_owned()),
+            ),
+        ],
+    )
+    .assert_ok();
+    let out = alice.issue_out(&["list", "--state", "all"]);
+    out.assert_ok();
+    assert!(
+        !out.stdout.contains('\u{1b}')
+            && !out.stdout.contains('\u{202e}')
+            && !out.stdout.contains('\u{7}'),
+        "{out}"
+    );
+    assert!(out.stdout.contains("evil"), "{out}");
+    let shown = alice.issue_out(&["show", "alice/1"]);
+    shown.assert_ok();
+    assert!(
+        shown
+            .stderr
+            .contains(&format!("issues/{a}/1/comments/{c}/0")),
+        "the bad comment is named: {shown}"
+    );
+    // A comment index is never reused, malformed files included.
+    carol.issue(&["comment", "alice/1", "-m", "a real one"]);
+    let json = json(alice, &["show", "alice/1", "--json"]);
+    let mine: Vec<&Value> = json["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["author"] == *c)
+        .collect();
+    assert_eq!(mine.len(), 1, "{json}");
+    assert_eq!(mine[0]["index"], 1, "{json}");
+}
+
+#[test]
+fn help_completions_and_manual_pages() {
+    let forge = Forge::new(&["owner"], &[("GITAPPS_NOW", NOW)]);
+    let owner = forge.owner();
+    let help = owner.issue(&["--help"]);
+    for verb in [
+        "create", "list", "show", "comment", "assign", "close", "export",
+    ] {
+        assert!(help.contains(verb), "{help}");
+    }
+    let script = owner.issue(&["completions", "bash"]);
+    assert!(script.contains("_git_issue ()"), "{script}");
+    let dir = forge.root.path().join("man");
+    let pages = owner.issue(&["man", dir.to_str().unwrap()]);
+    assert!(
+        pages.contains("git-issue.1") && pages.contains("git-issue-create.1"),
+        "{pages}"
+    );
+    // Before `git issue init`: a clear error that says what to do, and exit 3.
+    let out = owner.issue_out(&["list"]);
+    assert_eq!(out.status.code(), Some(3), "{out}");
+    assert!(out.stderr.contains("git issue init"), "{out}");
+}
