@@ -161,6 +161,7 @@ mod tests {
             revisions: vec![],
             title_history: vec![],
             votes: vec![],
+            fixes: Vec::new(),
         };
         let me = fpr('A');
         // The author's fake result does not count.

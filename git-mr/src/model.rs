@@ -83,6 +83,10 @@ pub struct MergeRequest {
     /// which stand).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub votes: Vec<Vote>,
+    /// The issues it says it fixes (`git mr create --fixes`), which its merge
+    /// closes where the merger may.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<MrId>,
 }
 
 impl MergeRequest {

@@ -229,6 +229,8 @@ pub struct NewMergeRequest {
     pub target: String,
     pub labels: Vec<String>,
     pub revision: ObjectId,
+    /// Issues it fixes (resolved by the caller): its merge closes them.
+    pub fixes: Vec<MrId>,
 }
 
 /// `git mr create`: title, target, description (comment 0), `open` plus the labels,
@@ -270,6 +272,12 @@ pub fn create(forge: &Forge, new: &NewMergeRequest) -> Result<Committed<MrId>> {
         for l in &labels {
             ensure_label(snapshot, l)?;
             link_label(tx, &id, l);
+        }
+        for issue in &new.fixes {
+            tx.file(
+                gitapps_core::link::fixes_path(layout::MERGE_REQS_DIR, &id, issue),
+                Vec::new(),
+            );
         }
         tx.update_ref(layout::revision_tag(&id, 1), new.revision);
         Ok(id)
@@ -535,6 +543,10 @@ pub struct Merged {
     pub fast_forward: bool,
     /// What the merge requirements lacked, when forced past them.
     pub forced: Vec<review::Missing>,
+    /// The issues it fixes that the same push closed.
+    pub closed_issues: Vec<MrId>,
+    /// The issues it fixes that stayed open, each with why.
+    pub open_issues: Vec<(MrId, String)>,
 }
 
 /// `git mr merge`: merge a revision into the target branch `target` (fast-forward
@@ -558,136 +570,219 @@ pub fn merge(
     let me = forge.me()?;
     let people = forge.people()?;
     let mut seen_newest: Option<u32> = None;
-    forge.transact_fetching(
-        Depth::Summary,
-        &[target.to_owned()],
-        |forge, snapshot, tx| {
-            let mr = get(snapshot, id)?;
-            if mr.state() != State::Open {
-                return Err(Error::Invalid(format!("{id} is {}", mr.state())));
-            }
-            if mr.target != target {
-                return Err(Error::Invalid(format!(
-                    "{id} targets {}, not {target}",
-                    mr.target
-                )));
-            }
-            let newest =
-                mr.latest_revision()
-                    .map(|r| r.number)
-                    .ok_or_else(|| Error::NoSuchRevision {
-                        mr: id.to_string(),
-                        revision: revision.unwrap_or(1),
-                    })?;
-            match seen_newest.replace(newest) {
-                Some(before) if before != newest && revision.is_none() => {
-                    return Err(Error::Invalid(format!(
-                        "{id} got revision {newest} while merging revision {before}: nothing was \
-                     merged; look at it (git mr diff {id} --since {before}) and merge again"
-                    )))
-                }
-                _ => {}
-            }
-            let k = revision.unwrap_or(newest);
-            let rev = mr.revision(k).ok_or_else(|| Error::NoSuchRevision {
-                mr: id.to_string(),
-                revision: k,
-            })?;
-            let missing = review::missing(snapshot.settings.as_ref(), mr, &people, rev.number);
-            if !missing.is_empty() && !force {
-                return Err(Error::NotMergeable {
+    // The issues' branch comes in the same fetch: a merge closes what it fixes.
+    let branches = [target.to_owned(), git_issue::APP.data_branch()];
+    forge.transact_fetching(Depth::Summary, &branches, |forge, snapshot, tx| {
+        let mr = get(snapshot, id)?;
+        if mr.state() != State::Open {
+            return Err(Error::Invalid(format!("{id} is {}", mr.state())));
+        }
+        if mr.target != target {
+            return Err(Error::Invalid(format!(
+                "{id} targets {}, not {target}",
+                mr.target
+            )));
+        }
+        let newest =
+            mr.latest_revision()
+                .map(|r| r.number)
+                .ok_or_else(|| Error::NoSuchRevision {
                     mr: id.to_string(),
-                    revision: rev.number,
-                    missing: missing.iter().map(|m| m.to_string()).collect(),
-                });
+                    revision: revision.unwrap_or(1),
+                })?;
+        match seen_newest.replace(newest) {
+            Some(before) if before != newest && revision.is_none() => {
+                return Err(Error::Invalid(format!(
+                    "{id} got revision {newest} while merging revision {before}: nothing was \
+                     merged; look at it (git mr diff {id} --since {before}) and merge again"
+                )))
             }
-            let head = peel_commit(forge, &rev.commit.to_string())?;
-            let target_ref = format!("refs/heads/{}", mr.target);
-            let target_tip = forge.branch_tip(&mr.target)?;
-            let mut merge_base = None;
-            let (new, fast_forward) = match target_tip {
-                None => (head, true),
-                Some(tip) => {
-                    let base = forge
-                        .repo()
-                        .merge_base(tip, head)
-                        .ok()
-                        .flatten()
-                        .map(|b| b.detach());
-                    merge_base = base;
-                    if base == Some(tip) {
-                        (head, true)
-                    } else if base == Some(head) {
-                        return Err(Error::Invalid(format!(
-                            "revision {} of {id} is already in {}",
-                            rev.number, mr.target
-                        )));
-                    } else {
-                        let tree = merge_tree(forge, id, &mr.target, tip, head)?;
-                        let message = format!(
-                            "Merge merge request {id} (v{}) into {}\n\n{}\n",
-                            rev.number, mr.target, mr.title
-                        );
-                        let commit = tx::write_commit(
-                            forge.repo(),
-                            tree,
-                            &[tip, head],
-                            &message,
-                            forge.signature()?,
-                        )?;
-                        (commit, false)
-                    }
-                }
-            };
-            tx.message = format!("git mr merge {id}\n");
-            tx.update_ref(target_ref, new);
-            plan_labels(
-                tx,
-                snapshot,
-                mr,
-                &["merged".to_owned(), "closed".to_owned()],
-                &["open".to_owned(), "needs-review".to_owned()],
-            )?;
-            let how = if fast_forward {
-                "fast-forward"
-            } else {
-                "merge commit"
-            };
-            let mut headers = vec![
-                (header::REVISION.to_owned(), rev.number.to_string()),
-                (header::MERGE_COMMIT.to_owned(), new.to_string()),
-            ];
-            // What the revision was reviewed against: `git mr diff` of a merged
-            // merge request diffs against it (see diff::revision_base).
-            if let Some(base) = merge_base {
-                headers.push((header::BASE.to_owned(), base.to_string()));
-            }
-            if !missing.is_empty() {
-                let what: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
-                headers.push((header::MERGE_FORCED.to_owned(), what.join("; ")));
-            }
-            add_comment(
-                tx,
-                snapshot,
-                id,
-                &me,
-                &headers,
-                &format!(
-                    "Merged revision {} into {} as {} ({how}).\n",
-                    rev.number, mr.target, new
-                ),
-            )?;
-            Ok(Merged {
-                author: id.author.clone(),
+            _ => {}
+        }
+        let k = revision.unwrap_or(newest);
+        let rev = mr.revision(k).ok_or_else(|| Error::NoSuchRevision {
+            mr: id.to_string(),
+            revision: k,
+        })?;
+        let missing = review::missing(snapshot.settings.as_ref(), mr, &people, rev.number);
+        if !missing.is_empty() && !force {
+            return Err(Error::NotMergeable {
+                mr: id.to_string(),
                 revision: rev.number,
-                newest,
-                target: mr.target.clone(),
-                commit: new,
-                fast_forward,
-                forced: missing,
-            })
-        },
-    )
+                missing: missing.iter().map(|m| m.to_string()).collect(),
+            });
+        }
+        let head = peel_commit(forge, &rev.commit.to_string())?;
+        let target_ref = format!("refs/heads/{}", mr.target);
+        let target_tip = forge.branch_tip(&mr.target)?;
+        let mut merge_base = None;
+        let (new, fast_forward) = match target_tip {
+            None => (head, true),
+            Some(tip) => {
+                let base = forge
+                    .repo()
+                    .merge_base(tip, head)
+                    .ok()
+                    .flatten()
+                    .map(|b| b.detach());
+                merge_base = base;
+                if base == Some(tip) {
+                    (head, true)
+                } else if base == Some(head) {
+                    return Err(Error::Invalid(format!(
+                        "revision {} of {id} is already in {}",
+                        rev.number, mr.target
+                    )));
+                } else {
+                    let tree = merge_tree(forge, id, &mr.target, tip, head)?;
+                    let message = format!(
+                        "Merge merge request {id} (v{}) into {}\n\n{}\n",
+                        rev.number, mr.target, mr.title
+                    );
+                    let commit = tx::write_commit(
+                        forge.repo(),
+                        tree,
+                        &[tip, head],
+                        &message,
+                        forge.signature()?,
+                    )?;
+                    (commit, false)
+                }
+            }
+        };
+        tx.message = format!("git mr merge {id}\n");
+        tx.update_ref(target_ref, new);
+        plan_labels(
+            tx,
+            snapshot,
+            mr,
+            &["merged".to_owned(), "closed".to_owned()],
+            &["open".to_owned(), "needs-review".to_owned()],
+        )?;
+        let how = if fast_forward {
+            "fast-forward"
+        } else {
+            "merge commit"
+        };
+        let mut headers = vec![
+            (header::REVISION.to_owned(), rev.number.to_string()),
+            (header::MERGE_COMMIT.to_owned(), new.to_string()),
+        ];
+        // What the revision was reviewed against: `git mr diff` of a merged
+        // merge request diffs against it (see diff::revision_base).
+        if let Some(base) = merge_base {
+            headers.push((header::BASE.to_owned(), base.to_string()));
+        }
+        if !missing.is_empty() {
+            let what: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
+            headers.push((header::MERGE_FORCED.to_owned(), what.join("; ")));
+        }
+        add_comment(
+            tx,
+            snapshot,
+            id,
+            &me,
+            &headers,
+            &format!(
+                "Merged revision {} into {} as {} ({how}).\n",
+                rev.number, mr.target, new
+            ),
+        )?;
+        let (closed_issues, open_issues) = close_fixed(forge, tx, mr, &me, &people, new)?;
+        Ok(Merged {
+            author: id.author.clone(),
+            revision: rev.number,
+            newest,
+            target: mr.target.clone(),
+            commit: new,
+            fast_forward,
+            forced: missing,
+            closed_issues,
+            open_issues,
+        })
+    })
+}
+
+/// The issues a merge closed, and those that stayed open with why.
+type FixedIssues = (Vec<MrId>, Vec<(MrId, String)>);
+
+/// Close the issues `mr` fixes in the same push (the merge's Tx moves the
+/// issues' branch too) where `me` may close them: the issue's author and the
+/// maintainers, as the issue tracker's policy says. The others stay open,
+/// each with why; an issue closed already is neither.
+fn close_fixed(
+    forge: &Forge,
+    tx: &mut Tx,
+    mr: &MergeRequest,
+    me: &Fingerprint,
+    people: &People,
+    merge_commit: ObjectId,
+) -> Result<FixedIssues> {
+    let (mut closed, mut open) = (Vec::new(), Vec::new());
+    if mr.fixes.is_empty() {
+        return Ok((closed, open));
+    }
+    let issue_error = |e: git_issue::Error| match e {
+        git_issue::Error::Core(e) => Error::Core(e),
+        other => Error::Invalid(other.to_string()),
+    };
+    let Some(tip) = forge.branch_tip(&git_issue::APP.data_branch())? else {
+        for fixed in &mr.fixes {
+            open.push((fixed.clone(), "the remote has no issues".to_owned()));
+        }
+        return Ok((closed, open));
+    };
+    let issues = git_issue::store::read(forge.repo(), Some(tip), git_issue::store::Depth::Summary)
+        .map_err(issue_error)?;
+    let mut changes = Tx::default();
+    for fixed in &mr.fixes {
+        let Some(issue) = issues.get(fixed) else {
+            open.push((fixed.clone(), "no such issue".to_owned()));
+            continue;
+        };
+        if issue.state() == git_issue::State::Closed {
+            continue;
+        }
+        if *me != issue.id.author && !people.is_member(git_issue::policy::MAINTAINERS_GROUP, me) {
+            open.push((
+                fixed.clone(),
+                "only its author and maintainers close it".to_owned(),
+            ));
+            continue;
+        }
+        let headers = [
+            (
+                git_issue::model::header::FIXED_BY.to_owned(),
+                mr.id.to_string(),
+            ),
+            (
+                git_issue::model::header::MERGE_COMMIT.to_owned(),
+                merge_commit.to_string(),
+            ),
+        ];
+        let reason = format!(
+            "Fixed by merge request {} (merged into {} as {merge_commit}).\n",
+            mr.id, mr.target
+        );
+        git_issue::ops::state_edits(
+            &mut changes,
+            &issues,
+            issue,
+            me,
+            git_issue::State::Closed,
+            Some(&reason),
+            &headers,
+        )
+        .map_err(issue_error)?;
+        closed.push(fixed.clone());
+    }
+    if !changes.edits.is_empty() {
+        let tree = tx::write_tree(forge.repo(), issues.tree, &changes.edits)?;
+        let message = format!("git mr merge {}: close the issues it fixes\n", mr.id);
+        let commit = tx::write_commit(forge.repo(), tree, &[tip], &message, forge.signature()?)?;
+        tx.update_ref(git_issue::APP.data_ref(), commit);
+    }
+    Ok((closed, open))
 }
 
 /// The commit a revision names (peeling annotated tags).

@@ -105,7 +105,10 @@ maintainers create-file ^{items}/{id}/{n}/ci/retry/$user_id/{k}$
 # Maintainers say what `git mr merge` requires (git mr settings): settings/merge.
 maintainers create-directory ^settings$
 maintainers create-file,modify ^settings/merge$
-",
+
+# Links: authors say which issues their merge requests fix (git mr create --fixes),
+# merge-reqs/<me>/<n>/fixes/<issue author>/<issue n>, empty files never changed.
+{fixes}",
         open = t::open_rules(items, "title|target"),
         comments = t::comment_rules(items),
         author_labels = t::author_label_rules(items, AUTHOR_LABEL),
@@ -116,6 +119,7 @@ maintainers create-file,modify ^settings/merge$
         sizes = t::size_rules(items, MAX_FILE_SIZE, MAX_TITLE_SIZE, "title|target"),
         edits = t::edit_rules(items, MAX_TITLE_SIZE),
         votes = t::vote_rules(items),
+        fixes = gitapps_core::link::fixes_rules(items),
     )
 }
 

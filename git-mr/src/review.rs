@@ -327,6 +327,7 @@ mod tests {
                 .to_vec(),
             title_history: Vec::new(),
             votes,
+            fixes: Vec::new(),
         }
     }
 

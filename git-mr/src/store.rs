@@ -280,6 +280,7 @@ fn read_mr(
     let mut title = None;
     let mut target = None;
     let mut labels = Vec::new();
+    let mut fixes = Vec::new();
     let scope = Scope {
         path,
         author: &id.author,
@@ -314,6 +315,9 @@ fn read_mr(
             // CI bots' claims on revisions (`ci/v<k>/claim-<attempt>`): the
             // bots' business; the results they post are comments.
             "ci" if e.mode.is_tree() => {}
+            gitapps_core::link::FIXES_DIR if e.mode.is_tree() => {
+                fixes = gitapps_core::link::read_item(&mut reader.objects, &epath(), &e)?;
+            }
             _ => reader.warn(epath(), "unexpected entry"),
         }
     }
@@ -347,6 +351,7 @@ fn read_mr(
         revisions: Vec::new(),
         title_history: thread.title_history,
         votes: thread.votes,
+        fixes,
     }))
 }
 

@@ -25,6 +25,11 @@ pub struct Args {
     /// A label besides `open`; repeatable.
     #[arg(long = "label", value_name = "L")]
     labels: Vec<String>,
+    /// An issue it fixes (git issue): <who>/<n>, or <n> when unique; repeatable.
+    /// Merging the merge request closes it, in the same push, when the merger
+    /// may close it (its author or a maintainer).
+    #[arg(long = "fixes", value_name = "ISSUE")]
+    fixes: Vec<String>,
     /// The revision to review.
     #[arg(default_value = "HEAD")]
     rev: String,
@@ -49,8 +54,13 @@ fn default_target(ctx: &Ctx) -> String {
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     let revision = ops::peel_commit(&ctx.forge, &args.rev)?;
     let target = args.target.clone().unwrap_or_else(|| default_target(ctx));
-    // One fetch: the data, the labels, and the target branch.
-    ctx.refresh_with(std::slice::from_ref(&target));
+    // One fetch: the data, the labels, the target branch (and the issues).
+    let mut branches = vec![target.clone()];
+    if !args.fixes.is_empty() {
+        branches.push(git_issue::APP.data_branch());
+    }
+    ctx.refresh_with(&branches);
+    let fixes = resolve_issues(ctx, &args.fixes)?;
     check_target(ctx, &target, revision)?;
     if let Ok(snapshot) = ctx.forge.snapshot(git_mr::store::Depth::Summary) {
         for l in &args.labels {
@@ -100,6 +110,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         target,
         labels: args.labels,
         revision,
+        fixes,
     };
     let done = ops::create(&ctx.forge, &new).map_err(|e| {
         let e = ctx.explain(e);
@@ -167,4 +178,36 @@ fn warn_if_dirty(ctx: &Ctx, rev: &str) {
             "you have uncommitted changes: they are not part of the merge request (it is for the commit HEAD)",
         );
     }
+}
+
+/// The issues `--fixes` names, on the issues' branch as just fetched.
+fn resolve_issues(ctx: &Ctx, specs: &[String]) -> CommandResult<Vec<git_mr::MrId>> {
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let branch = git_issue::APP.data_branch();
+    let tip = ctx.forge.branch_tip(&branch)?.ok_or_else(|| {
+        CommandError::user(format!(
+            "--fixes: the remote {} has no issues (refs/heads/{branch})",
+            ctx.forge.remote()
+        ))
+        .hint("the project's owner sets the issue tracker up with `git issue init`")
+    })?;
+    let issues = git_issue::store::read(
+        ctx.forge.repo(),
+        Some(tip),
+        git_issue::store::Depth::Summary,
+    )
+    .map_err(|e| CommandError::user(format!("--fixes: {e}")))?;
+    let people = ctx.forge.people()?;
+    let me = ctx.forge.me().ok();
+    let mut ids = Vec::new();
+    for spec in specs {
+        let issue = git_issue::ops::find(&issues, &people, me.as_ref(), spec)
+            .map_err(|e| CommandError::user(format!("--fixes {spec}: {e}")))?;
+        if !ids.contains(&issue.id) {
+            ids.push(issue.id.clone());
+        }
+    }
+    Ok(ids)
 }

@@ -829,6 +829,7 @@ mod tests {
             }],
             title_history: Vec::new(),
             votes: Vec::new(),
+            fixes: Vec::new(),
         }
     }
 

@@ -52,6 +52,8 @@ pub struct Summary<'a> {
     maintainer_approvals: usize,
     changes_requested: usize,
     created: Option<String>,
+    /// The issues it says it fixes.
+    fixes: Vec<String>,
 }
 
 impl<'a> Summary<'a> {
@@ -68,6 +70,7 @@ impl<'a> Summary<'a> {
             state: mr.state().as_str(),
             labels: &mr.labels,
             revisions: mr.revisions.len(),
+            fixes: mr.fixes.iter().map(|i| i.to_string()).collect(),
             ci: git_mr::review::newest_ci_result(mr, people).map(|r| r.status),
             approvals: tally.approvals.len(),
             maintainer_approvals: tally.maintainer_approvals.len(),

@@ -62,5 +62,12 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             "merge commit"
         }
     )));
+    for issue in &m.closed_issues {
+        ctx.ui
+            .note(&format!("closed issue {issue}, which it fixes"));
+    }
+    for (issue, why) in &m.open_issues {
+        ctx.ui.warn(&format!("issue {issue} stayed open: {why}"));
+    }
     Ok(())
 }

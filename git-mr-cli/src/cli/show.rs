@@ -190,6 +190,17 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         "labels:    {}\n",
         ui::clean(&mr.labels.join(", "))
     ));
+    if !mr.fixes.is_empty() {
+        let issues: Vec<String> = mr
+            .fixes
+            .iter()
+            .map(|i| format!("{}/{}", i.author.short(), i.number))
+            .collect();
+        out.push_str(&format!(
+            "fixes:     {} (issues: git issue show NAME)\n",
+            issues.join(", ")
+        ));
+    }
     let newest = mr.latest_revision().map(|r| r.number);
     if let Some(ci) = review::newest_ci_result(mr, &people) {
         out.push_str(&format!(
