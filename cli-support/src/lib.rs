@@ -16,4 +16,6 @@
 pub mod editor;
 pub mod error;
 pub mod html;
+pub mod json;
+pub mod manual;
 pub mod ui;

@@ -75,6 +75,44 @@ pub fn unlink(tx: &mut Tx, items: &str, id: &ItemId, label: &str) {
     tx.remove(index_path(label, id));
 }
 
+/// Labels added and removed by a change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Change {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Add `add` and remove `remove` on the item `id`, which carries `current`:
+/// the links written in `tx`, each label once, and only what changes. A label
+/// both added and removed is an error naming it (the app says so in its words).
+/// Whether the added labels exist is the caller's to check first.
+pub fn plan(
+    tx: &mut Tx,
+    items: &str,
+    id: &ItemId,
+    current: &[String],
+    add: &[String],
+    remove: &[String],
+) -> std::result::Result<Change, String> {
+    let mut change = Change::default();
+    for l in remove {
+        if add.contains(l) {
+            return Err(l.clone());
+        }
+        if current.contains(l) && !change.removed.contains(l) {
+            unlink(tx, items, id, l);
+            change.removed.push(l.clone());
+        }
+    }
+    for l in add {
+        if !current.contains(l) && !change.added.contains(l) {
+            link(tx, items, id, l);
+            change.added.push(l.clone());
+        }
+    }
+    Ok(change)
+}
+
 /// A new label name with its description (trimmed; empty is fine).
 pub fn create(tx: &mut Tx, label: &str, description: &str) {
     let mut text = description.trim().to_owned();

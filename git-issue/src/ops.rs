@@ -272,11 +272,7 @@ pub fn edit_comment(
 }
 
 /// Labels added and removed by a change.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LabelChange {
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-}
+pub use gitapps_core::label::Change as LabelChange;
 
 fn may_triage(people: &People, me: &Fingerprint, issue: &Issue) -> bool {
     *me == issue.id.author || people.is_member(MAINTAINERS_GROUP, me)
@@ -288,25 +284,8 @@ fn plan_labels(
     add: &[String],
     remove: &[String],
 ) -> Result<LabelChange> {
-    let mut change = LabelChange::default();
-    for l in remove {
-        if add.contains(l) {
-            return Err(Error::Invalid(format!(
-                "label `{l}` is both added and removed"
-            )));
-        }
-        if issue.has_label(l) && !change.removed.contains(l) {
-            label::unlink(tx, ISSUES_DIR, &issue.id, l);
-            change.removed.push(l.clone());
-        }
-    }
-    for l in add {
-        if !issue.has_label(l) && !change.added.contains(l) {
-            label::link(tx, ISSUES_DIR, &issue.id, l);
-            change.added.push(l.clone());
-        }
-    }
-    Ok(change)
+    label::plan(tx, ISSUES_DIR, &issue.id, &issue.labels, add, remove)
+        .map_err(|l| Error::Invalid(format!("label `{l}` is both added and removed")))
 }
 
 /// Add and remove labels (the author and maintainers).

@@ -370,11 +370,7 @@ pub fn find_comment<'m>(
 }
 
 /// Labels added and removed by a change.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LabelChange {
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-}
+pub use gitapps_core::label::Change as LabelChange;
 
 fn plan_labels(
     tx: &mut Tx,
@@ -383,26 +379,11 @@ fn plan_labels(
     add: &[String],
     remove: &[String],
 ) -> Result<LabelChange> {
-    let mut change = LabelChange::default();
-    for l in remove {
-        if add.contains(l) {
-            return Err(Error::Invalid(format!(
-                "label `{l}` is both added and removed"
-            )));
-        }
-        if mr.has_label(l) && !change.removed.contains(l) {
-            unlink_label(tx, &mr.id, l);
-            change.removed.push(l.clone());
-        }
-    }
     for l in add {
         ensure_label(snapshot, l)?;
-        if !mr.has_label(l) && !change.added.contains(l) {
-            link_label(tx, &mr.id, l);
-            change.added.push(l.clone());
-        }
     }
-    Ok(change)
+    gitapps_core::label::plan(tx, layout::MERGE_REQS_DIR, &mr.id, &mr.labels, add, remove)
+        .map_err(|l| Error::Invalid(format!("label `{l}` is both added and removed")))
 }
 
 /// `git mr label`.

@@ -2,7 +2,6 @@
 //! `git_issue` and the core.
 
 mod export;
-mod man;
 mod read;
 mod write;
 
@@ -79,7 +78,7 @@ enum Command {
     /// calls for `git issue <TAB>`.
     Completions {
         /// The shell to complete for.
-        shell: clap_complete::Shell,
+        shell: gitapps_cli::manual::Shell,
     },
     /// Write the manual pages (git-issue.1, git-issue-<verb>.1) into DIR.
     ///
@@ -205,8 +204,17 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> CommandResult {
     use clap::CommandFactory;
     match &cli.command {
-        Command::Completions { shell } => return man::completions(Cli::command(), *shell),
-        Command::Man { dir } => return man::write_pages(Cli::command(), dir),
+        Command::Completions { shell } => {
+            gitapps_cli::manual::print_completions(Cli::command(), "git-issue", *shell);
+            return Ok(());
+        }
+        Command::Man { dir } => {
+            return Ok(gitapps_cli::manual::write_man_pages(
+                Cli::command(),
+                "git-issue",
+                dir,
+            )?)
+        }
         _ => {}
     }
     let cwd = std::env::current_dir()?;

@@ -7,9 +7,9 @@ use git_issue::model::header;
 use git_issue::store::Depth;
 use git_issue::{links, search as text_search, Issue, ItemId, State};
 use gitapps_cli::ui::{self, clean, clean_line};
-use gitapps_core::thread::{Comment, Version};
+use gitapps_core::thread::Comment;
 use gitapps_core::{clock, People};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{CommandResult, Ctx};
 
@@ -70,41 +70,10 @@ pub struct SearchArgs {
     json: bool,
 }
 
-fn versions_json(versions: &[Version]) -> Value {
-    Value::Array(
-        versions
-            .iter()
-            .map(|v| json!({"version": v.version, "date": clock::format(&v.date), "text": v.text, "retracted": v.text.is_none()}))
-            .collect(),
-    )
-}
+use gitapps_cli::json::{name as name_json, versions as versions_json};
 
-fn name_json(people: &People, who: &gitapps_core::Fingerprint) -> Value {
-    people
-        .name(who)
-        .map(|n| Value::String(n.to_owned()))
-        .unwrap_or(Value::Null)
-}
-
-pub fn comment_json(c: &Comment, people: &People) -> Value {
-    let headers: Map<String, Value> = c
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    json!({
-        "author": c.author.to_string(),
-        "author_name": name_json(people, &c.author),
-        "index": c.index,
-        "date": clock::format(&c.date),
-        "revision": c.revision(),
-        "in_reply_to": c.header(header::IN_REPLY_TO),
-        "headers": headers,
-        "body": c.body,
-        "edited": c.is_edited(),
-        "retracted": c.is_retracted(),
-        "history": versions_json(&c.history),
-    })
+fn comment_json(c: &Comment, people: &People) -> Value {
+    Value::Object(gitapps_cli::json::comment(c, people))
 }
 
 pub fn summary_json(issue: &Issue, people: &People) -> Value {

@@ -4,7 +4,6 @@ mod checkout;
 mod ci_retry;
 mod close;
 mod comment;
-mod completion;
 mod create;
 mod diff;
 mod edit;
@@ -85,7 +84,7 @@ enum Command {
     /// defines `_git_mr`, which git's own completion calls for `git mr <TAB>`.
     Completions {
         /// The shell to complete for.
-        shell: clap_complete::Shell,
+        shell: gitapps_cli::manual::Shell,
     },
     /// Write the manual pages (git-mr.1, git-mr-<verb>.1) into DIR.
     ///
@@ -339,18 +338,16 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli, ui: Ui) -> CommandResult {
     if let Command::Completions { shell } = cli.command {
         use clap::CommandFactory;
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "git-mr", &mut script);
-        if shell == clap_complete::Shell::Bash {
-            script.extend(completion::git_bash_function(&Cli::command()).into_bytes());
-        }
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+        gitapps_cli::manual::print_completions(Cli::command(), "git-mr", shell);
         return Ok(());
     }
     if let Command::Man { dir } = &cli.command {
         use clap::CommandFactory;
-        return completion::write_man_pages(Cli::command(), dir);
+        return Ok(gitapps_cli::manual::write_man_pages(
+            Cli::command(),
+            "git-mr",
+            dir,
+        )?);
     }
     let cwd = std::env::current_dir()?;
     let forge = Forge::discover(&cwd, &cli.remote)?;

@@ -6,9 +6,9 @@ use git_mr::people::People;
 use git_mr::policy::Roles;
 use git_mr::review::{self, Settings};
 use git_mr::store::Depth;
-use git_mr::thread::{vote, Anchor, Comment, Side, Verdict, Version, Vote};
+use git_mr::thread::{vote, Anchor, Comment, Side, Verdict, Vote};
 use git_mr::{Forge, MergeRequest};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{list, ui, CommandResult, Ctx, Found};
 
@@ -30,48 +30,25 @@ pub struct Args {
     json: bool,
 }
 
-fn versions_json(history: &[Version]) -> Value {
-    Value::Array(
-        history
-            .iter()
-            .map(|v| {
-                json!({
-                    "version": v.version,
-                    "date": git_mr::clock::format(&v.date),
-                    "text": v.text,
-                    "retracted": v.text.is_none(),
-                })
-            })
-            .collect(),
-    )
-}
+use gitapps_cli::json::versions as versions_json;
 
+/// The core's comment JSON, with what a merge request adds: the line a
+/// comment is about, and a CI result (only from the `ci` group; anyone
+/// else's is in `headers` only).
 pub fn comment_json(c: &Comment, people: &People) -> Value {
-    let headers: Map<String, Value> = c
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    let mut map = gitapps_cli::json::comment(c, people);
     let anchor = match c.anchor() {
         Some(Ok(a)) => json!({"path": a.path, "line": a.line, "side": a.side}),
         _ => Value::Null,
     };
-    json!({
-        "author": c.author.to_string(),
-        "author_name": ui::name_json(people, &c.author),
-        "index": c.index,
-        "date": git_mr::clock::format(&c.date),
-        "revision": c.revision(),
-        "in_reply_to": c.header(header::IN_REPLY_TO),
-        // A CI result only from the `ci` group; anyone else's is in `headers` only.
-        "ci_status": c.header(header::CI_STATUS).filter(|_| people.is_ci(&c.author)),
-        "anchor": anchor,
-        "headers": headers,
-        "body": c.body,
-        "edited": c.is_edited(),
-        "retracted": c.is_retracted(),
-        "history": versions_json(&c.history),
-    })
+    map.insert(
+        "ci_status".into(),
+        json!(c
+            .header(header::CI_STATUS)
+            .filter(|_| people.is_ci(&c.author))),
+    );
+    map.insert("anchor".into(), anchor);
+    Value::Object(map)
 }
 
 fn vote_json(v: &Vote, stale: bool, standing: bool, people: &People) -> Value {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use git_mr::people::People;
-use git_mr::{Fingerprint, Forge, MergeRequest, State};
+use git_mr::{Forge, MergeRequest, State};
 pub use gitapps_cli::editor::Message;
 pub use gitapps_cli::ui::{age, clean, clean_line, spaceless, Ui};
 
@@ -69,12 +69,7 @@ pub fn comment_meta(people: &People, c: &git_mr::Comment) -> String {
 }
 
 /// Names of people in JSON: the name from the key, if any.
-pub fn name_json(people: &People, who: &Fingerprint) -> serde_json::Value {
-    people
-        .name(who)
-        .map(|n| serde_json::Value::String(n.to_owned()))
-        .unwrap_or(serde_json::Value::Null)
-}
+pub use gitapps_cli::json::name as name_json;
 
 /// The message from `-m` (several are paragraphs), `-F FILE` (`-` is stdin), or the
 /// editor on a draft under `<git-dir>/git-mr/drafts/` (see [`gitapps_cli::editor::message`]).

@@ -1,28 +1,43 @@
-//! Shell completions and manual pages, generated from the clap definitions so
-//! they never drift from the real options.
+//! Shell completions and manual pages, generated from an app's clap
+//! definitions so they never drift from the real options.
 //!
-//! Bash: clap's script completes `git-mr …`; git's own completion (which
-//! handles `git mr …`) calls a function `_git_mr` when there is one, so that is
-//! written too, using git's helpers (`__gitcomp`, `__git_find_on_cmdline`,
-//! `__git_complete_refs`).
+//! Bash: clap's script completes `git-<app> …`; git's own completion (which
+//! handles `git <app> …`) calls a function `_git_<app>` when there is one, so
+//! that is written too, using git's helpers (`__gitcomp`,
+//! `__git_find_on_cmdline`, `__git_complete_refs`).
 
 use std::io::Write;
 use std::path::Path;
 
 use clap::Command;
 
-use super::CommandResult;
+/// The shells completions are written for.
+pub use clap_complete::Shell;
 
-/// The `_git_mr` function for git's bash completion.
-pub fn git_bash_function(cmd: &Command) -> String {
+/// The completion script for `shell` of the binary `bin` (`git-mr`), with
+/// git's `_git_<app>` function for bash; on stdout.
+pub fn print_completions(mut cmd: Command, bin: &str, shell: Shell) {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, bin, &mut script);
+    if shell == Shell::Bash {
+        script.extend(git_bash_function(&cmd, bin).into_bytes());
+    }
+    // A closed pipe (`| head`) is the reader's choice, not an error.
+    let _ = std::io::stdout().write_all(&script);
+}
+
+/// The `_git_<app>` function for git's bash completion (`bin`: `git-mr`).
+pub fn git_bash_function(cmd: &Command, bin: &str) -> String {
+    let name = format!("_{}", bin.replace('-', "_"));
+    let app = bin.strip_prefix("git-").unwrap_or(bin);
     let subcommands: Vec<&str> = cmd
         .get_subcommands()
         .filter(|s| !s.is_hide_set())
         .map(|s| s.get_name())
         .collect();
     let global: Vec<String> = long_options(cmd);
-    let mut out = String::from(
-        "\n# `git mr <TAB>` under git's own bash completion (which calls _git_mr).\n_git_mr ()\n{\n",
+    let mut out = format!(
+        "\n# `git {app} <TAB>` under git's own bash completion (which calls {name}).\n{name} ()\n{{\n"
     );
     out.push_str(&format!(
         "\tlocal subcommands=\"{}\"\n",
@@ -67,13 +82,14 @@ fn long_options(cmd: &Command) -> Vec<String> {
         .collect()
 }
 
-/// Write `git-mr.1` and one `git-mr-<verb>.1` per verb into `dir` (what `man
-/// git-mr`, hence `git mr --help`, shows).
-pub fn write_man_pages(cmd: Command, dir: &Path) -> CommandResult {
+/// Write `<bin>.1` and one `<bin>-<verb>.1` per verb into `dir` (what
+/// `man git-mr`, hence `git mr --help`, shows), and list them on stdout.
+pub fn write_man_pages(cmd: Command, bin: &'static str, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let cmd = cmd.name("git-mr").bin_name("git-mr");
+    let app = bin.strip_prefix("git-").unwrap_or(bin);
+    let cmd = cmd.name(bin).bin_name(bin);
     let mut written = Vec::new();
-    let mut render = |page: Command, name: String| -> CommandResult {
+    let mut render = |page: Command, name: String| -> std::io::Result<()> {
         let mut buf = Vec::new();
         clap_mangen::Man::new(page)
             .title(name.to_uppercase())
@@ -84,11 +100,13 @@ pub fn write_man_pages(cmd: Command, dir: &Path) -> CommandResult {
         Ok(())
     };
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = format!("git-mr-{}", sub.get_name());
-        let page = sub.clone().bin_name(format!("git mr {}", sub.get_name()));
+        let name = format!("{bin}-{}", sub.get_name());
+        let page = sub
+            .clone()
+            .bin_name(format!("git {app} {}", sub.get_name()));
         render(page, name)?;
     }
-    render(cmd, "git-mr".to_owned())?;
+    render(cmd, bin.to_owned())?;
     let mut stdout = std::io::stdout().lock();
     for p in written {
         writeln!(stdout, "{}", p.display())?;
