@@ -30,9 +30,10 @@ use crate::keyfile::{parse_certs, usable_at};
 use crate::keyindex::{self, keys_tree_of};
 use crate::keyring::{self, parse_signature, ParsedSignature, VerifyError, Window};
 use crate::ledger;
+use crate::policycache;
 use crate::repo::{
     commit_tree, key_files_of, object_header, read_blob_capped, read_key_file, ref_target,
-    BranchFiles, ServerRepo,
+    BranchFiles, BranchTrees, ServerRepo,
 };
 use crate::updates::RefUpdate;
 
@@ -161,8 +162,8 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
             "gitapps: rejected: the server has no {ACCESS_CONTROL_REF}, so no policy: the admin must run `gitapps-hook install`"
         )));
     };
-    let current = BranchFiles::read(repo, policy_tip, limits.policy_file_size)?;
-    let policy = current.policy().map_err(|d| {
+    let current = BranchTrees::read(repo, policy_tip)?;
+    let policy = policycache::load(repo, git_dir, &current, limits.policy_file_size)?.map_err(|d| {
         let mut lines = vec![
             "gitapps: error: the policy on apps/access-control is invalid; every push is rejected until the admin repairs it:".to_owned(),
         ];
@@ -382,7 +383,7 @@ fn identify(
     git_dir: &Path,
     sig: &ParsedSignature,
     payload: &[u8],
-    current: &BranchFiles,
+    current: &BranchTrees,
     new_policy_tip: Option<ObjectId>,
     config: &ServerConfig,
     now: SystemTime,
@@ -427,7 +428,7 @@ fn identify(
 /// the file named after the signer's key does not check out.
 fn self_registered_keys(
     repo: &gix::Repository,
-    current: &BranchFiles,
+    current: &BranchTrees,
     new_tip: ObjectId,
     sig: &ParsedSignature,
     limits: &Limits,
@@ -507,7 +508,7 @@ fn signature_rejection(e: &VerifyError, config: &ServerConfig) -> Rejection {
 fn check_new_policy(
     repo: &gix::Repository,
     update: &RefUpdate,
-    current: &BranchFiles,
+    current: &BranchTrees,
     config: &ServerConfig,
     now: SystemTime,
 ) -> Result<(), Rejection> {
@@ -594,7 +595,7 @@ fn owner_key_stays_usable(
 fn changed_key_file_problems(
     repo: &gix::Repository,
     update: &RefUpdate,
-    current: &BranchFiles,
+    current: &BranchTrees,
     limits: &Limits,
 ) -> Result<Vec<(String, String)>, HookError> {
     let Some(new) = update.new else {

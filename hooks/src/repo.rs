@@ -78,6 +78,42 @@ fn scratch_dir() -> std::path::PathBuf {
     }
 }
 
+/// The trees of an access-control commit that the hook reads: the policy's
+/// directories (`refs/`, `branches/`, `groups/`) and `keys/`, found with
+/// one tree read. They name the policy exactly: a cache keyed by them is
+/// never stale (see [`crate::policycache`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BranchTrees {
+    /// `(name, tree)` of the policy's directories, in the root tree's order.
+    pub policy: Vec<(&'static str, ObjectId)>,
+    /// The `keys/` directory's tree, if there is one.
+    pub keys_tree: Option<ObjectId>,
+}
+
+impl BranchTrees {
+    /// The trees of `commit`'s root, read as git reads them.
+    pub fn read(repo: &gix::Repository, commit: ObjectId) -> Result<Self, HookError> {
+        let root = commit_tree(repo, commit)?;
+        let mut trees = BranchTrees::default();
+        let root_data = read_tree(repo, root, "the access-control tree")?;
+        for dir in tree::entries(&root_data, repo.object_hash())
+            .map_err(|e| malformed_tree(root, "the access-control tree", e))?
+        {
+            if dir.mode != Mode::Directory {
+                continue;
+            }
+            match dir.name {
+                b"keys" => trees.keys_tree = Some(dir.id),
+                b"refs" => trees.policy.push(("refs", dir.id)),
+                b"branches" => trees.policy.push(("branches", dir.id)),
+                b"groups" => trees.policy.push(("groups", dir.id)),
+                _ => {}
+            }
+        }
+        Ok(trees)
+    }
+}
+
 /// The files of the access-control branch that matter: the policy
 /// (`refs/`, `branches/`, `groups/`), read, and the key files (`keys/`),
 /// only named by their tree: a server may hold thousands of keys and a push
@@ -98,28 +134,20 @@ impl BranchFiles {
         commit: ObjectId,
         max_policy_file: u64,
     ) -> Result<Self, HookError> {
-        let root = commit_tree(repo, commit)?;
+        Self::read_trees(repo, &BranchTrees::read(repo, commit)?, max_policy_file)
+    }
+
+    /// Read the policy files of `trees` (each at most `max_policy_file` bytes).
+    pub fn read_trees(
+        repo: &gix::Repository,
+        trees: &BranchTrees,
+        max_policy_file: u64,
+    ) -> Result<Self, HookError> {
         let mut files = Vec::new();
-        let mut keys_tree = None;
-        let root_data = read_tree(repo, root, "the access-control tree")?;
-        for dir in tree::entries(&root_data, repo.object_hash())
-            .map_err(|e| malformed_tree(root, "the access-control tree", e))?
-        {
-            let Ok(name) = std::str::from_utf8(dir.name) else {
-                continue;
-            };
-            if !matches!(name, "refs" | "branches" | "groups" | "keys")
-                || dir.mode != Mode::Directory
-            {
-                continue;
-            }
-            if name == "keys" {
-                keys_tree = Some(dir.id);
-                continue;
-            }
-            let sub_data = read_tree(repo, dir.id, &format!("{name}/"))?;
+        for &(name, id) in &trees.policy {
+            let sub_data = read_tree(repo, id, &format!("{name}/"))?;
             for file in tree::entries(&sub_data, repo.object_hash())
-                .map_err(|e| malformed_tree(dir.id, name, e))?
+                .map_err(|e| malformed_tree(id, name, e))?
             {
                 if !matches!(file.mode, Mode::File | Mode::Executable) {
                     continue;
@@ -136,7 +164,10 @@ impl BranchFiles {
                 files.push((path, content));
             }
         }
-        Ok(BranchFiles { files, keys_tree })
+        Ok(BranchFiles {
+            files,
+            keys_tree: trees.keys_tree,
+        })
     }
 
     pub fn policy(&self) -> Result<gitapps_policy::Policy, gitapps_policy::Diagnostics> {
