@@ -52,6 +52,17 @@ impl ServerRepo {
             writeln!(alternates, "{}", absolute.display()).io("writing info/alternates")?;
         }
         drop(alternates);
+        // gix looks for the commit-graph next to the objects it reads: the
+        // repository's own, seen through the view, or every ancestry check
+        // of the push would inflate commits one by one.
+        let own_info = own.join("info");
+        for graph in ["commit-graph", "commit-graphs"] {
+            let target = own_info.join(graph);
+            if target.exists() {
+                std::os::unix::fs::symlink(&target, view.path().join("info").join(graph))
+                    .io("linking the commit-graph into the object view")?;
+            }
+        }
         let kind = repo.object_hash();
         let handle = gix::odb::at(view.path(), kind).io("opening the quarantined objects")?;
         repo.objects = gix::odb::memory::Proxy::new(handle, kind);
