@@ -669,10 +669,19 @@ mod ancestry_tests {
         history(dir.path());
         let quarantine = dir.path().join("objects").join("incoming-test");
         std::fs::create_dir_all(quarantine.join("pack")).expect("mkdir");
+        drop(quarantine);
+        // As git runs hooks: the repository named by a relative path.
+        let cwd = std::env::current_dir().expect("cwd");
+        let up = "../".repeat(cwd.components().count() - 1);
+        let relative = std::path::PathBuf::from(up).join(
+            dir.path()
+                .strip_prefix("/")
+                .expect("an absolute temporary directory"),
+        );
         let server = crate::repo::ServerRepo::open(
-            dir.path(),
+            &relative,
             &crate::env::ObjectDirs {
-                object_directory: Some(quarantine),
+                object_directory: Some("objects/incoming-test".into()),
                 alternates: Vec::new(),
             },
         )

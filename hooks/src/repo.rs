@@ -39,17 +39,17 @@ impl ServerRepo {
         std::fs::create_dir(view.path().join("info")).io("creating info/")?;
         let mut alternates = std::fs::File::create(view.path().join("info/alternates"))
             .io("writing info/alternates")?;
-        let own = repo.common_dir().join("objects");
+        // Every path absolute: the view lives elsewhere, and git runs
+        // hooks with GIT_DIR=`.`.
+        let absolute =
+            |dir: &Path| std::path::absolute(dir).io(format!("resolving {}", dir.display()));
+        let own = absolute(&repo.common_dir().join("objects"))?;
         for dir in std::iter::once(quarantine)
             .chain(objects.alternates.iter())
-            .chain(std::iter::once(&own))
+            .map(|dir| git_dir.join(dir))
+            .chain(std::iter::once(own.clone()))
         {
-            let absolute = if dir.is_relative() {
-                git_dir.join(dir)
-            } else {
-                dir.clone()
-            };
-            writeln!(alternates, "{}", absolute.display()).io("writing info/alternates")?;
+            writeln!(alternates, "{}", absolute(&dir)?.display()).io("writing info/alternates")?;
         }
         drop(alternates);
         // gix looks for the commit-graph next to the objects it reads: the
