@@ -615,7 +615,20 @@ fn branches_dimension(bench: &Bench) {
             (n, pair)
         })
         .collect();
+    // The same updates pushed again within a second of the last time make
+    // the same certificate (git's nonce counts seconds): the ledger would
+    // call it a replay. Untimed, wait for the next second when needed.
+    let last_push: std::cell::RefCell<std::collections::HashMap<PathBuf, Instant>> =
+        Default::default();
     let push = |pair: &Pair, side: usize| {
+        let clone = pair.clones[side].clone();
+        if let Some(at) = last_push.borrow().get(&clone) {
+            let since = at.elapsed();
+            if since < Duration::from_millis(1100) {
+                std::thread::sleep(Duration::from_millis(1100) - since);
+            }
+        }
+        last_push.borrow_mut().insert(clone, Instant::now());
         let mut cmd = bench.git(Some(&owner));
         cmd.current_dir(&pair.clones[side]).args([
             "push",
