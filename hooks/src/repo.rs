@@ -10,6 +10,13 @@ use crate::env::ObjectDirs;
 use crate::error::{GitContext, HookError, IoContext};
 use crate::tree::{self, Mode};
 
+/// How much memory the objects read during one push may keep, decoded: a
+/// push of many branches off one base diffs the same subtrees again for
+/// each (a new branch is judged against the empty tree), and each tree is
+/// then inflated once, not once per branch. Trees of 50,000 files take a
+/// few MiB.
+pub(crate) const OBJECT_CACHE_BYTES: usize = 16 << 20;
+
 /// The repository, opened so that it sees objects still in git's quarantine.
 pub struct ServerRepo {
     pub repo: gix::Repository,
@@ -27,6 +34,7 @@ impl ServerRepo {
         let mut repo = gix::open_opts(git_dir, gix::open::Options::isolated())
             .git(format!("opening repository {}", git_dir.display()))?;
         let Some(quarantine) = &objects.object_directory else {
+            repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
             return Ok(ServerRepo {
                 repo,
                 _quarantine_view: None,
@@ -66,6 +74,7 @@ impl ServerRepo {
         let kind = repo.object_hash();
         let handle = gix::odb::at(view.path(), kind).io("opening the quarantined objects")?;
         repo.objects = gix::odb::memory::Proxy::new(handle, kind);
+        repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
         Ok(ServerRepo {
             repo,
             _quarantine_view: Some(view),
