@@ -57,18 +57,6 @@ clone() {
   as "$1" git clone -q "$demo/server.git" "$demo/$1"
   git -C "$demo/$1" config user.signingkey "${fpr[$1]}"
 }
-register() { # NAME: push one's own key to apps/access-control (open registration)
-  local who=$1
-  (cd "$demo/$who" &&
-    as "$who" git fetch -q origin apps/access-control &&
-    as "$who" git switch -q -c "register" FETCH_HEAD &&
-    mkdir -p keys && as "$who" gpg --export --armor "${fpr[$who]}" > "keys/${fpr[$who]}.asc" &&
-    as "$who" git add keys && as "$who" git commit -qm "Register $who" &&
-    as "$who" git push -q --signed origin register:apps/access-control &&
-    as "$who" git switch -q main)
-  say "$who registered keys/${fpr[$who]}.asc"
-}
-
 step "Four keys: alice owns the project, bob contributes, carol maintains, ci is a bot"
 for who in alice bob carol ci; do newuser "$who"; say "$who: ${fpr[$who]}"; done
 
@@ -84,8 +72,8 @@ as alice git add . && as alice git commit -qm "A project with a test"
 git remote add origin "$demo/server.git"
 cd .. && at alice git push -q --signed origin main
 
-step "bob, carol and the bot register their own keys (anyone may add keys/<own fpr>.asc)"
-for who in bob carol ci; do clone "$who"; register "$who"; done
+step "bob, carol and the bot register their own keys: git mr register (anyone may add keys/<own fpr>.asc)"
+for who in bob carol ci; do clone "$who"; at "$who" git mr register; done
 
 step "alice sets merge requests up: carol maintains, ci is the CI group; maintainers may push main"
 at alice git fetch -q origin apps/access-control
@@ -117,15 +105,20 @@ as ci ci-bot --config ci-bot.toml --once 2>&1 | grep -E ' (jobs|limits): | (fini
 say "(bwrap: the job writes only its checkout and a private /tmp, and sees none of the bot's keys)"
 at carol git mr list
 
-step "carol reviews"
-at carol git mr comment bob/1 -m "The test fails: greetings say hello, in lower case."
+step "carol reviews: a comment on the line that breaks the test, and the project's merge rules"
+at carol git mr comment bob/1 --path greeting.txt --line 2 -m "The test fails here: greetings say hello, in lower case."
+at carol git mr diff bob/1
+at carol git mr settings --approvals 1 --ci pass
 
 step "bob fixes it and pushes revision 2"
 (cd bob && echo "hello there, loudly" > greeting.txt && echo "hello world" >> greeting.txt &&
   as bob git commit -qam "Greet loudly, in lower case")
 at bob git mr revise bob/1 -m "Lower case, as the test wants."
 as ci ci-bot --config ci-bot.toml --once 2>&1 | sed 's/^/  /' | tail -3
+say "What changed since revision 1 (the interdiff: content, not only commit subjects):"
 at bob git mr diff bob/1 --since 1
+at bob git mr edit bob/1 -t "Add a second, louder greeting"
+say "(the old title stays in the history: git mr show --history)"
 
 step "bob may not rewrite carol's comment: a crafted push is refused by the hook"
 (cd bob && as bob git fetch -q origin apps/merge-reqs/data && as bob git switch -q -c tamper FETCH_HEAD &&
@@ -135,7 +128,9 @@ step "bob may not rewrite carol's comment: a crafted push is refused by the hook
   { as bob git push -q --signed origin tamper:apps/merge-reqs/data 2>&1 | grep -E "gitapps|rejected" || true; } &&
   as bob git switch -q shout)
 
-step "carol merges revision 2 into main: one signed, atomic push"
+step "carol merges revision 2 into main, once she approved it: one signed, atomic push"
+at carol git mr merge bob/1 || say "(refused: the settings want an approval of revision 2)"
+at carol git mr approve bob/1 -m "Lower case it is. Thanks!"
 at carol git mr merge bob/1
 
 step "Where things stand"

@@ -415,6 +415,8 @@ mod tests {
                 ),
             ],
             revisions: vec![],
+            title_history: vec![],
+            votes: vec![],
         };
         let me = fpr('A');
         // The author's fake result does not count.

@@ -59,6 +59,12 @@ pub enum Error {
         target: String,
         detail: String,
     },
+    #[error("{mr} revision {revision} does not meet the merge requirements ({}):\n  missing: {}", crate::review::SETTINGS_PATH, missing.join("\n  missing: "))]
+    NotMergeable {
+        mr: String,
+        revision: u32,
+        missing: Vec<String>,
+    },
     #[error("invalid GITAPPS_NOW `{0}`: expected RFC 3339, e.g. 2026-11-26T11:00:00Z")]
     BadClock(String),
     #[error("{0}")]

@@ -74,6 +74,8 @@ pub struct Forge {
     /// When this process last fetched, and the extra branches it fetched: a
     /// change made right after it (within [`FRESH_FOR`]) needs no fetch of its own.
     fresh: RefCell<Option<(Instant, Vec<String>)>>,
+    /// [`Forge::people`] as read last, and from which commit.
+    people: RefCell<Option<(Option<ObjectId>, People)>>,
 }
 
 impl Forge {
@@ -95,6 +97,7 @@ impl Forge {
             git: Git::new(dir),
             me: OnceCell::new(),
             fresh: RefCell::new(None),
+            people: RefCell::new(None),
         }
     }
 
@@ -243,21 +246,28 @@ impl Forge {
         self.snapshot_at(tip, depth)
     }
 
-    /// The merge requests on a given data commit; cached per commit.
+    /// The merge requests on a given data commit; cached per commit. A summary
+    /// holds the comments of the `ci` group (CI results) besides descriptions.
     pub fn snapshot_at(&self, tip: Option<ObjectId>, depth: Depth) -> Result<Snapshot> {
         let mut snapshot = match tip {
             None => Snapshot::default(),
-            Some(tip) => match self.load_cache(tip, depth) {
-                Some(s) => s,
-                None => {
-                    let s = store::read_tree(&self.repo, Some(tip), depth)?;
-                    self.store_cache(&s, depth);
-                    if depth == Depth::Full {
-                        self.store_cache(&store::summarize(&s), Depth::Summary);
+            Some(tip) => {
+                let ci = self.people()?.ci;
+                // A `ci` group of `@anyone` makes every comment a possible result.
+                let depth = if ci.anyone { Depth::Full } else { depth };
+                let ci = ci.users;
+                match self.load_cache(tip, depth, &ci) {
+                    Some(s) => s,
+                    None => {
+                        let s = store::read_tree(&self.repo, Some(tip), depth, &ci)?;
+                        self.store_cache(&s, depth);
+                        if depth == Depth::Full {
+                            self.store_cache(&store::summarize(&s, &ci), Depth::Summary);
+                        }
+                        s
                     }
-                    s
                 }
-            },
+            }
         };
         store::attach_revisions(&self.repo, &mut snapshot)?;
         Ok(snapshot)
@@ -276,7 +286,12 @@ impl Forge {
         ))
     }
 
-    fn load_cache(&self, tip: ObjectId, depth: Depth) -> Option<Snapshot> {
+    fn load_cache(
+        &self,
+        tip: ObjectId,
+        depth: Depth,
+        ci: &std::collections::BTreeSet<Fingerprint>,
+    ) -> Option<Snapshot> {
         let depths: &[Depth] = match depth {
             Depth::Summary => &[Depth::Summary],
             Depth::Full => &[Depth::Full],
@@ -291,7 +306,10 @@ impl Forge {
                 continue;
             }
             if let Ok(s) = serde_json::from_slice::<Snapshot>(&data) {
-                return Some(s);
+                // A summary read for another `ci` group lacks comments it needs.
+                if *d == Depth::Full || &s.comments_of == ci {
+                    return Some(s);
+                }
             }
         }
         None
@@ -312,9 +330,18 @@ impl Forge {
         }
     }
 
-    /// Users and groups from `apps/access-control` as last fetched.
+    /// Users and groups from `apps/access-control` as last fetched (read once
+    /// per commit of it: every snapshot asks, for the `ci` group).
     pub fn people(&self) -> Result<People> {
-        People::read(&self.repo, self.access_control_tip()?)
+        let tip = self.access_control_tip()?;
+        if let Some((read, people)) = self.people.borrow().as_ref() {
+            if *read == tip {
+                return Ok(people.clone());
+            }
+        }
+        let people = People::read(&self.repo, tip)?;
+        *self.people.borrow_mut() = Some((tip, people.clone()));
+        Ok(people)
     }
 
     /// `user.signingKey` and the gpg program git signs with.
@@ -448,6 +475,14 @@ impl Forge {
         }
     }
 
+    /// The user's public key as gpg exports it (armored, minimal: self-signatures
+    /// only), for `keys/<FPR>.asc`.
+    pub fn export_my_key(&self) -> Result<Vec<u8>> {
+        let me = self.me()?;
+        let (_, gpg) = self.signing_config()?;
+        crate::git::gpg_export(&gpg, me.as_str())
+    }
+
     /// Whether gpg signs with the user's key, as git would for a push.
     pub fn check_signing(&self) -> Result<()> {
         let (key, gpg) = self.signing_config()?;
@@ -527,25 +562,41 @@ impl Forge {
                     attempts: attempt,
                 });
             }
-            let wait = match self.push(&updates)? {
-                PushOutcome::Accepted => {
-                    return Ok(Committed {
-                        value,
-                        commit,
-                        attempts: attempt,
-                    })
-                }
-                PushOutcome::LostRace { .. } => waits.next_wait(),
-                // The same bytes again in the same second: wait for a fresh nonce.
-                PushOutcome::Replay { .. } => waits.next_second(),
-                PushOutcome::Denied { code, stderr } => {
-                    return Err(Error::PushRejected { code, stderr })
-                }
-            };
-            match wait {
-                Some(wait) => std::thread::sleep(wait),
-                None => return Err(self.gave_up(attempt)),
+            let outcome = self.push(&updates)?;
+            if self.accepted_or_wait(outcome, &mut waits, attempt)? {
+                return Ok(Committed {
+                    value,
+                    commit,
+                    attempts: attempt,
+                });
             }
+        }
+    }
+
+    /// After a push: `true` when it was accepted; `false` after waiting for the
+    /// next attempt (a lost race, a replay); an error when it was refused or
+    /// the time to retry is up.
+    pub(crate) fn accepted_or_wait(
+        &self,
+        outcome: PushOutcome,
+        waits: &mut Backoff,
+        attempt: u32,
+    ) -> Result<bool> {
+        let wait = match outcome {
+            PushOutcome::Accepted => return Ok(true),
+            PushOutcome::LostRace { .. } => waits.next_wait(),
+            // The same bytes again in the same second: wait for a fresh nonce.
+            PushOutcome::Replay { .. } => waits.next_second(),
+            PushOutcome::Denied { code, stderr } => {
+                return Err(Error::PushRejected { code, stderr })
+            }
+        };
+        match wait {
+            Some(wait) => {
+                std::thread::sleep(wait);
+                Ok(false)
+            }
+            None => Err(self.gave_up(attempt)),
         }
     }
 }

@@ -206,16 +206,41 @@ pub fn gpg_can_sign(gpg: &str, key: &str) -> Result<()> {
     }
 }
 
-/// The primary key fingerprint of `key` (a key id, fingerprint or user id), as gpg knows it.
-pub fn gpg_fingerprint(gpg: &str, key: &str) -> Result<Fingerprint> {
+/// `gpg --batch ARGS… KEY`, its output captured (no stdin); a gpg that cannot
+/// run is an error about `key`.
+fn gpg_output(gpg: &str, key: &str, args: &[&str]) -> Result<Output> {
     let mut cmd = Command::new(gpg);
-    cmd.args(["--batch", "--with-colons", "--fingerprint", key])
-        .stdin(Stdio::null());
+    cmd.arg("--batch").args(args).arg(key).stdin(Stdio::null());
     let out = cmd.output();
-    let out = describe_spawn(&cmd, out).map_err(|e| Error::Gpg {
+    describe_spawn(&cmd, out).map_err(|e| Error::Gpg {
         key: key.to_owned(),
         detail: e.to_string(),
-    })?;
+    })
+}
+
+/// `gpg --armor --export` of `key`, minimal (self-signatures only: what the
+/// server's keyring needs, and small).
+pub fn gpg_export(gpg: &str, key: &str) -> Result<Vec<u8>> {
+    let out = gpg_output(
+        gpg,
+        key,
+        &["--armor", "--export-options", "export-minimal", "--export"],
+    )?;
+    if !out.status.success() || out.stdout.is_empty() {
+        return Err(Error::Gpg {
+            key: key.to_owned(),
+            detail: format!(
+                "gpg exported nothing: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    Ok(out.stdout)
+}
+
+/// The primary key fingerprint of `key` (a key id, fingerprint or user id), as gpg knows it.
+pub fn gpg_fingerprint(gpg: &str, key: &str) -> Result<Fingerprint> {
+    let out = gpg_output(gpg, key, &["--with-colons", "--fingerprint"])?;
     if !out.status.success() {
         return Err(Error::Gpg {
             key: key.to_owned(),

@@ -9,8 +9,9 @@ use crate::layout::{self, ACCESS_CONTROL_REF, DATA_REF, STANDARD_LABELS};
 use crate::model::{header, Comment, Fingerprint, MergeRequest, MrId, State};
 use crate::people::People;
 use crate::store::{Depth, Snapshot};
+use crate::thread::{self, Anchor};
 use crate::tx::{self, TreeEdit, Tx};
-use crate::{clock, policy, Error, Result};
+use crate::{diff, policy, review, Error, Result};
 
 /// Find the merge request `spec` names: `<who>/<n>` or `<n>` when unique.
 pub fn resolve_mr(
@@ -214,8 +215,7 @@ pub fn add_comment(
     body: &str,
 ) -> Result<u32> {
     let index = snapshot.next_comment_index(mr, me);
-    let text = Comment::render(&clock::now()?, headers, body);
-    tx.file(layout::comment_path(mr, me, index), text);
+    thread::write::add_comment(tx, &layout::mr_dir(mr), me, index, headers, body)?;
     Ok(index)
 }
 
@@ -341,14 +341,25 @@ fn get<'s>(snapshot: &'s Snapshot, id: &MrId) -> Result<&'s MergeRequest> {
         .ok_or_else(|| Error::NoSuchMr(id.to_string()))
 }
 
+/// Where a line comment goes: a line of a file, on a revision (the newest
+/// when `None`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineTarget {
+    pub anchor: Anchor,
+    pub revision: Option<u32>,
+}
+
 /// `git mr comment`: returns the new comment's index. `reply_to` is `<who>/<k>`,
 /// `<who>` naming one key as for merge requests (a fingerprint prefix of 8 hex
 /// digits or more, a name, an e-mail, `me`). An empty comment is refused.
+/// With `line`, a line comment: bound to that revision, on a line its diff
+/// shows a file of (see [`diff::check_anchor`]).
 pub fn comment(
     forge: &Forge,
     id: &MrId,
     body: &str,
     reply_to: Option<&str>,
+    line: Option<&LineTarget>,
 ) -> Result<Committed<u32>> {
     let me = forge.me()?;
     let depth = if reply_to.is_some() {
@@ -362,6 +373,17 @@ pub fn comment(
     forge.transact_at(depth, |forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         let mut headers = revision_header(Some(mr));
+        if let Some(line) = line {
+            let k = match line.revision {
+                Some(k) => k,
+                None => newest_revision(mr)?,
+            };
+            let head = diff::revision_commit(forge, mr, k)?;
+            let base = diff::revision_base(forge, mr, &forge.people()?, head)?;
+            diff::check_anchor(forge, base, head, &line.anchor)?;
+            headers = vec![(header::REVISION.to_owned(), k.to_string())];
+            headers.extend(line.anchor.headers());
+        }
         if let Some(r) = reply_to {
             let people = forge.people()?;
             let target = find_comment(mr, &people, Some(&me), r)?;
@@ -370,6 +392,12 @@ pub fn comment(
         tx.message = format!("git mr comment {id}\n");
         add_comment(tx, snapshot, id, &me, &headers, body)
     })
+}
+
+fn newest_revision(mr: &MergeRequest) -> Result<u32> {
+    mr.latest_revision()
+        .map(|r| r.number)
+        .ok_or_else(|| Error::Invalid(format!("{} has no revision", mr.id)))
 }
 
 /// The comment `<who>/<k>` of `mr`: `<who>` one key (see [`People::find`]; the
@@ -564,6 +592,8 @@ pub struct Merged {
     pub target: String,
     pub commit: ObjectId,
     pub fast_forward: bool,
+    /// What the merge requirements lacked, when forced past them.
+    pub forced: Vec<review::Missing>,
 }
 
 /// `git mr merge`: merge a revision into the target branch `target` (fast-forward
@@ -573,13 +603,19 @@ pub struct Merged {
 /// Without `revision`, the newest revision on the remote (its tags are fetched with
 /// the data branch, in one fetch); should the author push a newer one while the
 /// merge is retried, the merge stops rather than merge what nobody looked at.
+///
+/// The project's merge settings ([`review::Settings`]) must be met by the merged
+/// revision, else [`Error::NotMergeable`] names what is missing; `force` merges
+/// all the same, and the merge comment says what was missing (`Merge-Forced:`).
 pub fn merge(
     forge: &Forge,
     id: &MrId,
     target: &str,
     revision: Option<u32>,
+    force: bool,
 ) -> Result<Committed<Merged>> {
     let me = forge.me()?;
+    let people = forge.people()?;
     let mut seen_newest: Option<u32> = None;
     forge.transact_fetching(
         Depth::Summary,
@@ -616,9 +652,18 @@ pub fn merge(
                 mr: id.to_string(),
                 revision: k,
             })?;
+            let missing = review::missing(snapshot.settings.as_ref(), mr, &people, rev.number);
+            if !missing.is_empty() && !force {
+                return Err(Error::NotMergeable {
+                    mr: id.to_string(),
+                    revision: rev.number,
+                    missing: missing.iter().map(|m| m.to_string()).collect(),
+                });
+            }
             let head = peel_commit(forge, &rev.commit)?;
             let target_ref = format!("refs/heads/{}", mr.target);
             let target_tip = forge.branch_tip(&mr.target)?;
+            let mut merge_base = None;
             let (new, fast_forward) = match target_tip {
                 None => (head, true),
                 Some(tip) => {
@@ -628,6 +673,7 @@ pub fn merge(
                         .ok()
                         .flatten()
                         .map(|b| b.detach());
+                    merge_base = base;
                     if base == Some(tip) {
                         (head, true)
                     } else if base == Some(head) {
@@ -666,15 +712,25 @@ pub fn merge(
             } else {
                 "merge commit"
             };
+            let mut headers = vec![
+                (header::REVISION.to_owned(), rev.number.to_string()),
+                (header::MERGE_COMMIT.to_owned(), new.to_string()),
+            ];
+            // What the revision was reviewed against: `git mr diff` of a merged
+            // merge request diffs against it (see diff::revision_base).
+            if let Some(base) = merge_base {
+                headers.push((header::BASE.to_owned(), base.to_string()));
+            }
+            if !missing.is_empty() {
+                let what: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
+                headers.push((header::MERGE_FORCED.to_owned(), what.join("; ")));
+            }
             add_comment(
                 tx,
                 snapshot,
                 id,
                 &me,
-                &[
-                    (header::REVISION.to_owned(), rev.number.to_string()),
-                    (header::MERGE_COMMIT.to_owned(), new.to_string()),
-                ],
+                &headers,
                 &format!(
                     "Merged revision {} into {} as {} ({how}).\n",
                     rev.number, mr.target, new
@@ -687,6 +743,7 @@ pub fn merge(
                 target: mr.target.clone(),
                 commit: new,
                 fast_forward,
+                forced: missing,
             })
         },
     )

@@ -3,9 +3,12 @@
 //!
 //! They are complete (every path the tools write is covered, every directory level
 //! included) and minimal: anyone opens merge requests of their own and comments under
-//! their own id; authors and maintainers label; only maintainers create label names;
-//! the `ci` group sets `ci-*` labels. Nothing is ever modified or deleted except
-//! label links. `git mr init` grants nothing on the project's own branches.
+//! their own id (line comments are comments); each user adds versions of their own
+//! comments (edits, retractions) and votes under their own id, authors versions of
+//! their titles; authors and maintainers label; only maintainers create label names
+//! and change the merge settings; the `ci` group sets `ci-*` labels. Nothing is ever
+//! modified or deleted except label links and the merge settings. `git mr init`
+//! grants nothing on the project's own branches.
 //!
 //! They also bound what one user can make everyone else read: every file on the
 //! data branch is at most [`MAX_FILE_SIZE`], a title or target at most
@@ -112,6 +115,27 @@ maintainers create-file ^merge-reqs/{id}/{n}/ci/retry/$user_id/{k}$
 # or target over {MAX_TITLE_SIZE} (for everyone, the owner too).
 limit size {MAX_FILE_SIZE} ^.*$
 limit size {MAX_TITLE_SIZE} ^merge-reqs/{id}/{n}/(title|target)$
+
+# Edits: each user edits or retracts their own comments by adding versions,
+# merge-reqs/<id>/<n>/edits/<me>/<k>/<v> (v from 1), and authors their titles,
+# merge-reqs/<me>/<n>/edits/<me>/title/<v>. Never changed: history stays.
+anyone create-directory ^merge-reqs/{id}/{n}/edits$
+anyone create-directory ^merge-reqs/{id}/{n}/edits/$user_id$
+anyone create-directory ^merge-reqs/{id}/{n}/edits/$user_id/{k}$
+anyone create-file ^merge-reqs/{id}/{n}/edits/$user_id/{k}/{n}$
+anyone create-directory ^merge-reqs/$user_id/{n}/edits/$user_id/title$
+anyone create-file ^merge-reqs/$user_id/{n}/edits/$user_id/title/{n}$
+limit size {MAX_TITLE_SIZE} ^merge-reqs/{id}/{n}/edits/{id}/title/{n}$
+
+# Votes: each user votes under their own id, merge-reqs/<id>/<n>/votes/<me>/<j>
+# (j from 0; the highest stands), never changed.
+anyone create-directory ^merge-reqs/{id}/{n}/votes$
+anyone create-directory ^merge-reqs/{id}/{n}/votes/$user_id$
+anyone create-file ^merge-reqs/{id}/{n}/votes/$user_id/{k}$
+
+# Maintainers say what `git mr merge` requires (git mr settings): settings/merge.
+maintainers create-directory ^settings$
+maintainers create-file,modify ^settings/merge$
 "
     )
 }
@@ -326,6 +350,90 @@ mod tests {
         assert!(!can(&carol, TreeOp::CreateFile, retry(&owner)));
         assert!(!can(&alice, TreeOp::CreateFile, retry(&alice)));
         assert!(!can(&bot, TreeOp::CreateFile, retry(&bot)));
+        // Edits: versions of one's own comments, and of one's own titles; never changed.
+        let mr = format!("merge-reqs/{alice}/1");
+        for path in [
+            format!("{mr}/edits"),
+            format!("{mr}/edits/{eve}"),
+            format!("{mr}/edits/{eve}/3"),
+        ] {
+            assert!(can(&eve, TreeOp::CreateDirectory, path.clone()), "{path}");
+        }
+        assert!(can(
+            &eve,
+            TreeOp::CreateFile,
+            format!("{mr}/edits/{eve}/3/1")
+        ));
+        assert!(!can(
+            &eve,
+            TreeOp::CreateFile,
+            format!("{mr}/edits/{eve}/3/0")
+        ));
+        assert!(!can(
+            &eve,
+            TreeOp::CreateFile,
+            format!("{mr}/edits/{alice}/0/1")
+        ));
+        assert!(!can(&eve, TreeOp::Modify, format!("{mr}/edits/{eve}/3/1")));
+        assert!(!can(
+            &eve,
+            TreeOp::DeleteFile,
+            format!("{mr}/edits/{eve}/3/1")
+        ));
+        assert!(can(
+            &alice,
+            TreeOp::CreateFile,
+            format!("{mr}/edits/{alice}/title/1")
+        ));
+        assert!(!can(
+            &eve,
+            TreeOp::CreateFile,
+            format!("{mr}/edits/{eve}/title/1")
+        ));
+        assert!(!can(
+            &carol,
+            TreeOp::CreateFile,
+            format!("{mr}/edits/{alice}/title/1")
+        ));
+        // Votes: one's own, never changed.
+        assert!(can(&eve, TreeOp::CreateDirectory, format!("{mr}/votes")));
+        assert!(can(
+            &eve,
+            TreeOp::CreateDirectory,
+            format!("{mr}/votes/{eve}")
+        ));
+        assert!(can(&eve, TreeOp::CreateFile, format!("{mr}/votes/{eve}/0")));
+        assert!(!can(
+            &eve,
+            TreeOp::CreateFile,
+            format!("{mr}/votes/{carol}/0")
+        ));
+        assert!(!can(&eve, TreeOp::Modify, format!("{mr}/votes/{eve}/0")));
+        assert!(!can(
+            &carol,
+            TreeOp::DeleteFile,
+            format!("{mr}/votes/{eve}/0")
+        ));
+        // The merge settings: maintainers only.
+        assert!(can(&carol, TreeOp::CreateDirectory, "settings".to_owned()));
+        assert!(can(&carol, TreeOp::CreateFile, "settings/merge".to_owned()));
+        assert!(can(&carol, TreeOp::Modify, "settings/merge".to_owned()));
+        assert!(!can(
+            &carol,
+            TreeOp::CreateFile,
+            "settings/other".to_owned()
+        ));
+        assert!(!can(
+            &carol,
+            TreeOp::DeleteFile,
+            "settings/merge".to_owned()
+        ));
+        assert!(!can(
+            &alice,
+            TreeOp::CreateFile,
+            "settings/merge".to_owned()
+        ));
+        assert!(!can(&bot, TreeOp::Modify, "settings/merge".to_owned()));
         // Refs: the data branch only moves forward; revision tags are one's own.
         let r = rules(&alice);
         assert!(r.ref_allowed(RefOp::FastForward, data));
@@ -345,6 +453,14 @@ mod tests {
             Some(1 << 20)
         );
         assert_eq!(limit(format!("merge-reqs/{alice}/1/title")), Some(4 << 10));
+        assert_eq!(
+            limit(format!("merge-reqs/{alice}/1/edits/{alice}/title/2")),
+            Some(4 << 10)
+        );
+        assert_eq!(
+            limit(format!("merge-reqs/{alice}/1/edits/{alice}/0/2")),
+            Some(1 << 20)
+        );
         assert_eq!(limit("labels/open/description".to_owned()), Some(1 << 20));
         let main = rules(&owner)
             .tree_rules_for("refs/heads/main")

@@ -3,39 +3,32 @@
 //! Malformed data (a comment without `Date:`, a dangling symlink, a non-numeric
 //! directory …) becomes a [`Warning`] naming the path and is skipped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use gix::objs::FindExt;
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::error::GitResultExt;
 use crate::layout::{self, parse_number, LABELS_DIR, LABEL_DESCRIPTION, MERGE_REQS_DIR};
-use crate::model::{Comment, Fingerprint, MergeRequest, MrId, Revision};
+use crate::model::{Fingerprint, MergeRequest, MrId, Revision};
+use crate::review::{self, Settings};
+use crate::thread::read::{self as thread_read, Scope};
+use crate::tree_reader::{Entry, TreeReader};
 use crate::Result;
+
+pub use crate::tree_reader::Warning;
 
 /// What the reader makes of a data commit. Caches are keyed to the data
 /// commit *and* to this (and the package version): bump it whenever the
 /// reader reads the same tree differently, or an old cache would be served.
-pub const READER_VERSION: u32 = 3;
-
-/// Something on the data branch that does not follow the layout, and was skipped.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Warning {
-    pub path: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for Warning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
+pub const READER_VERSION: u32 = 4;
 
 /// How much to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Depth {
-    /// Titles, targets, labels, and only each description (comment 0 of the author).
+    /// Titles, targets, labels, votes, and of the comments only each description
+    /// (comment 0 of the author) and those of the commenters asked for (the `ci`
+    /// group's, for CI results).
     Summary,
     /// Everything, every comment included.
     Full,
@@ -57,6 +50,12 @@ pub struct Snapshot {
     pub numbers: BTreeMap<Fingerprint, u32>,
     /// The next free comment index, per merge request and commenter (malformed ones included).
     pub comment_slots: BTreeMap<String, u32>,
+    /// What `git mr merge` requires (`settings/merge`), when there is such a file.
+    #[serde(default)]
+    pub settings: Option<Settings>,
+    /// The commenters whose every comment a [`Depth::Summary`] read holds.
+    #[serde(default)]
+    pub comments_of: BTreeSet<Fingerprint>,
 }
 
 impl Snapshot {
@@ -92,90 +91,59 @@ fn slot_key(id: &MrId, who: &Fingerprint) -> String {
     format!("{id}/{who}")
 }
 
-#[derive(Clone)]
-struct Entry {
-    name: String,
-    mode: gix::objs::tree::EntryMode,
-    id: ObjectId,
-}
-
-struct Reader<'r> {
-    repo: &'r gix::Repository,
-    buf: Vec<u8>,
-    links: HashMap<ObjectId, String>,
-    warnings: Vec<Warning>,
-    depth: Depth,
-}
-
-impl Reader<'_> {
-    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Warning {
-            path: path.into(),
-            message: message.into(),
-        });
-    }
-
-    fn tree(&mut self, id: &ObjectId) -> Result<Vec<Entry>> {
-        let tree = self.repo.objects.find_tree(id, &mut self.buf).git()?;
-        Ok(tree
-            .entries
-            .iter()
-            .map(|e| Entry {
-                name: String::from_utf8_lossy(e.filename).into_owned(),
-                mode: e.mode,
-                id: e.oid.to_owned(),
-            })
-            .collect())
-    }
-
-    fn blob(&mut self, id: &ObjectId) -> Result<Vec<u8>> {
-        Ok(self
-            .repo
-            .objects
-            .find_blob(id, &mut self.buf)
-            .git()?
-            .data
-            .to_vec())
-    }
-
-    fn link(&mut self, id: &ObjectId) -> Result<String> {
-        if let Some(t) = self.links.get(id) {
-            return Ok(t.clone());
-        }
-        let target = String::from_utf8_lossy(&self.blob(id)?).into_owned();
-        self.links.insert(*id, target.clone());
-        Ok(target)
-    }
-}
-
 /// Read the merge requests on the data branch commit `commit` (or nothing when `None`),
 /// with revisions from the tags under `refs/tags/apps/merge-reqs/`.
 pub fn read(repo: &gix::Repository, commit: Option<ObjectId>, depth: Depth) -> Result<Snapshot> {
-    let mut snapshot = read_tree(repo, commit, depth)?;
+    let mut snapshot = read_tree(repo, commit, depth, &BTreeSet::new())?;
     attach_revisions(repo, &mut snapshot)?;
     Ok(snapshot)
 }
 
-/// Read the tree part of a snapshot (everything but revisions).
+/// The reader, the depth, and the commenters a summary reads in full.
+struct Reader<'r, 'a> {
+    objects: TreeReader<'r>,
+    depth: Depth,
+    comments_of: &'a BTreeSet<Fingerprint>,
+}
+
+impl<'r> std::ops::Deref for Reader<'r, '_> {
+    type Target = TreeReader<'r>;
+
+    fn deref(&self) -> &TreeReader<'r> {
+        &self.objects
+    }
+}
+
+impl std::ops::DerefMut for Reader<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.objects
+    }
+}
+
+/// Read the tree part of a snapshot (everything but revisions); a
+/// [`Depth::Summary`] also holds every comment of `comments_of`.
 pub fn read_tree(
     repo: &gix::Repository,
     commit: Option<ObjectId>,
     depth: Depth,
+    comments_of: &BTreeSet<Fingerprint>,
 ) -> Result<Snapshot> {
     let Some(commit) = commit else {
         return Ok(Snapshot::default());
     };
     let tree_id = repo.find_commit(commit).git()?.tree_id().git()?.detach();
     let mut reader = Reader {
-        repo,
-        buf: Vec::new(),
-        links: HashMap::new(),
-        warnings: Vec::new(),
+        objects: TreeReader::new(repo),
         depth,
+        comments_of,
     };
     let mut snapshot = Snapshot {
         commit: Some(commit.to_string()),
         tree: Some(tree_id.to_string()),
+        comments_of: match depth {
+            Depth::Summary => comments_of.clone(),
+            Depth::Full => BTreeSet::new(),
+        },
         ..Snapshot::default()
     };
     let root = reader.tree(&tree_id)?;
@@ -189,6 +157,9 @@ pub fn read_tree(
             reader.warn(MERGE_REQS_DIR, "not a directory");
         }
     }
+    if let Some(settings) = root.iter().find(|e| e.name == review::SETTINGS_DIR) {
+        snapshot.settings = read_settings(&mut reader, settings)?;
+    }
     if depth == Depth::Full {
         if let Some(labels) = root
             .iter()
@@ -197,11 +168,41 @@ pub fn read_tree(
             check_label_index(&mut reader, &labels.id, &snapshot)?;
         }
     }
-    snapshot.warnings = reader.warnings;
+    snapshot.warnings = std::mem::take(&mut reader.warnings);
     Ok(snapshot)
 }
 
-fn read_labels(reader: &mut Reader<'_>, labels: &Entry, snapshot: &mut Snapshot) -> Result<()> {
+/// `settings/merge`: a malformed file is a warning, and then the strictest
+/// reading holds: a requirement nobody can meet, so that no merge goes through
+/// on settings nobody can read (unless forced).
+fn read_settings(reader: &mut Reader<'_, '_>, dir: &Entry) -> Result<Option<Settings>> {
+    if !dir.mode.is_tree() {
+        reader.warn(review::SETTINGS_DIR, "not a directory");
+        return Ok(None);
+    }
+    let mut settings = None;
+    for e in reader.tree(&dir.id)? {
+        let path = format!("{}/{}", review::SETTINGS_DIR, e.name);
+        if path != review::SETTINGS_PATH || !e.mode.is_blob() {
+            reader.warn(path, "unexpected entry");
+            continue;
+        }
+        let data = reader.blob(&e.id)?;
+        settings = Some(Settings::parse(&data).unwrap_or_else(|problem| {
+            reader.warn(
+                path,
+                format!("{problem}: merges require what cannot be met"),
+            );
+            Settings {
+                malformed: Some(problem),
+                ..Settings::default()
+            }
+        }));
+    }
+    Ok(settings)
+}
+
+fn read_labels(reader: &mut Reader<'_, '_>, labels: &Entry, snapshot: &mut Snapshot) -> Result<()> {
     if !labels.mode.is_tree() {
         reader.warn(LABELS_DIR, "not a directory");
         return Ok(());
@@ -230,7 +231,7 @@ fn read_labels(reader: &mut Reader<'_>, labels: &Entry, snapshot: &mut Snapshot)
 }
 
 fn check_label_index(
-    reader: &mut Reader<'_>,
+    reader: &mut Reader<'_, '_>,
     labels: &ObjectId,
     snapshot: &Snapshot,
 ) -> Result<()> {
@@ -274,7 +275,11 @@ fn check_label_index(
     Ok(())
 }
 
-fn read_merge_reqs(reader: &mut Reader<'_>, dir: &ObjectId, snapshot: &mut Snapshot) -> Result<()> {
+fn read_merge_reqs(
+    reader: &mut Reader<'_, '_>,
+    dir: &ObjectId,
+    snapshot: &mut Snapshot,
+) -> Result<()> {
     for author in reader.tree(dir)? {
         let path = format!("{MERGE_REQS_DIR}/{}", author.name);
         let Some(fpr) = Fingerprint::parse(&author.name)
@@ -323,7 +328,7 @@ fn first_line(data: &[u8]) -> String {
 }
 
 fn read_mr(
-    reader: &mut Reader<'_>,
+    reader: &mut Reader<'_, '_>,
     path: &str,
     id: MrId,
     tree: &ObjectId,
@@ -332,10 +337,19 @@ fn read_mr(
     let mut title = None;
     let mut target = None;
     let mut labels = Vec::new();
-    let mut comments = Vec::new();
+    let scope = Scope {
+        path,
+        author: &id.author,
+        full: reader.depth == Depth::Full,
+        also: reader.comments_of,
+    };
+    let mut parts = thread_read::Parts::default();
     for e in reader.tree(tree)? {
         // Paths are for warnings: built only when one is given.
         let epath = || format!("{path}/{}", e.name);
+        if thread_read::read_entry(&mut reader.objects, &scope, &e, &mut parts)? {
+            continue;
+        }
         match e.name.as_str() {
             "title" | "target" if e.mode.is_blob() => {
                 let line = first_line(&reader.blob(&e.id)?);
@@ -369,14 +383,18 @@ fn read_mr(
                     labels.push(l.name);
                 }
             }
-            "comments" if e.mode.is_tree() => {
-                read_comments(reader, &epath(), &id, &e.id, &mut comments, snapshot)?;
-            }
             // CI bots' claims on revisions (`ci/v<k>/claim-<attempt>`): the
             // bots' business; the results they post are comments.
             "ci" if e.mode.is_tree() => {}
             _ => reader.warn(epath(), "unexpected entry"),
         }
+    }
+    for (who, slot) in &parts.comment_slots {
+        let s = snapshot
+            .comment_slots
+            .entry(slot_key(&id, who))
+            .or_insert(0);
+        *s = (*s).max(*slot);
     }
     let Some(title) = title else {
         reader.warn(format!("{path}/title"), "missing: merge request skipped");
@@ -387,71 +405,33 @@ fn read_mr(
         String::new()
     });
     labels.sort();
-    comments.sort_by(|a: &Comment, b: &Comment| {
-        (a.date, &a.author, a.index).cmp(&(b.date, &b.author, b.index))
-    });
+    let created = parts
+        .comments
+        .iter()
+        .find(|c| c.index == 0 && c.author == id.author)
+        .map(|c| c.date);
+    let thread = thread_read::finish(&mut reader.objects, &scope, parts, title, created);
     Ok(Some(MergeRequest {
         id,
-        title,
+        title: thread.title,
         target,
         labels,
-        comments,
+        comments: thread.comments,
         revisions: Vec::new(),
+        title_history: thread.title_history,
+        votes: thread.votes,
     }))
 }
 
-fn read_comments(
-    reader: &mut Reader<'_>,
-    path: &str,
-    id: &MrId,
-    tree: &ObjectId,
-    out: &mut Vec<Comment>,
-    snapshot: &mut Snapshot,
-) -> Result<()> {
-    for who in reader.tree(tree)? {
-        let wpath = || format!("{path}/{}", who.name);
-        let Some(fpr) = Fingerprint::parse(&who.name)
-            .ok()
-            .filter(|f| f.as_str() == who.name && who.mode.is_tree())
-        else {
-            reader.warn(wpath(), "not a user id directory");
-            continue;
-        };
-        let summary_only = reader.depth == Depth::Summary && fpr != id.author;
-        for c in reader.tree(&who.id)? {
-            let cpath = || format!("{}/{}", wpath(), c.name);
-            let Some(index) = parse_number(&c.name) else {
-                reader.warn(cpath(), "not a comment number");
-                continue;
-            };
-            let slot = snapshot
-                .comment_slots
-                .entry(slot_key(id, &fpr))
-                .or_insert(0);
-            *slot = (*slot).max(index + 1);
-            if summary_only || (reader.depth == Depth::Summary && index != 0) {
-                continue;
-            }
-            if !c.mode.is_blob() {
-                reader.warn(cpath(), "not a file");
-                continue;
-            }
-            let data = reader.blob(&c.id)?;
-            match Comment::parse(fpr.clone(), index, &data) {
-                Ok(comment) => out.push(comment),
-                Err(e) => reader.warn(cpath(), format!("{e}: comment skipped")),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A Full snapshot cut down to what [`Depth::Summary`] reads (only descriptions).
-pub fn summarize(full: &Snapshot) -> Snapshot {
+/// A Full snapshot cut down to what [`Depth::Summary`] reads (descriptions,
+/// and the comments of `comments_of`).
+pub fn summarize(full: &Snapshot, comments_of: &BTreeSet<Fingerprint>) -> Snapshot {
     let mut s = full.clone();
+    s.comments_of = comments_of.clone();
     for mr in &mut s.mrs {
         let author = mr.id.author.clone();
-        mr.comments.retain(|c| c.index == 0 && c.author == author);
+        mr.comments
+            .retain(|c| (c.index == 0 && c.author == author) || comments_of.contains(&c.author));
     }
     s
 }
@@ -508,7 +488,21 @@ mod tests {
     }
 
     fn commit(repo: &gix::Repository, edits: &[TreeEdit]) -> ObjectId {
-        let tree = write_tree(repo, None, edits).unwrap();
+        commit_tree(repo, write_tree(repo, None, edits).unwrap())
+    }
+
+    /// A commit of `parent`'s tree with `edits` (no parent: the reader needs none).
+    fn commit_on(repo: &gix::Repository, parent: ObjectId, edits: &[TreeEdit]) -> ObjectId {
+        let base = repo
+            .find_commit(parent)
+            .unwrap()
+            .tree_id()
+            .unwrap()
+            .detach();
+        commit_tree(repo, write_tree(repo, Some(base), edits).unwrap())
+    }
+
+    fn commit_tree(repo: &gix::Repository, tree: ObjectId) -> ObjectId {
         let sig = gix::actor::Signature {
             name: "t".into(),
             email: "t@example.org".into(),
@@ -586,6 +580,113 @@ mod tests {
         let summary = read(&repo, Some(c), Depth::Summary).unwrap();
         assert_eq!(summary.mrs[0].comments.len(), 1);
         assert_eq!(summary.next_comment_index(&m.id, &b), 2);
+    }
+
+    #[test]
+    fn edits_votes_and_settings_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let (a, b, c) = (fpr('A'), fpr('B'), fpr('C'));
+        let mr = format!("merge-reqs/{a}/1");
+        let d = "Date: 2026-11-26T11:00:00Z\n";
+        let edits = vec![
+            file(&format!("{mr}/title"), "Old title\n"),
+            file(&format!("{mr}/target"), "main\n"),
+            file(
+                &format!("{mr}/comments/{a}/0"),
+                &format!("{d}Revision: 1\n\nfirst\n"),
+            ),
+            file(
+                &format!("{mr}/comments/{b}/0"),
+                &format!("{d}Revision: 1\n\nb says\n"),
+            ),
+            file(
+                &format!("{mr}/comments/{c}/0"),
+                &format!("{d}Revision: 1\nCI-Status: pass\n\nok\n"),
+            ),
+            file(
+                &format!("{mr}/edits/{a}/title/1"),
+                &format!("{d}\nNew title\n"),
+            ),
+            file(&format!("{mr}/edits/{a}/0/1"), &format!("{d}\nsecond\n")),
+            file(&format!("{mr}/edits/{a}/0/2"), &format!("{d}\nthird\n")),
+            file(
+                &format!("{mr}/edits/{b}/0/1"),
+                &format!("{d}Retracted: yes\n\n"),
+            ),
+            // Not there, not the author's, not a version: warned about and skipped.
+            file(&format!("{mr}/edits/{b}/7/1"), &format!("{d}\nghost\n")),
+            file(
+                &format!("{mr}/edits/{b}/title/1"),
+                &format!("{d}\nHijacked\n"),
+            ),
+            file(&format!("{mr}/edits/{a}/0/x"), &format!("{d}\nx\n")),
+            file(
+                &format!("{mr}/votes/{b}/0"),
+                &format!("{d}Revision: 1\nVote: approve\n\n"),
+            ),
+            file(
+                &format!("{mr}/votes/{b}/1"),
+                &format!("{d}Revision: 1\nVote: maybe\n\n"),
+            ),
+            file(
+                "settings/merge",
+                "Required-Approvals: 2\nRequired-CI: pass\n",
+            ),
+        ];
+        let commit = commit(&repo, &edits);
+        let s = read(&repo, Some(commit), Depth::Full).unwrap();
+        let m = &s.mrs[0];
+        assert_eq!(m.title, "New title");
+        assert_eq!(m.title_history.len(), 2);
+        let desc = m.description().unwrap();
+        assert_eq!(
+            (desc.body.as_str(), desc.original()),
+            ("third\n", "first\n")
+        );
+        assert_eq!(desc.history.len(), 3);
+        let bs = m.comments.iter().find(|c| c.author == b).unwrap();
+        assert!(bs.is_retracted() && bs.body.is_empty());
+        assert_eq!(m.votes.len(), 1, "the malformed vote is skipped");
+        assert_eq!(
+            s.settings,
+            Some(Settings {
+                approvals: 2,
+                ci_pass: true,
+                ..Settings::default()
+            })
+        );
+        let paths: Vec<&str> = s.warnings.iter().map(|w| w.path.as_str()).collect();
+        for expected in [
+            format!("{mr}/edits/{b}/7"),
+            format!("{mr}/edits/{b}/title"),
+            format!("{mr}/edits/{a}/0/x"),
+            format!("{mr}/votes/{b}/1"),
+        ] {
+            assert!(
+                paths.contains(&expected.as_str()),
+                "{expected} in {paths:?}"
+            );
+        }
+        // A summary: descriptions (edited), titles, votes, and the comments of
+        // those asked for (CI's); not the others'.
+        let ci: BTreeSet<Fingerprint> = [c.clone()].into();
+        let summary = read_tree(&repo, Some(commit), Depth::Summary, &ci).unwrap();
+        let m = &summary.mrs[0];
+        assert_eq!(m.title, "New title");
+        assert_eq!(m.description().unwrap().body, "third\n");
+        let authors: Vec<&Fingerprint> = m.comments.iter().map(|c| &c.author).collect();
+        assert_eq!(authors, [&a, &c]);
+        assert_eq!(m.votes.len(), 1);
+        assert_eq!(summarize(&s, &ci).mrs[0].comments.len(), 2);
+        // A settings file nobody can read fails closed.
+        let bad = commit_on(
+            &repo,
+            commit,
+            &[file("settings/merge", "Required-CI: maybe\n")],
+        );
+        let s = read(&repo, Some(bad), Depth::Summary).unwrap();
+        assert!(s.settings.unwrap().malformed.is_some());
     }
 
     #[test]

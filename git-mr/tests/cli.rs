@@ -181,11 +181,22 @@ fn life_cycle_of_a_merge_request() {
         .iter()
         .any(|c| c["revision"] == 3 && c["body"].as_str().unwrap().contains("Revision 3")));
 
-    // Diffs: the revision against its target, and v2..v3 like range-diff (the rebase
-    // brought b.txt, which must not show as a change of the merge request).
+    // Diffs: the revision against its target; v2..v3, the interdiff (the rebase
+    // brought b.txt, which the merge request does not change: not shown; a.txt is
+    // as it was); v1..v3, the line v2 added; and the commits, with --range-diff.
     let diff = bob.mr(&["diff", "1"]);
     assert!(diff.contains("+two") && !diff.contains("b.txt"), "{diff}");
-    let diff = bob.mr(&["diff", "1", "--revision", "3", "--since", "2"]);
+    let out = bob.mr_out(&["diff", "1", "--revision", "3", "--since", "2"]);
+    let diff = out.success_stdout();
+    assert!(!diff.contains("b.txt") && !diff.contains("+two"), "{diff}");
+    assert!(
+        out.stderr.contains("changes nothing since v2"),
+        "{}",
+        out.stderr
+    );
+    let diff = bob.mr(&["diff", "1", "--since", "1"]);
+    assert!(diff.contains("+two") && !diff.contains("b.txt"), "{diff}");
+    let diff = bob.mr(&["diff", "1", "--since", "2", "--range-diff"]);
     assert!(!diff.contains("b.txt"), "{diff}");
     assert!(diff.contains("a: two"), "{diff}");
 

@@ -170,6 +170,8 @@ fn hrefs(dom: &str) -> Vec<String> {
 /// if anything ran, the body would carry `data-pwned`.
 const TITLE: &str =
     "Fix <script>document.body.setAttribute('data-pwned','title')</script> parsing & more";
+const HOSTILE_LINE: &str =
+    "one\n<script>document.body.setAttribute('data-pwned','diff')</script>\n";
 const HOSTILE_COMMENT: &str =
     "Looks fine. <script>document.body.setAttribute('data-pwned','comment')</script> \
 <img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">";
@@ -182,11 +184,13 @@ fn export_renders_in_a_browser() {
     let alice = world.user("alice");
     let bob = world.user("bob");
     world.setup_main();
-    owner.mr(&["init", "--maintainer", "bob"]);
+    // The owner reports CI here (the ci group): CI results come from it alone.
+    owner.mr(&["init", "--maintainer", "bob", "--ci", &owner.fpr]);
 
-    // Alice's merge request, reviewed by Bob, with a CI result; Bob's own, closed.
+    // Alice's merge request, reviewed by Bob (a line comment, an approval), with a
+    // CI result; Bob's own, closed. A line of the diff tries to run script too.
     alice.git(&["checkout", "-q", "-b", "feature", "origin/main"]);
-    let v1 = commit_file(alice, "a.txt", "one\n", "add a");
+    let v1 = commit_file(alice, "a.txt", HOSTILE_LINE, "add a");
     mr_at(
         alice,
         "2026-11-26T10:00:00Z",
@@ -226,6 +230,25 @@ fn export_renders_in_a_browser() {
         ],
     );
     ci_result(&world, alice, "2026-11-26T11:00:00Z");
+    mr_at(
+        bob,
+        "2026-11-26T12:30:00Z",
+        &[
+            "comment",
+            "alice/1",
+            "--path",
+            "a.txt",
+            "--line",
+            "1",
+            "-m",
+            "One? Really.",
+        ],
+    );
+    mr_at(
+        bob,
+        "2026-11-26T12:40:00Z",
+        &["approve", "alice/1", "-m", "LGTM"],
+    );
 
     // Export, with the clock three days on.
     let site = world.root.path().join("site");
@@ -307,8 +330,17 @@ fn export_renders_in_a_browser() {
         "Target main",
         "needs-review",
         "Revisions (1)",
-        &format!("v1 {v1}"),
-        "Comments (4)",
+        &format!("v1 {v1} diff"),
+        "Votes",
+        &format!("Bob {} approved v1", &bob.fpr[..8]),
+        "LGTM",
+        "Changes in v1",
+        "a.txt",
+        &format!(
+            "1 +one Bob {}/1 · 2026-11-26T12:30:00Z · v1 One? Really.",
+            &bob.fpr[..8]
+        ),
+        "Comments (5)",
         "Adds a.txt.",
         "description",
         HOSTILE_COMMENT,
@@ -332,6 +364,24 @@ fn export_renders_in_a_browser() {
             && page.contains(&format!("id=\"c-{}-0\"", bob.fpr)),
         "{page}"
     );
+    // The line comment sits in the diff's table, under its line, and the one in
+    // the timeline links there.
+    let diff = &page[page.find("id=\"diff-v1\"").expect("the diff of v1")..];
+    let line_row = diff.find("+one").expect("the line");
+    let line_comment = diff
+        .find("One? Really.")
+        .expect("the line comment in the diff");
+    assert!(line_row < line_comment, "{diff}");
+    assert!(
+        diff[..line_comment].contains("<tr class=\"comments\">"),
+        "{diff}"
+    );
+    assert!(
+        page.contains(&format!("href=\"#lc-{}-1\"", bob.fpr))
+            && page.contains(&format!("id=\"lc-{}-1\"", bob.fpr)),
+        "{page}"
+    );
+    assert!(hrefs(&page).contains(&"#diff-v1".to_owned()));
     assert!(hrefs(&page).contains(&"../index.html".to_owned()));
     assert!(hrefs(&page).contains(&"../style.css".to_owned()));
 

@@ -77,6 +77,13 @@ impl From<Error> for CommandError {
             Error::UnknownLabel(_) | Error::BadLabel(_) => (Kind::User, Vec::new()),
             Error::NotMaintainer(_) => (Kind::Denied, vec!["maintainers are listed in groups/maintainers on apps/access-control".into()]),
             Error::NoSuchRevision { .. } | Error::BadRevision(_) | Error::Invalid(_) => (Kind::User, Vec::new()),
+            Error::NotMergeable { mr, .. } => (
+                Kind::User,
+                vec![
+                    format!("`git mr show {mr}` shows the votes and CI results; `git mr settings` what is required"),
+                    "merge anyway with --force: the merge comment records what was missing".into(),
+                ],
+            ),
             Error::MergeConflict { .. } => (
                 Kind::User,
                 vec!["ask the author to rebase onto the target and `git mr revise`".into()],

@@ -38,14 +38,28 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
-    ctx.refresh();
+    // The targets come in the same fetch: each revision is diffed against its
+    // merge base with its target.
+    let targets = match ctx.forge.snapshot(Depth::Summary) {
+        Ok(s) => {
+            let mut t: Vec<String> = s.mrs.iter().map(|m| m.target.clone()).collect();
+            t.sort();
+            t.dedup();
+            t.retain(|t| !t.is_empty());
+            t
+        }
+        Err(_) => Vec::new(),
+    };
+    ctx.refresh_with(&targets);
     let snapshot = ctx.snapshot(Depth::Full)?;
     let people = ctx.people()?;
     let now = git_mr::clock::now()?;
+    let diffs = revision_diffs(ctx, &snapshot, &people);
     let files = html::site(&html::Context {
         snapshot: &snapshot,
         people: &people,
         now,
+        diffs: &diffs,
     });
     let dir = &args.html;
     for f in &files {
@@ -59,6 +73,27 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     ));
     println!("{}", dir.join(html::INDEX).display());
     Ok(())
+}
+
+/// Every revision's diff against its base (one `git diff` each), or why not.
+fn revision_diffs(
+    ctx: &Ctx,
+    snapshot: &git_mr::Snapshot,
+    people: &git_mr::people::People,
+) -> html::Diffs {
+    let mut diffs = html::Diffs::new();
+    for mr in &snapshot.mrs {
+        for r in &mr.revisions {
+            let diff = (|| -> git_mr::Result<Vec<git_mr::diff::FileDiff>> {
+                let head = git_mr::diff::revision_commit(&ctx.forge, mr, r.number)?;
+                let base = git_mr::diff::revision_base(&ctx.forge, mr, people, head)?;
+                let text = git_mr::diff::unified(&ctx.forge, base, head, None)?;
+                Ok(git_mr::diff::parse(&text))
+            })();
+            diffs.insert((mr.id.clone(), r.number), diff.map_err(|e| e.to_string()));
+        }
+    }
+    diffs
 }
 
 /// Write `path` through a temporary file next to it and a rename, so that a web server

@@ -10,10 +10,15 @@
 
 use std::fmt::Write as _;
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
+use git_mr::diff::{FileDiff, LineKind};
 use git_mr::model::header;
 use git_mr::people::People;
+use git_mr::review;
 use git_mr::store::Snapshot;
+use git_mr::thread::{vote, Verdict};
 use git_mr::{Comment, Fingerprint, MergeRequest, MrId, State};
 
 use super::ui;
@@ -41,7 +46,17 @@ pub struct Context<'a> {
     pub people: &'a People,
     /// The export's time: ages are relative to it.
     pub now: DateTime<Utc>,
+    /// Each revision's diff against its base, by merge request and revision: its
+    /// files, or why there is none (a revision whose commit is not here, say).
+    pub diffs: &'a Diffs,
 }
+
+/// Revisions' diffs, by merge request and revision number.
+pub type Diffs = BTreeMap<(MrId, u32), Result<Vec<FileDiff>, String>>;
+
+/// The most diff lines a page shows per revision: a page stays readable, and
+/// bounded whatever a revision changes (`git mr diff` shows all of it).
+pub const MAX_DIFF_LINES: usize = 5000;
 
 /// Text as HTML text or as a quoted attribute value: `& < > " '` become references,
 /// and what [`ui::unsafe_char`] names (controls other than tab and newline, bidi
@@ -139,6 +154,28 @@ fn title(mr: &MergeRequest) -> &str {
     } else {
         &mr.title
     }
+}
+
+/// The `ci` group's result on the newest revision (not the `ci-*` labels, which
+/// maintainers may set too).
+fn newest_ci(cx: &Context<'_>, mr: &MergeRequest) -> Option<String> {
+    review::newest_ci_result(mr, cx.people).map(|r| r.status)
+}
+
+/// Standing approvals of the newest revision (the author's left out), and a
+/// request for changes when there is one.
+fn approvals(cx: &Context<'_>, mr: &MergeRequest) -> String {
+    let newest = mr.latest_revision().map(|r| r.number).unwrap_or(0);
+    let t = review::tally(mr, cx.people, newest);
+    let mut out = t.approvals.len().to_string();
+    if t.maintainer_approvals.len() != t.approvals.len() {
+        write!(out, " ({} by maintainers)", t.maintainer_approvals.len())
+            .expect("writing to a String cannot fail");
+    }
+    if !t.changes_requested.is_empty() {
+        out.push_str(" <span class=\"tag changes\">changes requested</span>");
+    }
+    out
 }
 
 fn state_badge(state: State) -> String {
@@ -259,7 +296,7 @@ pub fn index(cx: &Context<'_>) -> String {
     } else {
         body.push_str(
             "<table class=\"mrs\">\n<thead><tr><th>Merge request</th><th>State</th><th>CI</th>\
-<th>Labels</th><th>Author</th><th>Revisions</th><th>Opened</th></tr></thead>\n<tbody>\n",
+<th>Approvals</th><th>Labels</th><th>Author</th><th>Revisions</th><th>Opened</th></tr></thead>\n<tbody>\n",
         );
         for mr in index_order(mrs) {
             let labels = label_list(
@@ -281,7 +318,7 @@ pub fn index(cx: &Context<'_>) -> String {
                 body,
                 "<tr class=\"{state}\">\
 <td><a href=\"{href}\">{title}</a><br><span class=\"id\">{short}</span> → <code>{target}</code></td>\
-<td>{state_badge}</td><td>{ci}</td><td>{labels}</td><td>{author}</td>\
+<td>{state_badge}</td><td>{ci}</td><td class=\"num\">{approvals}</td><td>{labels}</td><td>{author}</td>\
 <td class=\"num\">{revisions}</td><td>{opened}</td></tr>",
                 state = mr.state().as_str(),
                 href = mr_path(&mr.id),
@@ -289,7 +326,8 @@ pub fn index(cx: &Context<'_>) -> String {
                 short = ui::short_id(mr),
                 target = escape(&mr.target),
                 state_badge = state_badge(mr.state()),
-                ci = ci_badge(mr.ci_status()).unwrap_or_else(|| "—".to_owned()),
+                ci = ci_badge(newest_ci(cx, mr).as_deref()).unwrap_or_else(|| "—".to_owned()),
+                approvals = approvals(cx, mr),
                 author = person(cx.people, &mr.id.author),
                 revisions = mr.revisions.len(),
             )
@@ -327,22 +365,43 @@ fn reply_to(cx: &Context<'_>, mr: &MergeRequest, value: &str) -> String {
     }
 }
 
-fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
+/// Where a comment is rendered: in the timeline, or under its line in a diff.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Timeline,
+    Diff,
+}
+
+/// The anchor of a line comment under its line.
+fn line_comment_anchor(author: &Fingerprint, index: u32) -> String {
+    format!("lc-{}-{index}", author.as_str())
+}
+
+fn comment(
+    cx: &Context<'_>,
+    mr: &MergeRequest,
+    c: &Comment,
+    place: Place,
+    placed: &[(Fingerprint, u32)],
+    out: &mut String,
+) {
     let is_description = c.index == 0 && c.author == mr.id.author;
     // Only the `ci` group reports CI: anyone else's CI-Status is an ordinary header.
     let ci_status = c
         .header(header::CI_STATUS)
         .filter(|_| cx.people.is_ci(&c.author));
     let is_ci = ci_status.is_some();
-    let class = if is_ci {
-        "comment ci-result"
-    } else {
-        "comment"
+    let (class, id) = match (place, is_ci) {
+        (Place::Diff, _) => (
+            "comment line-comment",
+            line_comment_anchor(&c.author, c.index),
+        ),
+        (Place::Timeline, true) => ("comment ci-result", comment_anchor(&c.author, c.index)),
+        (Place::Timeline, false) => ("comment", comment_anchor(&c.author, c.index)),
     };
     write!(
         out,
-        "<article class=\"{class}\" id=\"{}\">\n<header>{} · {}",
-        comment_anchor(&c.author, c.index),
+        "<article class=\"{class}\" id=\"{id}\">\n<header>{} · {}",
         person_with(cx.people, &c.author, &format!("/{}", c.index)),
         time(&c.date),
     )
@@ -354,8 +413,35 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
         Some(k) => write!(out, " · v{k}").expect("writing to a String cannot fail"),
         None => {}
     }
+    match c.anchor() {
+        Some(Ok(a)) if place == Place::Timeline => {
+            if placed.contains(&(c.author.clone(), c.index)) {
+                write!(
+                    out,
+                    " · on <a href=\"#{}\"><code>{}</code></a>",
+                    line_comment_anchor(&c.author, c.index),
+                    escape(&a.to_string())
+                )
+            } else {
+                write!(out, " · on <code>{}</code>", escape(&a.to_string()))
+            }
+            .expect("writing to a String cannot fail");
+        }
+        Some(Err(e)) => write!(
+            out,
+            " · <span class=\"warning\">a malformed line anchor: {}</span>",
+            escape(&e)
+        )
+        .expect("writing to a String cannot fail"),
+        _ => {}
+    }
     if let Some(r) = c.header(header::IN_REPLY_TO) {
         write!(out, " · {}", reply_to(cx, mr, r)).expect("writing to a String cannot fail");
+    }
+    if c.is_retracted() {
+        out.push_str(" · <span class=\"tag\">retracted</span>");
+    } else if c.is_edited() {
+        out.push_str(" · <span class=\"tag\">edited</span>");
     }
     if is_description {
         out.push_str(" · <span class=\"tag\">description</span>");
@@ -368,10 +454,8 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
         .headers
         .iter()
         .filter(|(k, _)| {
-            let shown_above = [header::DATE, header::REVISION, header::IN_REPLY_TO]
-                .iter()
-                .any(|h| k.eq_ignore_ascii_case(h))
-                || (is_ci && k.eq_ignore_ascii_case(header::CI_STATUS));
+            let shown_above =
+                header::is_place(k) || (is_ci && k.eq_ignore_ascii_case(header::CI_STATUS));
             !shown_above
         })
         .collect();
@@ -383,7 +467,9 @@ fn comment(cx: &Context<'_>, mr: &MergeRequest, c: &Comment, out: &mut String) {
         }
         out.push_str("</ul>\n");
     }
-    if c.body.trim().is_empty() {
+    if c.is_retracted() {
+        out.push_str("<p class=\"empty\">(retracted by its author)</p>\n");
+    } else if c.body.trim().is_empty() {
         out.push_str("<p class=\"empty\">(no text)</p>\n");
     } else {
         writeln!(out, "<pre>{}</pre>", escape(c.body.trim_end()))
@@ -400,7 +486,7 @@ pub fn mr_page(cx: &Context<'_>, mr: &MergeRequest) -> String {
         escape(title(mr)),
         state_badge(mr.state())
     );
-    if let Some(ci) = ci_badge(mr.ci_status()) {
+    if let Some(ci) = ci_badge(newest_ci(cx, mr).as_deref()) {
         body.push_str(&ci);
         body.push(' ');
     }
@@ -432,6 +518,7 @@ pub fn mr_page(cx: &Context<'_>, mr: &MergeRequest) -> String {
         mr.id,
     )
     .expect("writing to a String cannot fail");
+    votes(cx, mr, &mut body);
 
     write!(
         body,
@@ -445,13 +532,13 @@ pub fn mr_page(cx: &Context<'_>, mr: &MergeRequest) -> String {
         );
     } else {
         body.push_str(
-            "<table>\n<thead><tr><th>Revision</th><th>Commit</th></tr></thead>\n<tbody>\n",
+            "<table>\n<thead><tr><th>Revision</th><th>Commit</th><th>Changes</th></tr></thead>\n<tbody>\n",
         );
         for r in &mr.revisions {
             // A commit id comes from a ref, so it is hex; escaped all the same.
             writeln!(
                 body,
-                "<tr id=\"v{0}\"><td>v{0}</td><td><code>{1}</code></td></tr>",
+                "<tr id=\"v{0}\"><td>v{0}</td><td><code>{1}</code></td><td><a href=\"#diff-v{0}\">diff</a></td></tr>",
                 r.number,
                 escape(&r.commit)
             )
@@ -460,6 +547,10 @@ pub fn mr_page(cx: &Context<'_>, mr: &MergeRequest) -> String {
         body.push_str("</tbody>\n</table>\n");
     }
     body.push_str("</section>\n");
+    let mut placed = Vec::new();
+    for r in &mr.revisions {
+        diff_section(cx, mr, r.number, &mut placed, &mut body);
+    }
 
     write!(
         body,
@@ -471,11 +562,203 @@ pub fn mr_page(cx: &Context<'_>, mr: &MergeRequest) -> String {
         body.push_str("<p class=\"empty\">No comments yet.</p>\n");
     }
     for c in &mr.comments {
-        comment(cx, mr, c, &mut body);
+        comment(cx, mr, c, Place::Timeline, &placed, &mut body);
     }
     body.push_str("</section>\n</main>\n");
     body.push_str(&footer(cx));
     page(title(mr), "../", &body)
+}
+
+/// Every vote that stands (stale ones marked), and what a merge of the newest
+/// revision lacks under the project's settings.
+fn votes(cx: &Context<'_>, mr: &MergeRequest, out: &mut String) {
+    let newest = mr.latest_revision().map(|r| r.number);
+    let standing = vote::standing(&mr.votes, newest);
+    out.push_str("<section class=\"votes\">\n<h2>Votes</h2>\n");
+    if standing.is_empty() {
+        out.push_str("<p class=\"empty\">No votes.</p>\n");
+    } else {
+        out.push_str("<ul>\n");
+        for s in standing {
+            let v = s.vote;
+            let (class, what) = match v.verdict {
+                Verdict::Approve => ("approve", "approved"),
+                Verdict::RequestChanges => ("changes", "requested changes on"),
+                Verdict::None => continue,
+            };
+            write!(
+                out,
+                "<li class=\"vote {class}{}\">{} {what} v{} · {}",
+                if s.stale { " stale" } else { "" },
+                person(cx.people, &v.voter),
+                v.revision,
+                time(&v.date)
+            )
+            .expect("writing to a String cannot fail");
+            if cx.people.is_maintainer(&v.voter) {
+                out.push_str(" · <span class=\"tag\">maintainer</span>");
+            }
+            if v.voter == mr.id.author {
+                out.push_str(" · <span class=\"tag\">author: not counted</span>");
+            }
+            if s.stale {
+                out.push_str(" · <span class=\"tag\">stale: a newer revision exists</span>");
+            }
+            if !v.body.trim().is_empty() {
+                write!(out, "<pre>{}</pre>", escape(v.body.trim_end()))
+                    .expect("writing to a String cannot fail");
+            }
+            out.push_str("</li>\n");
+        }
+        out.push_str("</ul>\n");
+    }
+    if let (Some(settings), Some(k)) = (cx.snapshot.settings.as_ref(), newest) {
+        let missing = review::missing(Some(settings), mr, cx.people, k);
+        if missing.is_empty() {
+            writeln!(
+                out,
+                "<p class=\"requirements met\">The merge requirements are met for v{k}.</p>"
+            )
+        } else {
+            let what: Vec<String> = missing.iter().map(|m| escape(&m.to_string())).collect();
+            writeln!(
+                out,
+                "<p class=\"requirements\">A merge of v{k} lacks: {}.</p>",
+                what.join("; ")
+            )
+        }
+        .expect("writing to a String cannot fail");
+    }
+    out.push_str("</section>\n");
+}
+
+/// Revision `k`'s diff against its base, each line comment written on `k` under
+/// its line (the comments whose line the diff does not show after their file);
+/// the comments placed so are added to `placed`.
+fn diff_section(
+    cx: &Context<'_>,
+    mr: &MergeRequest,
+    k: u32,
+    placed: &mut Vec<(Fingerprint, u32)>,
+    out: &mut String,
+) {
+    writeln!(
+        out,
+        "<section class=\"diff\" id=\"diff-v{k}\">\n<h2>Changes in v{k}</h2>"
+    )
+    .expect("writing to a String cannot fail");
+    let anchored: Vec<(&Comment, git_mr::thread::Anchor)> = mr
+        .comments
+        .iter()
+        .filter(|c| c.revision() == Some(k))
+        .filter_map(|c| Some((c, c.anchor()?.ok()?)))
+        .collect();
+    let files = match cx.diffs.get(&(mr.id.clone(), k)) {
+        Some(Ok(files)) => files.as_slice(),
+        Some(Err(why)) => {
+            writeln!(out, "<p class=\"empty\">No diff: {}</p>", escape(why))
+                .expect("writing to a String cannot fail");
+            &[]
+        }
+        None => &[],
+    };
+    if files.is_empty() && cx.diffs.get(&(mr.id.clone(), k)).is_some_and(|d| d.is_ok()) {
+        out.push_str("<p class=\"empty\">No changes against the target.</p>\n");
+    }
+    let mut shown = 0usize;
+    let mut placed_here: Vec<(Fingerprint, u32)> = Vec::new();
+    for f in files {
+        let name = match (&f.old_path, &f.new_path) {
+            (Some(o), Some(n)) if o != n => format!("{} → {}", escape(o), escape(n)),
+            _ => escape(f.path()),
+        };
+        writeln!(out, "<div class=\"file\">\n<h3><code>{name}</code></h3>")
+            .expect("writing to a String cannot fail");
+        if f.hunks.is_empty() {
+            let meta: Vec<String> = f.header.iter().skip(1).map(|l| escape(l)).collect();
+            writeln!(out, "<pre class=\"meta\">{}</pre>", meta.join("\n"))
+                .expect("writing to a String cannot fail");
+        } else {
+            out.push_str("<table class=\"diff\">\n");
+        }
+        for (h, hunk) in f.hunks.iter().enumerate() {
+            if shown >= MAX_DIFF_LINES {
+                break;
+            }
+            writeln!(
+                out,
+                "<tr class=\"hunk\"><td></td><td></td><td><code>{}</code></td></tr>",
+                escape(&hunk.header)
+            )
+            .expect("writing to a String cannot fail");
+            for (l, line) in hunk.lines.iter().enumerate() {
+                if shown >= MAX_DIFF_LINES {
+                    break;
+                }
+                shown += 1;
+                let class = match line.kind {
+                    LineKind::Added => "add",
+                    LineKind::Removed => "del",
+                    LineKind::Context => "ctx",
+                    LineKind::Note => "note",
+                };
+                let n = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+                writeln!(
+                    out,
+                    "<tr class=\"{class}\"><td class=\"ln\">{}</td><td class=\"ln\">{}</td><td><code>{}</code></td></tr>",
+                    n(line.old),
+                    n(line.new),
+                    escape(&line.text)
+                )
+                .expect("writing to a String cannot fail");
+                let here: Vec<&(&Comment, git_mr::thread::Anchor)> = anchored
+                    .iter()
+                    .filter(|(_, a)| f.locate(a) == Some((h, l)))
+                    .collect();
+                if !here.is_empty() {
+                    out.push_str("<tr class=\"comments\"><td colspan=\"3\">\n");
+                    for (c, _) in here {
+                        comment(cx, mr, c, Place::Diff, &[], out);
+                        placed_here.push((c.author.clone(), c.index));
+                    }
+                    out.push_str("</td></tr>\n");
+                }
+            }
+        }
+        if !f.hunks.is_empty() {
+            out.push_str("</table>\n");
+        }
+        let elsewhere: Vec<&Comment> = anchored
+            .iter()
+            .filter(|(c, a)| f.holds(a) && !placed_here.contains(&(c.author.clone(), c.index)))
+            .map(|(c, _)| *c)
+            .collect();
+        if !elsewhere.is_empty() {
+            out.push_str("<div class=\"unplaced\"><p>On lines this page does not show:</p>\n");
+            for c in elsewhere {
+                comment(cx, mr, c, Place::Diff, &[], out);
+                placed_here.push((c.author.clone(), c.index));
+            }
+            out.push_str("</div>\n");
+        }
+        out.push_str("</div>\n");
+    }
+    let total: usize = files
+        .iter()
+        .flat_map(|f| &f.hunks)
+        .map(|h| h.lines.len())
+        .sum();
+    if total > shown {
+        writeln!(
+            out,
+            "<p class=\"empty\">{} more lines not shown: <code>git mr diff {} --revision {k}</code> shows them all.</p>",
+            total - shown,
+            mr.id
+        )
+        .expect("writing to a String cannot fail");
+    }
+    out.push_str("</section>\n");
+    placed.extend(placed_here);
 }
 
 /// The one stylesheet: readable without it, nothing that needs a network.
@@ -505,6 +788,17 @@ article:target { outline: 2px solid var(--merged); }
 ul.headers { margin: .3rem 0; padding-left: 1.2rem; font-size: .85em; }
 .warning, .shared { color: var(--fail); }
 footer { margin-top: 2rem; font-size: .85em; }
+table.diff { font-family: ui-monospace, monospace; font-size: .85em; }
+table.diff td { padding: 0 .4rem; border: none; white-space: pre-wrap; overflow-wrap: anywhere; }
+table.diff td.ln { color: var(--muted); text-align: right; width: 3rem; user-select: none; }
+table.diff tr.add { background: rgba(26, 127, 55, .12); }
+table.diff tr.del { background: rgba(207, 34, 46, .12); }
+table.diff tr.hunk td { color: var(--muted); padding-top: .4rem; }
+table.diff tr.comments td { white-space: normal; font-family: system-ui, sans-serif; font-size: 1.15em; }
+article.line-comment { border-left: 4px solid var(--merged); }
+.vote.approve { color: var(--pass); }
+.vote.changes, .tag.changes { color: var(--fail); }
+.vote.stale { opacity: .6; }
 ";
 
 #[cfg(test)]
@@ -536,6 +830,7 @@ mod tests {
             date: date("2026-11-26T11:00:00Z"),
             headers: all,
             body: body.to_owned(),
+            history: Vec::new(),
         }
     }
 
@@ -559,6 +854,8 @@ mod tests {
                 number: 1,
                 commit: "1".repeat(40),
             }],
+            title_history: Vec::new(),
+            votes: Vec::new(),
         }
     }
 
@@ -599,11 +896,16 @@ mod tests {
     }
 
     fn render(s: &Snapshot) -> Vec<File> {
+        render_with(s, &Diffs::new())
+    }
+
+    fn render_with(s: &Snapshot, diffs: &Diffs) -> Vec<File> {
         let people = people();
         site(&Context {
             snapshot: s,
             people: &people,
             now: date(NOW),
+            diffs,
         })
     }
 
@@ -841,16 +1143,43 @@ mod tests {
 
     #[test]
     fn index_shows_state_ci_labels_author_revisions_and_age() {
+        // CI's state is the `ci` group's result on the newest revision, not the
+        // ci-* labels (which maintainers may set).
         let mut open = mr('A', 1, "Open one");
-        open.labels = vec!["ci-fail".into(), "needs-review".into(), "open".into()];
+        open.labels = vec!["ci-pass".into(), "needs-review".into(), "open".into()];
+        open.comments.push(comment(
+            &fpr('C'),
+            0,
+            &[("Revision", "1"), ("CI-Status", "fail")],
+            "",
+        ));
         let mut merged = mr('E', 1, "Merged one");
-        merged.labels = vec!["ci-pass".into(), "closed".into(), "merged".into()];
+        merged.labels = vec!["closed".into(), "merged".into()];
         merged.revisions.push(Revision {
             number: 2,
             commit: "2".repeat(40),
         });
+        merged.comments.push(comment(
+            &fpr('C'),
+            0,
+            &[("Revision", "1"), ("CI-Status", "fail")],
+            "",
+        ));
+        merged.comments.push(comment(
+            &fpr('C'),
+            1,
+            &[("Revision", "2"), ("CI-Status", "pass")],
+            "",
+        ));
         let mut closed = mr('B', 1, "Closed one");
-        closed.labels = vec!["closed".into()];
+        closed.labels = vec!["closed".into(), "ci-pass".into()];
+        // Not from the ci group: no CI state.
+        closed.comments.push(comment(
+            &fpr('E'),
+            0,
+            &[("Revision", "1"), ("CI-Status", "pass")],
+            "",
+        ));
         let s = snapshot(vec![open, merged, closed]);
         let index = file(&render(&s), INDEX).to_owned();
         assert!(index.contains("1 open · 1 merged · 1 closed"), "{index}");
@@ -873,6 +1202,7 @@ mod tests {
         assert!(rows[1].contains("<span class=\"ci pass\">CI pass</span>"));
         assert!(rows[1].contains("<td class=\"num\">2</td>"), "{}", rows[1]);
         assert!(rows[2].starts_with("\"closed\"") && rows[2].contains("Closed one"));
+        assert!(!rows[2].contains("CI pass"), "{}", rows[2]);
         // Unknown authors show their short fingerprint.
         assert!(
             rows[2].contains("<span class=\"fpr\">BBBBBBBB</span>"),

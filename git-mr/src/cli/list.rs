@@ -32,7 +32,9 @@ pub struct Args {
 }
 
 /// The fields every JSON view of a merge request has (SPEC section 6), plus
-/// `author_name`, `ci` and `created`.
+/// `author_name`, `ci` (the `ci` group's result on the newest revision, not the
+/// labels), votes that stand on the newest revision (the author's left out) and
+/// `created`.
 #[derive(serde::Serialize)]
 pub struct Summary<'a> {
     id: String,
@@ -44,12 +46,17 @@ pub struct Summary<'a> {
     state: &'static str,
     labels: &'a [String],
     revisions: usize,
-    ci: Option<&'static str>,
+    ci: Option<String>,
+    approvals: usize,
+    maintainer_approvals: usize,
+    changes_requested: usize,
     created: Option<String>,
 }
 
 impl<'a> Summary<'a> {
     pub fn new(mr: &'a MergeRequest, people: &'a People) -> Self {
+        let newest = mr.latest_revision().map(|r| r.number).unwrap_or(0);
+        let tally = git_mr::review::tally(mr, people, newest);
         Summary {
             id: mr.id.to_string(),
             author: mr.id.author.as_str(),
@@ -60,7 +67,10 @@ impl<'a> Summary<'a> {
             state: mr.state().as_str(),
             labels: &mr.labels,
             revisions: mr.revisions.len(),
-            ci: mr.ci_status(),
+            ci: git_mr::review::newest_ci_result(mr, people).map(|r| r.status),
+            approvals: tally.approvals.len(),
+            maintainer_approvals: tally.maintainer_approvals.len(),
+            changes_requested: tally.changes_requested.len(),
             created: mr.created().map(|d| git_mr::clock::format(&d)),
         }
     }
@@ -129,7 +139,18 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
             )),
             m.revisions.len(),
         );
-        let ci = ctx.ui.ci(m.ci_status());
+        let summary = Summary::new(m, &people);
+        if summary.approvals > 0 {
+            line.push_str(&format!(
+                "  {}",
+                ctx.ui
+                    .approvals(summary.approvals, summary.maintainer_approvals)
+            ));
+        }
+        if summary.changes_requested > 0 {
+            line.push_str(&format!("  {}", ctx.ui.changes_requested()));
+        }
+        let ci = ctx.ui.ci(summary.ci.as_deref());
         if !ci.is_empty() {
             line.push_str(&format!("  {ci}"));
         }

@@ -6,6 +6,11 @@ use super::{ui, CommandResult, Ctx, Found};
 
 /// Merge a revision into the target branch, label merged+closed, comment: one push.
 #[derive(clap::Args)]
+#[command(
+    after_help = "Where the project has merge settings (`git mr settings`), the merged revision
+must meet them: approvals by maintainers, CI's pass. The merge refuses otherwise, naming
+what is missing, unless --force. The server cannot enforce this (it runs no app code)."
+)]
 pub struct Args {
     /// <who>/<n> or <n>.
     mr: String,
@@ -13,6 +18,10 @@ pub struct Args {
     /// only when asked for).
     #[arg(long, value_name = "K")]
     revision: Option<u32>,
+    /// Merge even when the merge settings (`git mr settings`) are not met; the
+    /// merge comment records what was missing.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
@@ -26,9 +35,12 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         .expect("resolved ids exist")
         .target
         .clone();
-    let done =
-        git_mr::ops::merge(&ctx.forge, &id, &target, args.revision).map_err(|e| ctx.explain(e))?;
+    let done = git_mr::ops::merge(&ctx.forge, &id, &target, args.revision, args.force)
+        .map_err(|e| ctx.explain(e))?;
     let m = done.value;
+    for missing in &m.forced {
+        ctx.ui.warn(&format!("merged without {missing} (--force)"));
+    }
     // Names are claims: say whose work was merged by the full fingerprint.
     let older = if m.revision < m.newest {
         format!(

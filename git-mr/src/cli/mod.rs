@@ -7,6 +7,7 @@ mod comment;
 mod completion;
 mod create;
 mod diff;
+mod edit;
 mod error;
 mod export;
 mod fetch;
@@ -16,10 +17,13 @@ mod label;
 mod labels;
 mod list;
 mod merge;
+mod register;
 mod revise;
 mod search;
+mod settings;
 mod show;
 mod ui;
+mod vote;
 
 use std::process::ExitCode;
 
@@ -54,18 +58,24 @@ enum Command {
     List(list::Args),
     Show(show::Args),
     Comment(comment::Args),
+    Edit(edit::Args),
+    Approve(vote::ApproveArgs),
+    RequestChanges(vote::RequestChangesArgs),
+    Unvote(vote::UnvoteArgs),
     Revise(revise::Args),
     Label(label::Args),
     Labels(labels::Args),
     Diff(diff::Args),
     Checkout(checkout::Args),
     Merge(merge::Args),
+    Settings(settings::Args),
     CiRetry(ci_retry::Args),
     Close(close::Args),
     Reopen(close::ReopenArgs),
     Search(search::Args),
     Fetch(fetch::Args),
     Export(export::Args),
+    Register(register::Args),
     /// Print a shell completion script for git-mr (bash, zsh, fish, elvish, powershell).
     ///
     /// For bash: `git-mr completions bash > /etc/bash_completion.d/git-mr` (or
@@ -208,7 +218,7 @@ impl Ctx {
                 hints.push(match (code, unknown_key) {
                     (Some(RejectCode::UnknownKey) | None, Some(me)) => format!(
                         "you are not signed up yet: your key must be on apps/access-control as keys/{me}.asc \
-(gpg --armor --export {me} > keys/{me}.asc, committed on apps/access-control and pushed with `git push --signed`)"
+(`git mr register` puts it there where the server lets users register; else ask the owner)"
                     ),
                     (Some(RejectCode::Limit), _) => "the change is over a size limit of the server \
 (the size caps of the policy on apps/access-control, or the server's gitapps.maxFileSize): make it smaller"
@@ -350,18 +360,24 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
         Command::List(a) => list::run(&ctx, a),
         Command::Show(a) => show::run(&ctx, a),
         Command::Comment(a) => comment::run(&ctx, a),
+        Command::Edit(a) => edit::run(&ctx, a),
+        Command::Approve(a) => vote::approve(&ctx, a),
+        Command::RequestChanges(a) => vote::request_changes(&ctx, a),
+        Command::Unvote(a) => vote::unvote(&ctx, a),
         Command::Revise(a) => revise::run(&ctx, a),
         Command::Label(a) => label::run(&ctx, a),
         Command::Labels(a) => labels::run(&ctx, a),
         Command::Diff(a) => diff::run(&ctx, a),
         Command::Checkout(a) => checkout::run(&ctx, a),
         Command::Merge(a) => merge::run(&ctx, a),
+        Command::Settings(a) => settings::run(&ctx, a),
         Command::CiRetry(a) => ci_retry::run(&ctx, a),
         Command::Close(a) => close::run_close(&ctx, a),
         Command::Reopen(a) => close::run_reopen(&ctx, a),
         Command::Search(a) => search::run(&ctx, a),
         Command::Fetch(a) => fetch::run(&ctx, a),
         Command::Export(a) => export::run(&ctx, a),
+        Command::Register(a) => register::run(&ctx, a),
         Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }

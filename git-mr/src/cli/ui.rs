@@ -35,6 +35,16 @@ impl Ui {
         }
     }
 
+    /// Whether stdout gets colors (a terminal, and no NO_COLOR).
+    pub fn is_color(&self) -> bool {
+        self.color
+    }
+
+    /// `text` on one line, painted with the SGR `code` when stdout gets colors.
+    pub fn paint_code(&self, code: &str, text: &str) -> String {
+        Self::paint(self.color, code, text)
+    }
+
     pub fn bold(&self, text: &str) -> String {
         Self::paint(self.color, "1", text)
     }
@@ -58,6 +68,19 @@ impl Ui {
             Some(other) => Self::paint(self.color, "31", &format!("ci:{other}")),
             None => String::new(),
         }
+    }
+
+    /// `approved:2` (green), `(1 by maintainers)` when not all are.
+    pub fn approvals(&self, all: usize, maintainers: usize) -> String {
+        let mut text = Self::paint(self.color, "32", &format!("approved:{all}"));
+        if maintainers != all {
+            text.push_str(&format!(" ({maintainers} by maintainers)"));
+        }
+        text
+    }
+
+    pub fn changes_requested(&self) -> String {
+        Self::paint(self.color, "33", "changes-requested")
     }
 
     pub fn warn(&self, message: &str) {
@@ -115,6 +138,18 @@ pub fn age(date: DateTime<Utc>, now: DateTime<Utc>) -> String {
 /// The short name of a merge request: `9A3F1C2B/3`.
 pub fn short_id(mr: &MergeRequest) -> String {
     format!("{}/{}", mr.id.author.short(), mr.id.number)
+}
+
+/// `Bob (ABCD1234) · comment ABCD1234/3 · 2026-11-26T11:00:00Z`: a comment's
+/// header line begins so in every view.
+pub fn comment_meta(people: &People, c: &git_mr::Comment) -> String {
+    format!(
+        "{} · comment {}/{} · {}",
+        people.display(&c.author),
+        c.author.short(),
+        c.index,
+        git_mr::clock::format(&c.date)
+    )
 }
 
 /// Names of people in JSON: the name from the key, if any.
