@@ -16,7 +16,9 @@
 # 3. Many writers (cargo bench -p gitapps-tests --bench writers): 100 users running
 #    `git mr comment` at once against one after another, over the local path and
 #    HTTP (goal: 0 failures, wall time <= 3x the sequential time).
-# 4. The hook's growth curves (cargo bench -p gitapps-tests --bench scale): small,
+# 4. verify (cargo bench -p gitapps-tests --bench verify): gitapps-hook verify of an
+#    audit log of 10,000 records, from a fresh clone (goal: < 10 s).
+# 5. The hook's growth curves (cargo bench -p gitapps-tests --bench scale): small,
 #    medium and large points of keys (1 -> 10,000, signed by a subkey or a primary
 #    key; goal: 10,000 within 1.1x of 1), rules (10 -> 10,000; goal 1.2x after the
 #    first push), new branches in one push (1 -> 10,000), a force push over a
@@ -31,6 +33,7 @@ if [ -n "${QUICK:-}" ]; then
   export GITAPPS_BENCH_FILES=2000 GITAPPS_BENCH_DIRS=20 GITAPPS_BENCH_ROUNDS=5
   export GITAPPS_BENCH_QUICK=1
   mrs=300 runs=3 writers=10
+  export GITAPPS_BENCH_RECORDS=1000
 else
   mrs=5000 runs=10 writers=100
 fi
@@ -50,6 +53,10 @@ sh git-mr/bench/run.sh target/release/git-mr "$mrs" "$runs"
 echo
 echo "== many writers (git mr comment, all at once against one after another)"
 GITAPPS_BENCH_WRITERS="$writers" cargo bench --quiet -p gitapps-tests --bench writers 2>/dev/null
+
+echo
+echo "== verify (gitapps-hook verify of a long audit log)"
+cargo bench --quiet -p gitapps-tests --bench verify 2>/dev/null
 
 echo
 echo "== the hook's growth curves (each point against the same push without the hook)"

@@ -137,9 +137,20 @@ step "Where things stand"
 at carol git mr list --state all
 at carol git mr show bob/1
 
-step "Every accepted push is in the audit log, with its certificate"
-git --git-dir=server.git log -5 --format='%h %s' refs/apps/push-certs
-# The log's first record is its genesis (written by install), not a push.
-say "… $(( $(git --git-dir=server.git rev-list --count refs/apps/push-certs) - 1 )) signed pushes in all"
+step "Every accepted push is in the audit log, with its certificate, recorded before git applied it"
+# The log is the first-parent chain; a record's other parents keep the commits it speaks of.
+git --git-dir=server.git log --first-parent -5 --format='%h %s' refs/apps/push-certs
+# Its first record is the genesis (written by install), whose first parent is the
+# first apps/access-control commit: count the push records.
+say "… $(git --git-dir=server.git log --first-parent --format=%s refs/apps/push-certs | grep -c '^push by') records of signed pushes in all"
+
+step "Anyone can check the server: clone, then gitapps-hook verify (signatures, policy at each point, every ref)"
+as ci git clone -q "$demo/server.git" "$demo/auditor"
+printf '%s$ %s%s\n' "$dim" "gitapps-hook verify --owner ${fpr[alice]}" "$off"
+(cd "$demo/auditor" && gitapps-hook verify --owner "${fpr[alice]}")
+say "A server that moves main back by hand (git update-ref, no push) is caught by the next run:"
+git --git-dir=server.git update-ref refs/heads/main refs/heads/main~1
+printf '%s$ %s%s\n' "$dim" "gitapps-hook verify" "$off"
+(cd "$demo/auditor" && gitapps-hook verify) || say "(exit $?: a problem was found)"
 
 step "Done. Everything was in $demo, which is removed now."

@@ -736,7 +736,13 @@ fn transact<T>(
     forge: &Forge,
     change: impl FnMut(&Forge, &Snapshot, &mut git_mr::tx::Tx) -> git_mr::Result<T>,
 ) -> git_mr::Result<Committed<T>> {
-    forge.transact_at(Depth::Full, change)
+    let result = forge.transact_at(Depth::Full, change);
+    // The push's output is the library's; what the hook warned about (its
+    // audit log repaired, say) goes to the bot's log.
+    for warning in forge.take_server_warnings() {
+        warn!("the server said: {warning}");
+    }
+    result
 }
 
 /// A hint for a refused claim: policies from before ci-bot lack the claim rules.

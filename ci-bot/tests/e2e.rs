@@ -474,3 +474,25 @@ fn a_huge_log_stays_under_the_data_branch_size_cap() {
         .unwrap();
     assert!(size <= 8192 && size > 6000, "{size}");
 }
+
+/// What the server's hook warns about on a push that succeeds (here: it
+/// removed a stale lock on its audit log, left by a killed writer) goes to
+/// the bot's log: the push's own output stays in the library.
+#[test]
+fn the_servers_warnings_reach_the_bots_log() {
+    let w = World::new(&["bot"], &[]);
+    let alice = w.alice();
+    alice.open_mr("good", &[("ok", "")]);
+    let bot = w.bot("bot", 20, "");
+    let lock = w.server.path().join("refs/apps/push-certs.lock");
+    let file = std::fs::File::create(&lock).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
+    drop(file);
+    let log = bot.once_ok(&[]);
+    assert!(
+        log.contains("the server said: gitapps: warning: removed"),
+        "{log}"
+    );
+    assert!(!lock.exists());
+}

@@ -76,6 +76,9 @@ pub struct Forge {
     fresh: RefCell<Option<(Instant, Vec<String>)>>,
     /// [`Forge::people`] as read last, and from which commit.
     people: RefCell<Option<(Option<ObjectId>, People)>>,
+    /// The hook's warnings from this process's pushes, not yet taken
+    /// ([`Forge::take_server_warnings`]).
+    warnings: RefCell<Vec<String>>,
 }
 
 impl Forge {
@@ -98,7 +101,15 @@ impl Forge {
             me: OnceCell::new(),
             fresh: RefCell::new(None),
             people: RefCell::new(None),
+            warnings: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The warnings the server's hook gave this process's pushes since the
+    /// last call (`gitapps: warning: …`), for the tool to show: they come
+    /// with pushes that succeeded, whose output is not shown otherwise.
+    pub fn take_server_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.borrow_mut())
     }
 
     pub fn repo(&self) -> &gix::Repository {
@@ -453,6 +464,9 @@ impl Forge {
             .map(|(name, id)| format!("{id}:{name}"))
             .collect();
         let done = self.git.push_signed(&self.remote, &specs)?;
+        self.warnings
+            .borrow_mut()
+            .extend(crate::push::server_warnings(&done.stderr));
         match crate::push::classify(done.success, &done.stdout, &done.stderr) {
             Some(PushOutcome::Accepted) => {
                 // Best effort: the push is done; the next fetch sets these anyway.

@@ -67,6 +67,25 @@ impl RejectCode {
     }
 }
 
+/// What the hook uses to start a line that warns without refusing the push
+/// (e.g. that the server repaired its audit log).
+pub const WARNING_PREFIX: &str = "gitapps: warning:";
+
+/// The hook's warning lines in a push's stderr (`remote: gitapps: warning: …`
+/// as git shows them), without git's `remote:` prefix. git prints them on
+/// success too, where a tool that keeps the push's stderr to itself would
+/// otherwise hide them.
+pub fn server_warnings(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let line = line.strip_prefix("remote:").unwrap_or(line).trim();
+            line.starts_with(WARNING_PREFIX).then(|| line.to_owned())
+        })
+        .collect()
+}
+
 /// The outcome of one push.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PushOutcome {
@@ -368,5 +387,18 @@ mod tests {
         );
         assert!(done.expired());
         assert_eq!(done.next_second(), None);
+    }
+
+    #[test]
+    fn the_hooks_warnings_are_found_on_success_too() {
+        let stderr = "remote: gitapps: warning: removed a stale lock        \nremote: other\ngitapps: warning: x\nwarning: not ours\n";
+        assert_eq!(
+            server_warnings(stderr),
+            [
+                "gitapps: warning: removed a stale lock",
+                "gitapps: warning: x"
+            ]
+        );
+        assert!(server_warnings("To x\n   abc..def  main -> main\n").is_empty());
     }
 }

@@ -447,3 +447,28 @@ fn concurrent_comments_over_http_all_arrive() {
     let show = alice.json(&["show", "1", "--json"]);
     assert_eq!(show["comments"].as_array().unwrap().len(), 13, "{show:#}");
 }
+
+/// What the server's hook warns about on a push that succeeds (here: it
+/// removed a stale lock on its audit log, left by a killed writer) reaches
+/// the user of `git mr`, which otherwise keeps its pushes' output to itself.
+#[test]
+fn the_servers_warnings_reach_the_user_of_git_mr() {
+    let world = alice_and_bob_the_maintainer();
+    let alice = world.user("alice");
+    commit_file(alice, "a.txt", "one\n", "add a");
+    let id = alice.mr(&["create", "-t", "A", "-m", "a"]);
+    let lock = world.server.path().join("refs/apps/push-certs.lock");
+    let file = std::fs::File::create(&lock).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
+    drop(file);
+    let out = alice.mr_out(&["comment", id.trim(), "-m", "hello"]);
+    out.assert_ok();
+    assert!(
+        out.stderr
+            .contains("warning: the server said: gitapps: warning: removed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!lock.exists());
+}

@@ -1,120 +1,209 @@
-//! The audit log of signed pushes: `refs/apps/push-certs` gets one commit
-//! per accepted push, whose tree holds `cert` (the certificate exactly as
-//! received) and `pusher` (the verified user id). Any clone can fetch it and
-//! check every certificate against the keys.
+//! Writing the audit log `refs/apps/push-certs` (its records are described
+//! in [`crate::record`]): its genesis and upgrade records, written by
+//! `install`, and the push records, written by the `reference-transaction`
+//! hook ([`crate::transaction`]).
 //!
-//! pre-receive verifies the signer and records it in the ledger (see
-//! [`crate::ledger`]); post-receive, which runs only after git has updated
-//! the refs, turns it into the commit. A rejected or failed push therefore
-//! leaves no trace in the log.
-//!
-//! The log starts with a genesis record that `install` writes: a commit
-//! without parent whose tree holds one file, `genesis`:
-//!
-//! ```text
-//! gitapps genesis 1
-//! owner <the owner's fingerprint>
-//! access-control <the apps/access-control commit the log starts from>
-//! ```
-//!
-//! The first line names the format and its version; then one `key value`
-//! line each. Readers ignore keys they do not know, so later versions may
-//! add some (server settings, say) without a new version number.
+//! Every writer holds the ledger's lock ([`crate::ledger::Ledger`]) while
+//! it reads the log's tip, writes the record and moves the ref
+//! (compare-and-swap): writers never race one another. A killed writer can
+//! leave `refs/apps/push-certs.lock` behind, which would stop every later
+//! write; a holder of the ledger's lock that finds one at least
+//! [`STALE_LOCK_SECS`] old removes it. No gitapps writer can own it then
+//! (they all hold the ledger's lock), and git's own commands (`pack-refs`)
+//! hold a ref's lock for milliseconds.
 
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
-use gix::objs::tree::{Entry, EntryKind};
+use gitapps_policy::Fingerprint;
 use gix::ObjectId;
 
-use crate::error::{GitContext, HookError};
+use crate::config::ServerConfig;
+use crate::error::{HookError, IoContext};
 use crate::judge::AUDIT_REF;
-use crate::ledger;
+use crate::ledger::Ledger;
+use crate::record::{self, commits_of, Record};
 use crate::repo::ref_target;
-use crate::write::commit_to_ref;
+use crate::write::Writer;
 
-/// A concurrent push may move the log between our read and our write.
-const MAX_ATTEMPTS: usize = 20;
+/// A lock on the log this old, found by a holder of the ledger's lock, was
+/// left by a killed writer.
+pub const STALE_LOCK_SECS: u64 = 5;
 
-/// The name of the genesis record's one file.
-pub const GENESIS_FILE: &str = "genesis";
-
-/// The text of the genesis record.
-pub fn genesis_text(owner: &gitapps_policy::Fingerprint, access_control: ObjectId) -> String {
-    format!("gitapps genesis 1\nowner {owner}\naccess-control {access_control}\n")
+pub fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
-/// Start the log with its genesis record, unless it exists. Returns the
-/// record written, `None` when the log was there already (even one whose
-/// first record is not a genesis: a log is never rewritten).
+/// Append a record of `tree` to the log, on top of its tip; its other
+/// parents are `keep` (commits the record keeps reachable). The caller
+/// holds the ledger's lock. Returns the record.
+pub fn append(
+    w: &Writer<'_>,
+    tree: ObjectId,
+    keep: Vec<ObjectId>,
+    message: &str,
+) -> Result<ObjectId, HookError> {
+    let tip = ref_target(w.repo, AUDIT_REF)?;
+    let mut parents: Vec<ObjectId> = tip.into_iter().collect();
+    parents.extend(keep.into_iter().filter(|c| Some(*c) != tip));
+    let commit = w.commit(tree, parents, message)?;
+    move_log(w, tip, commit, message)?;
+    Ok(commit)
+}
+
+/// Move the log from `expected` to `new`, clearing a stale lock and waiting
+/// out a fresh one (git's own, for milliseconds).
+fn move_log(
+    w: &Writer<'_>,
+    expected: Option<ObjectId>,
+    new: ObjectId,
+    _message: &str,
+) -> Result<(), HookError> {
+    let path = w.repo.common_dir().join(AUDIT_REF);
+    let lock = w.repo.common_dir().join(format!("{AUDIT_REF}.lock"));
+    if let Some(dir) = path.parent() {
+        w.shared.create_dir_all(dir)?;
+    }
+    let deadline = SystemTime::now() + Duration::from_secs(STALE_LOCK_SECS + 2);
+    loop {
+        clear_stale_lock(&lock)?;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(file) => return swap_locked(w, file, &lock, &path, expected, new),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if SystemTime::now() >= deadline {
+                    return Err(HookError::Protocol(format!(
+                        "{} exists and is fresh: a git command holds the audit log; if none is running on the server, remove it",
+                        lock.display()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e).io(format!("creating {}", lock.display())),
+        }
+    }
+}
+
+/// With the log's lock file created: check the log is still at `expected`,
+/// write `new` into the lock and rename it over the ref, as git does. A
+/// loose ref file, so that git's packed-refs (which git may hold locked
+/// while this runs, deleting a packed ref) is never touched.
+fn swap_locked(
+    w: &Writer<'_>,
+    mut file: std::fs::File,
+    lock: &Path,
+    path: &Path,
+    expected: Option<ObjectId>,
+    new: ObjectId,
+) -> Result<(), HookError> {
+    use std::io::Write;
+    let result = (|| {
+        let current = ref_target(w.repo, AUDIT_REF)?;
+        if current != expected {
+            return Err(HookError::Protocol(format!(
+                "{AUDIT_REF} moved while this record was written (it is at {}, expected {})",
+                current.map_or_else(|| "nothing".into(), |c| c.to_string()),
+                expected.map_or_else(|| "nothing".into(), |c| c.to_string()),
+            )));
+        }
+        file.write_all(format!("{new}\n").as_bytes())
+            .io(format!("writing {}", lock.display()))?;
+        drop(file);
+        w.shared.apply(lock)?;
+        std::fs::rename(lock, path).io(format!("renaming {} into place", lock.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(lock);
+    }
+    result
+}
+
+/// Remove `lock` when it is at least [`STALE_LOCK_SECS`] old.
+fn clear_stale_lock(lock: &Path) -> Result<(), HookError> {
+    let Ok(meta) = std::fs::metadata(lock) else {
+        return Ok(());
+    };
+    let age = meta
+        .modified()
+        .ok()
+        .and_then(|m| SystemTime::now().duration_since(m).ok())
+        .unwrap_or_default();
+    if age < Duration::from_secs(STALE_LOCK_SECS) {
+        return Ok(());
+    }
+    match std::fs::remove_file(lock) {
+        Ok(()) => {
+            // To the pusher (git shows it as `remote: …`, and git mr and
+            // ci-bot pass on lines with this prefix): the server had a fault.
+            eprintln!(
+                "gitapps: warning: removed {} ({} s old), left by a writer of the audit log that was killed; the log goes on",
+                lock.display(),
+                age.as_secs()
+            );
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).io(format!("removing the stale lock {}", lock.display())),
+    }
+}
+
+/// What `install` did to the log.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Started {
+    /// A new log: its genesis record.
+    Genesis(ObjectId),
+    /// A log of an older format: an upgrade record on top.
+    Upgraded(ObjectId),
+    /// A log of this format: nothing.
+    Current,
+}
+
+/// Start the log with its genesis record, or bring an older log to this
+/// format with an upgrade record; a log is never rewritten, and never gets
+/// a second genesis. Both name every ref the server has, and keep their
+/// commits reachable.
 pub fn start(
     repo: &gix::Repository,
-    owner: &gitapps_policy::Fingerprint,
+    owner: &Fingerprint,
     access_control: ObjectId,
-) -> Result<Option<ObjectId>, HookError> {
-    if ref_target(repo, AUDIT_REF)?.is_some() {
-        return Ok(None);
-    }
-    let blob = repo
-        .write_blob(genesis_text(owner, access_control))
-        .git("writing the genesis record")?
-        .detach();
-    let tree = gix::objs::Tree {
-        entries: vec![Entry {
-            mode: EntryKind::Blob.into(),
-            filename: GENESIS_FILE.into(),
-            oid: blob,
-        }],
+    config: &ServerConfig,
+) -> Result<Started, HookError> {
+    let w = Writer::new(repo);
+    let now = unix_secs(SystemTime::now());
+    let _ledger = Ledger::lock(repo.git_dir(), w.shared, now, 0)?;
+    let refs = record::all_refs(repo)?;
+    // The access-control branch first: the record's first kept commit.
+    let mut values: Vec<ObjectId> = vec![access_control];
+    values.extend(refs.iter().map(|(_, id)| *id));
+    let keep = commits_of(repo, values)?;
+    let settings = config.settings_text();
+    let Some(tip) = ref_target(repo, AUDIT_REF)? else {
+        let text = record::genesis_text(owner.as_str(), access_control, now, &refs);
+        let tree = record::write_genesis_tree(&w, &text, &settings)?;
+        let message = format!(
+            "genesis: the audit log of {owner}'s server starts here\n\naccess-control {access_control}\n"
+        );
+        let commit = w.commit(tree, keep, &message)?;
+        move_log(&w, None, commit, &message)?;
+        return Ok(Started::Genesis(commit));
     };
-    let tree = repo
-        .write_object(&tree)
-        .git("writing the genesis tree")?
-        .detach();
-    let message = format!(
-        "genesis: the audit log of {owner}'s server starts here\n\naccess-control {access_control}\n"
-    );
-    commit_to_ref(repo, AUDIT_REF, tree, None, &message).map(Some)
-}
-
-/// The post-receive step. `summary` is the ref updates, for the message.
-pub fn record(git_dir: &Path, cert: ObjectId, summary: &str) -> Result<ObjectId, HookError> {
-    let pusher = ledger::pusher_of(git_dir, cert)?.ok_or_else(|| {
-        HookError::Protocol(format!(
-            "pre-receive recorded no pusher for certificate {cert}"
-        ))
-    })?;
-    let repo = gix::open_opts(git_dir, gix::open::Options::isolated())
-        .git(format!("opening repository {}", git_dir.display()))?;
-    let pusher_blob = repo
-        .write_blob(format!("{pusher}\n"))
-        .git("writing the pusher blob")?
-        .detach();
-    let tree = gix::objs::Tree {
-        entries: vec![
-            Entry {
-                mode: EntryKind::Blob.into(),
-                filename: "cert".into(),
-                oid: cert,
-            },
-            Entry {
-                mode: EntryKind::Blob.into(),
-                filename: "pusher".into(),
-                oid: pusher_blob,
-            },
-        ],
+    let current = match record::read(repo, tip) {
+        Ok(entry) => match entry.record {
+            Record::Push(p) => p.format == record::PushFormat::V2,
+            Record::Genesis(g) => g.settings.is_some(),
+            Record::Upgrade(_) => true,
+        },
+        Err(_) => false,
     };
-    let tree = repo
-        .write_object(&tree)
-        .git("writing the audit tree")?
-        .detach();
-    let message = format!("push by {pusher}\n\n{summary}");
-    let mut last = None;
-    for _ in 0..MAX_ATTEMPTS {
-        let parent = ref_target(&repo, AUDIT_REF)?;
-        match commit_to_ref(&repo, AUDIT_REF, tree, parent, &message) {
-            Ok(id) => return Ok(id),
-            Err(e) => last = Some(e),
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    if current {
+        return Ok(Started::Current);
     }
-    Err(last.unwrap_or_else(|| HookError::Protocol("the audit log could not be written".into())))
+    let tree = record::write_upgrade_tree(&w, now, &refs, &settings)?;
+    let message = "upgrade: the audit log is recorded before git applies each push from here on\n";
+    append(&w, tree, keep, message).map(Started::Upgraded)
 }

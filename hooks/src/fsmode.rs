@@ -83,9 +83,35 @@ impl Shared {
         Ok(())
     }
 
-    /// `create_dir_all`, each directory made given the shared permissions.
+    /// Give an open file of ours the shared permissions if it lacks them
+    /// (made before the repository was shared); another member's file is
+    /// theirs to fix, and left as it is.
+    pub fn heal(self, file: &std::fs::File) {
+        if self == Shared::Umask {
+            return;
+        }
+        if let Ok(meta) = file.metadata() {
+            let current = meta.permissions().mode() & 0o7777;
+            let wanted = self.adjust(current, false);
+            if wanted != current {
+                let _ = file.set_permissions(std::fs::Permissions::from_mode(wanted));
+            }
+        }
+    }
+
+    /// `create_dir_all`, each directory made given the shared permissions;
+    /// an existing one that lacks them gets them when it is ours to change
+    /// (a directory made before the repository was shared, say).
     pub fn create_dir_all(self, dir: &Path) -> Result<(), HookError> {
-        if dir.is_dir() {
+        if let Ok(meta) = std::fs::metadata(dir) {
+            if meta.is_dir() && self != Shared::Umask {
+                let current = meta.permissions().mode() & 0o7777;
+                let wanted = self.adjust(current, true);
+                if wanted != current {
+                    // Another member's directory is theirs to fix.
+                    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(wanted));
+                }
+            }
             return Ok(());
         }
         if let Some(parent) = dir.parent() {

@@ -10,13 +10,14 @@ use gitapps_policy::{
     OPEN_REGISTRATION_REF_RULES, OPEN_REGISTRATION_TREE_RULES,
 };
 
-use crate::audit;
-use crate::config::{Limits, OWNER_KEY};
+use crate::audit::{self, Started};
+use crate::config::{Limits, ServerConfig, OWNER_KEY};
 use crate::error::{GitContext, HookError, IoContext};
 use crate::judge::AUDIT_REF;
 use crate::keyfile::public_key_file;
+use crate::prereceive::TRANSACTION_HOOK;
 use crate::repo::ref_target;
-use crate::write::{commit_to_ref, write_tree};
+use crate::write::Writer;
 
 /// The line that marks a hook script as ours (older installs wrote
 /// scripts), so that `install` may replace it without `--force`.
@@ -66,7 +67,7 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
         .canonicalize()
         .io(format!("resolving {}", binary.display()))?;
     // Check both hooks before writing either, so a refusal changes nothing.
-    let hooks = ["pre-receive", "post-receive"];
+    let hooks = ["pre-receive", TRANSACTION_HOOK];
     for file in hooks {
         check_hook_is_ours(&git_dir.join("hooks").join(file), opts.force)?;
     }
@@ -78,6 +79,21 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
         write_hook(&path, &binary)?;
         report.push(format!("installed {}", path.display()));
     }
+    // Before the log was written by the transaction hook, post-receive
+    // wrote it: ours is no longer needed (another one is left alone).
+    let post_receive = git_dir.join("hooks").join("post-receive");
+    if post_receive.symlink_metadata().is_ok() && check_hook_is_ours(&post_receive, false).is_ok() {
+        std::fs::remove_file(&post_receive).io(format!("removing {}", post_receive.display()))?;
+        report.push(format!(
+            "removed {} (the audit log is written by {TRANSACTION_HOOK} now)",
+            post_receive.display()
+        ));
+    }
+    // The config just written, as the hook will read it.
+    let repo = gix::open_opts(&git_dir, gix::open::Options::isolated())
+        .git(format!("opening {}", git_dir.display()))?;
+    let config = ServerConfig::read(&repo)?;
+    let writer = Writer::new(&repo);
 
     let policy_tip = if let Some(tip) = ref_target(&repo, ACCESS_CONTROL_REF)? {
         report.push(format!(
@@ -106,22 +122,21 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, HookError> {
                 OPEN_REGISTRATION_TREE_RULES.as_bytes().to_vec(),
             ));
         }
-        let tree = write_tree(&repo, &files)?;
-        let id = commit_to_ref(
-            &repo,
-            ACCESS_CONTROL_REF,
-            tree,
-            None,
-            "Set up access control\n\nWritten by gitapps-hook install.\n",
-        )?;
+        let tree = writer.write_tree(&files)?;
+        let message = "Set up access control\n\nWritten by gitapps-hook install.\n";
+        let id = writer.commit(tree, Vec::new(), message)?;
+        writer.move_ref(ACCESS_CONTROL_REF, None, id, message)?;
         report.push(format!("created {ACCESS_CONTROL_REF} at {id}"));
         id
     };
-    match audit::start(&repo, &owner, policy_tip)? {
-        Some(genesis) => report.push(format!(
+    match audit::start(&repo, &owner, policy_tip, &config)? {
+        Started::Genesis(genesis) => report.push(format!(
             "started the audit log {AUDIT_REF} with its genesis record {genesis}"
         )),
-        None => report.push(format!("{AUDIT_REF} exists; left as it is")),
+        Started::Upgraded(record) => report.push(format!(
+            "upgraded the audit log {AUDIT_REF}: record {record} names the refs as they are now; pushes are recorded before git applies them from here on"
+        )),
+        Started::Current => report.push(format!("{AUDIT_REF} exists; left as it is")),
     }
     report.push(format!("owner: {owner}"));
     Ok(report)
@@ -179,6 +194,9 @@ fn write_hook(path: &Path, binary: &Path) -> Result<(), HookError> {
     ))
 }
 
+/// How old an unreachable object must be for git's gc to prune it.
+pub const PRUNE_EXPIRE: &str = "1.hour.ago";
+
 fn write_config(
     git_dir: &Path,
     owner: &Fingerprint,
@@ -220,6 +238,19 @@ fn write_config(
         "receive.maxInputSize",
         &opts.max_input_size.to_string(),
     )?;
+    // A push that loses a race for its refs (git mr retries those) leaves
+    // its objects behind, unreachable, and git's auto-gc keeps unreachable
+    // objects for two weeks: under contention thousands pile up loose, and
+    // then auto-gc gives up and warns on every push. An hour is far longer
+    // than any push takes between writing its objects and its refs (its
+    // objects stay in git's quarantine until its hooks accepted it), so
+    // receive-pack's auto-gc can prune them. An admin's own value is kept.
+    if config.string("gc.pruneExpire").is_none() {
+        set(&mut config, "gc.pruneExpire", PRUNE_EXPIRE)?;
+        report.push(format!(
+            "set gc.pruneExpire = {PRUNE_EXPIRE} (unreachable objects of pushes that lost a race go at the next auto-gc)"
+        ));
+    }
     report.push(format!(
         "set {OWNER_KEY}, receive.certNonceSlop = {nonce_slop}, receive.maxInputSize = {} and gpg.program = true (the hook verifies signatures itself)",
         opts.max_input_size

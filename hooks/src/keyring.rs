@@ -189,11 +189,24 @@ pub fn verify(
     payload: &[u8],
     now: SystemTime,
 ) -> Result<Fingerprint, VerifyError> {
+    verify_which(candidates, sig, payload, now).map(|(fpr, _)| fpr)
+}
+
+/// [`verify`], also saying which of `candidates` verified (its index).
+pub fn verify_which(
+    candidates: &[Cert],
+    sig: &ParsedSignature,
+    payload: &[u8],
+    now: SystemTime,
+) -> Result<(Fingerprint, usize), VerifyError> {
     let policy = StandardPolicy::new();
     let mut last_error = None;
-    for cert in candidates.iter().filter(|c| holds_any(c, &sig.issuers)) {
+    for (i, cert) in candidates.iter().enumerate() {
+        if !holds_any(cert, &sig.issuers) {
+            continue;
+        }
         match verify_with(cert, sig, payload, &policy, now) {
-            Ok(fpr) => return Ok(fpr),
+            Ok(fpr) => return Ok((fpr, i)),
             Err(e) => last_error = Some(e),
         }
     }

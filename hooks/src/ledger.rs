@@ -1,8 +1,14 @@
-//! The ledger of accepted push certificates, `$GIT_DIR/gitapps/ledger`:
-//! one line per accepted push,
-//! `<unix seconds> <certificate blob id> <pusher> <signed digest>`.
+//! The ledger, `$GIT_DIR/gitapps/ledger`: what pre-receive accepted and
+//! what the `reference-transaction` hook recorded, one line each, appended
+//! under a lock (`flock`, which dies with its holder: a killed hook never
+//! leaves it held).
 //!
-//! It does two jobs:
+//! ```text
+//! <unix seconds> <certificate blob> <pusher> <SHA-256 of the payload> <access-control commit> <settings blob id> <keyring keys|-> <receive-pack pid>
+//! <unix seconds> <certificate blob> recorded <record commit> <refname>...
+//! ```
+//!
+//! It does three jobs:
 //! - **Replays.** git's nonce is a timestamp (in seconds) and an HMAC of it,
 //!   so every push in the same second gets the same nonce, and over HTTP git
 //!   calls a nonce `OK` for `receive.certNonceSlop` seconds: within that
@@ -17,12 +23,20 @@
 //!   those change what was signed. Two different certificates that share a
 //!   nonce are two pushes, not a replay: they sign different commands or
 //!   times.
-//! - **Hand-over.** pre-receive verifies who signed; post-receive, which
-//!   runs after git updated the refs, reads it here to write the audit log.
+//! - **Hand-over.** pre-receive judges the push; the transaction hook,
+//!   which git runs once the refs are locked, records it in the audit log
+//!   with what the judgement used: the access-control commit, the settings
+//!   (by their blob id), the keyring's keys, the time.
+//! - **The log's lock.** Every writer of the audit log holds the ledger's
+//!   lock while it does, so a `refs/apps/push-certs.lock` found by a holder
+//!   can only be a killed writer's, or git's own for milliseconds
+//!   ([`crate::audit`]).
 //!
-//! The file only grows by appends (under a lock); it is rewritten without
-//! its old lines once there are many of them. Rewriting or removing files
-//! on every push cost milliseconds here (freeing disk blocks).
+//! Lines older than the window are dropped in bulk once there are
+//! [`PRUNE_AT`] of them: the file holds one line per push accepted within
+//! the window, one per record written within it, and fewer than
+//! [`PRUNE_AT`] older ones. Rewriting or removing files on every push cost
+//! milliseconds here (freeing disk blocks), hence the bulk.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -37,34 +51,119 @@ use crate::fsmode::Shared;
 pub const MARGIN_SECS: u64 = 300;
 
 /// Old lines are dropped when there are this many of them.
-const PRUNE_AT: usize = 512;
+pub const PRUNE_AT: usize = 128;
+
+const RECORDED: &str = "recorded";
 
 fn path(git_dir: &Path) -> PathBuf {
     git_dir.join("gitapps").join("ledger")
 }
 
-struct Line<'a> {
-    when: u64,
-    cert: &'a str,
-    pusher: &'a str,
-    /// `None` on lines written before replays were keyed on the payload.
-    signed: Option<&'a str>,
+/// What pre-receive hands to the transaction hook about an accepted push.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub when: u64,
+    pub cert: ObjectId,
+    pub pusher: Fingerprint,
+    /// The SHA-256 of the certificate's payload, hex.
+    pub signed: String,
+    /// The access-control commit the push was judged by.
+    pub access_control: ObjectId,
+    /// The blob id of the settings text it was judged with.
+    pub settings: ObjectId,
+    /// The fingerprints of the keyring's keys the judgement used.
+    pub keyring: Vec<String>,
+    /// The receive-pack process that ran pre-receive (0: unknown).
+    pub receive_pack: u32,
 }
 
-fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
-    text.lines().filter_map(|line| {
-        let mut parts = line.split(' ');
-        let when = parts.next()?.parse().ok()?;
-        let cert = parts.next()?;
-        let pusher = parts.next()?;
-        let signed = parts.next();
-        Some(Line {
+impl Pending {
+    fn line(&self) -> String {
+        let keyring = if self.keyring.is_empty() {
+            "-".to_owned()
+        } else {
+            self.keyring.join(",")
+        };
+        format!(
+            "{} {} {} {} {} {} {keyring} {}\n",
+            self.when,
+            self.cert,
+            self.pusher,
+            self.signed,
+            self.access_control,
+            self.settings,
+            self.receive_pack
+        )
+    }
+}
+
+enum Line<'a> {
+    /// Accepted by pre-receive. `pending` is `None` on lines of older
+    /// versions (four fields; one before replays were keyed on the payload).
+    Accepted {
+        when: u64,
+        signed: Option<&'a str>,
+        pending: Option<Pending>,
+    },
+    Recorded {
+        when: u64,
+        cert: &'a str,
+        refs: Vec<&'a str>,
+    },
+}
+
+impl Line<'_> {
+    fn when(&self) -> u64 {
+        match self {
+            Line::Accepted { when, .. } | Line::Recorded { when, .. } => *when,
+        }
+    }
+}
+
+fn parse(line: &str) -> Option<Line<'_>> {
+    let mut parts = line.split(' ');
+    let when = parts.next()?.parse().ok()?;
+    let cert = parts.next()?;
+    let third = parts.next()?;
+    if third == RECORDED {
+        let _record = parts.next()?;
+        return Some(Line::Recorded {
             when,
             cert,
-            pusher,
-            signed,
-        })
+            refs: parts.collect(),
+        });
+    }
+    let signed = parts.next();
+    let rest: Vec<&str> = parts.collect();
+    let pending = match (signed, rest.as_slice()) {
+        (Some(signed), [ac, settings, keyring, pid]) => Some(Pending {
+            when,
+            cert: ObjectId::from_hex(cert.as_bytes()).ok()?,
+            pusher: Fingerprint::parse(third).ok()?,
+            signed: signed.to_owned(),
+            access_control: ObjectId::from_hex(ac.as_bytes()).ok()?,
+            settings: ObjectId::from_hex(settings.as_bytes()).ok()?,
+            keyring: match *keyring {
+                "-" => Vec::new(),
+                list => list.split(',').map(str::to_owned).collect(),
+            },
+            receive_pack: pid.parse().ok()?,
+        }),
+        _ => None,
+    };
+    Some(Line::Accepted {
+        when,
+        signed,
+        pending,
     })
+}
+
+/// Whether process `pid` exists (of any user: a group-shared server's
+/// pushes run as many).
+/// Where `/proc` is not mounted, every process counts as alive: the line
+/// stays for the window, as it did before.
+fn process_alive(pid: u32) -> bool {
+    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// The ledger's key for a certificate: the SHA-256 of its payload (the
@@ -82,79 +181,176 @@ pub fn signed_digest(payload: &[u8]) -> Result<String, HookError> {
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Record that `pusher`'s certificate `cert`, whose payload has the digest
-/// `signed` ([`signed_digest`]), was accepted at `now` (seconds since the
-/// epoch). Returns `false`, recording nothing, when a certificate with the
-/// same payload was accepted before within the window: a replay.
-pub fn accept(
-    git_dir: &Path,
-    shared: Shared,
-    cert: ObjectId,
-    signed: &str,
-    pusher: &Fingerprint,
-    now: u64,
-    slop_secs: u64,
-) -> Result<bool, HookError> {
-    let path = path(git_dir);
-    if let Some(dir) = path.parent() {
-        shared.create_dir_all(dir)?;
-    }
-    let existed = path.exists();
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(&path)
-        .io(format!("opening {}", path.display()))?;
-    if !existed {
-        shared.apply(&path)?;
-    }
-    // Concurrent pushes serialise here.
-    file.lock().io(format!("locking {}", path.display()))?;
-    let mut text = String::new();
-    file.read_to_string(&mut text)
-        .io(format!("reading {}", path.display()))?;
-
-    let fresh_after = now.saturating_sub(slop_secs + MARGIN_SECS);
-    if lines(&text).any(|l| l.signed == Some(signed) && l.when >= fresh_after) {
-        return Ok(false);
-    }
-    let entry = format!("{now} {cert} {pusher} {signed}\n");
-    let old = lines(&text).filter(|l| l.when < fresh_after).count();
-    if old >= PRUNE_AT {
-        let mut kept: String = text
-            .lines()
-            .filter(|line| lines(line).all(|l| l.when >= fresh_after))
-            .flat_map(|line| [line, "\n"])
-            .collect();
-        kept.push_str(&entry);
-        // In append mode, writing after truncating starts the file anew.
-        file.set_len(0)
-            .and_then(|()| file.write_all(kept.as_bytes()))
-            .io(format!("rewriting {}", path.display()))?;
-    } else {
-        file.write_all(entry.as_bytes())
-            .io(format!("writing {}", path.display()))?;
-    }
-    Ok(true)
+/// The ledger, locked for as long as this lives.
+pub struct Ledger {
+    file: std::fs::File,
+    path: PathBuf,
+    text: String,
+    /// Lines at most this old count (seconds since the epoch).
+    fresh_after: u64,
 }
 
-/// Who pushed the certificate `cert`, as pre-receive recorded it.
-pub fn pusher_of(git_dir: &Path, cert: ObjectId) -> Result<Option<Fingerprint>, HookError> {
-    let path = path(git_dir);
-    let mut file = std::fs::File::open(&path).io(format!("opening {}", path.display()))?;
-    file.lock_shared()
-        .io(format!("locking {}", path.display()))?;
-    let mut text = String::new();
-    file.read_to_string(&mut text)
-        .io(format!("reading {}", path.display()))?;
-    let cert = cert.to_string();
-    let Some(line) = lines(&text).filter(|l| l.cert == cert).last() else {
-        return Ok(None);
-    };
-    Fingerprint::parse(line.pusher)
-        .map(Some)
-        .map_err(|e| HookError::Protocol(format!("{}: {e}", path.display())))
+impl Ledger {
+    /// Open (creating it with the shared permissions) and lock the ledger
+    /// of `git_dir`; lines older than `now - window_secs` no longer count.
+    pub fn lock(
+        git_dir: &Path,
+        shared: Shared,
+        now: u64,
+        window_secs: u64,
+    ) -> Result<Ledger, HookError> {
+        let path = path(git_dir);
+        if let Some(dir) = path.parent() {
+            shared.create_dir_all(dir)?;
+        }
+        let existed = path.exists();
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .io(format!("opening {}", path.display()))?;
+        if !existed {
+            shared.apply(&path)?;
+        } else {
+            // Made before the repository was shared, maybe.
+            shared.heal(&file);
+        }
+        // Concurrent pushes serialise here.
+        file.lock().io(format!("locking {}", path.display()))?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .io(format!("reading {}", path.display()))?;
+        Ok(Ledger {
+            file,
+            path,
+            text,
+            fresh_after: now.saturating_sub(window_secs),
+        })
+    }
+
+    /// The window a push's lines are kept for: the nonce slop and a margin.
+    pub fn window(slop_secs: u64) -> u64 {
+        slop_secs + MARGIN_SECS
+    }
+
+    fn lines(&self) -> impl Iterator<Item = Line<'_>> {
+        self.text.lines().filter_map(parse)
+    }
+
+    /// Whether a certificate whose payload has the digest `signed` was
+    /// accepted within the window, by a push that was recorded or may still
+    /// be (its receive-pack lives). A push pre-receive accepted whose
+    /// receive-pack is gone without a record was never applied (git applies
+    /// nothing unrecorded): it is no replay to send its certificate again.
+    pub fn seen(&self, signed: &str) -> bool {
+        self.lines().any(|l| match l {
+            Line::Accepted {
+                when,
+                signed: s,
+                pending,
+            } => {
+                s == Some(signed)
+                    && when >= self.fresh_after
+                    && !pending.is_some_and(|p| self.abandoned(&p))
+            }
+            Line::Recorded { .. } => false,
+        })
+    }
+
+    /// Whether `p` is a push that will never be recorded: no record names
+    /// its certificate, and the receive-pack that ran it is gone (killed,
+    /// or done after git refused the push).
+    fn abandoned(&self, p: &Pending) -> bool {
+        p.receive_pack != 0
+            && !process_alive(p.receive_pack)
+            && self.recorded_refs(p.cert).is_empty()
+    }
+
+    /// The pushes accepted within the window and not abandoned, oldest
+    /// first.
+    pub fn pending(&self) -> Vec<Pending> {
+        self.lines()
+            .filter_map(|l| match l {
+                Line::Accepted {
+                    pending: Some(p), ..
+                } if p.when >= self.fresh_after && !self.abandoned(&p) => Some(p),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The refs recorded within the window for certificate `cert`.
+    pub fn recorded_refs(&self, cert: ObjectId) -> Vec<String> {
+        let cert = cert.to_string();
+        self.lines()
+            .filter_map(|l| match l {
+                Line::Recorded {
+                    when,
+                    cert: c,
+                    refs,
+                } if c == cert && when >= self.fresh_after => Some(refs),
+                _ => None,
+            })
+            .flatten()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Append that `pending` was accepted.
+    pub fn accept(&mut self, pending: &Pending) -> Result<(), HookError> {
+        self.append(pending.line())
+    }
+
+    /// Append that `record` records `refs` of the push of `cert`.
+    pub fn recorded(
+        &mut self,
+        now: u64,
+        cert: ObjectId,
+        record: ObjectId,
+        refs: &[&str],
+    ) -> Result<(), HookError> {
+        self.append(format!(
+            "{now} {cert} {RECORDED} {record} {}\n",
+            refs.join(" ")
+        ))
+    }
+
+    /// Whether a line is of no more use: older than the window, or the
+    /// acceptance of a push that was abandoned (so that a killed hook or a
+    /// push git refused leaves no line behind for long).
+    fn stale(&self, line: &Line<'_>) -> bool {
+        line.when() < self.fresh_after
+            || matches!(line, Line::Accepted { pending: Some(p), .. } if self.abandoned(p))
+    }
+
+    fn append(&mut self, entry: String) -> Result<(), HookError> {
+        let stale = self.lines().filter(|l| self.stale(l)).count();
+        let abandoned = self
+            .lines()
+            .any(|l| l.when() >= self.fresh_after && self.stale(&l));
+        if stale >= PRUNE_AT || abandoned {
+            let mut kept: String = self
+                .text
+                .lines()
+                .filter(|line| parse(line).is_some_and(|l| !self.stale(&l)))
+                .flat_map(|line| [line, "\n"])
+                .collect();
+            kept.push_str(&entry);
+            // In append mode, writing after truncating starts the file anew.
+            self.file
+                .set_len(0)
+                .and_then(|()| self.file.write_all(kept.as_bytes()))
+                .io(format!("rewriting {}", self.path.display()))?;
+            self.text = kept;
+        } else {
+            self.file
+                .write_all(entry.as_bytes())
+                .io(format!("writing {}", self.path.display()))?;
+            self.text.push_str(&entry);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -165,41 +361,40 @@ mod tests {
         ObjectId::from_hex(c.to_string().repeat(40).as_bytes()).expect("hex")
     }
 
-    fn accept(
-        dir: &Path,
-        cert: ObjectId,
-        signed: &str,
-        pusher: &Fingerprint,
-        now: u64,
-        slop: u64,
-    ) -> Result<bool, HookError> {
-        super::accept(dir, Shared::Umask, cert, signed, pusher, now, slop)
+    fn pending(cert: char, signed: &str, when: u64) -> Pending {
+        Pending {
+            when,
+            cert: id(cert),
+            pusher: Fingerprint::parse(&"A".repeat(40)).expect("fpr"),
+            signed: signed.to_owned(),
+            access_control: id('a'),
+            settings: id('b'),
+            keyring: vec!["C".repeat(40)],
+            receive_pack: std::process::id(),
+        }
+    }
+
+    fn lock(dir: &Path, now: u64, window: u64) -> Ledger {
+        Ledger::lock(dir, Shared::Umask, now, window).expect("lock")
     }
 
     #[test]
     fn a_payload_is_accepted_once_within_the_window() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let alice = Fingerprint::parse(&"A".repeat(40)).expect("fpr");
-        assert!(accept(dir.path(), id('1'), "p1", &alice, 100, 30).expect("accept"));
-        assert!(!accept(dir.path(), id('1'), "p1", &alice, 110, 30).expect("accept"));
+        let mut ledger = lock(dir.path(), 100, 30);
+        assert!(!ledger.seen("p1"));
+        ledger.accept(&pending('1', "p1", 100)).expect("accept");
+        drop(ledger);
+        let ledger = lock(dir.path(), 110, 30);
         // Another certificate (another armor, say) of the same payload.
-        assert!(!accept(dir.path(), id('3'), "p1", &alice, 110, 30).expect("accept"));
-        assert!(accept(dir.path(), id('2'), "p2", &alice, 110, 30).expect("accept"));
-        assert_eq!(
-            pusher_of(dir.path(), id('2')).expect("read"),
-            Some(alice.clone())
-        );
-        assert_eq!(pusher_of(dir.path(), id('3')).expect("read"), None);
+        assert!(ledger.seen("p1"));
+        assert!(!ledger.seen("p2"));
+        assert_eq!(ledger.pending(), vec![pending('1', "p1", 100)]);
+        drop(ledger);
         // Long after the window the certificate would be stale for git anyway.
-        assert!(accept(
-            dir.path(),
-            id('1'),
-            "p1",
-            &alice,
-            100 + 30 + MARGIN_SECS + 1,
-            30
-        )
-        .expect("accept"));
+        let ledger = lock(dir.path(), 100 + 31, 30);
+        assert!(!ledger.seen("p1"));
+        assert!(ledger.pending().is_empty());
         assert_eq!(
             signed_digest(b"abc").expect("sha256"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -207,22 +402,86 @@ mod tests {
     }
 
     #[test]
+    fn recorded_refs_are_remembered_per_certificate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut ledger = lock(dir.path(), 100, 30);
+        ledger.accept(&pending('1', "p1", 100)).expect("accept");
+        ledger
+            .recorded(100, id('1'), id('9'), &["refs/heads/a", "refs/heads/b"])
+            .expect("record");
+        ledger
+            .recorded(101, id('1'), id('8'), &["refs/heads/c"])
+            .expect("record");
+        drop(ledger);
+        let ledger = lock(dir.path(), 102, 30);
+        assert_eq!(
+            ledger.recorded_refs(id('1')),
+            ["refs/heads/a", "refs/heads/b", "refs/heads/c"]
+        );
+        assert!(ledger.recorded_refs(id('2')).is_empty());
+        // A recorded line is no accepted certificate.
+        assert!(!ledger.seen(&id('9').to_string()));
+        // Lines of the version before: four fields, no hand-over.
+        let old = format!("100 {} {} p0\n", id('3'), "B".repeat(40));
+        std::fs::write(path(dir.path()), old).expect("write");
+        drop(ledger);
+        let ledger = lock(dir.path(), 102, 30);
+        assert!(ledger.seen("p0"));
+        assert!(ledger.pending().is_empty());
+    }
+
+    /// A push accepted by pre-receive whose receive-pack is gone without a
+    /// record (the hook was killed, or git refused the push) was never
+    /// applied: its certificate is no replay, and its line goes.
+    #[test]
+    fn an_abandoned_push_leaves_no_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut gone = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = gone.id();
+        gone.wait().expect("wait");
+        let mut abandoned = pending('1', "p1", 100);
+        abandoned.receive_pack = dead;
+        let mut recorded = pending('2', "p2", 100);
+        recorded.receive_pack = dead;
+        let text = [
+            abandoned.line(),
+            recorded.line(),
+            format!("100 {} recorded {} refs/heads/a\n", id('2'), id('9')),
+            pending('3', "p3", 100).line(),
+        ]
+        .concat();
+        drop(lock(dir.path(), 100, 30));
+        std::fs::write(path(dir.path()), text).expect("write");
+        let mut ledger = lock(dir.path(), 101, 30);
+        assert!(!ledger.seen("p1"), "an abandoned push is no replay");
+        assert!(ledger.seen("p2") && ledger.seen("p3"));
+        assert_eq!(ledger.pending(), vec![recorded, pending('3', "p3", 100)]);
+        ledger.accept(&pending('4', "p4", 101)).expect("accept");
+        let text = std::fs::read_to_string(path(dir.path())).expect("read");
+        assert!(!text.contains(&id('1').to_string()), "{text}");
+        assert_eq!(text.lines().count(), 4, "{text}");
+    }
+
+    #[test]
     fn old_lines_are_pruned_in_bulk() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let bob = Fingerprint::parse(&"B".repeat(40)).expect("fpr");
         for i in 0..PRUNE_AT as u64 {
+            let mut ledger = lock(dir.path(), i, 0);
             let cert = ObjectId::from_hex(format!("{i:040x}").as_bytes()).expect("hex");
-            assert!(accept(dir.path(), cert, &i.to_string(), &bob, i, 0).expect("accept"));
+            let mut p = pending('1', &i.to_string(), i);
+            p.cert = cert;
+            ledger.accept(&p).expect("accept");
         }
         let before = std::fs::read_to_string(path(dir.path()))
             .expect("read")
             .lines()
             .count();
         assert_eq!(before, PRUNE_AT);
-        let late = 10 * PRUNE_AT as u64 + MARGIN_SECS;
-        assert!(accept(dir.path(), id('f'), "late", &bob, late, 0).expect("accept"));
+        let late = 10 * PRUNE_AT as u64;
+        let mut ledger = lock(dir.path(), late, 0);
+        ledger.accept(&pending('f', "late", late)).expect("accept");
         let after = std::fs::read_to_string(path(dir.path())).expect("read");
         assert_eq!(after.lines().count(), 1, "{after}");
-        assert_eq!(pusher_of(dir.path(), id('f')).expect("read"), Some(bob));
+        assert_eq!(ledger.pending(), vec![pending('f', "late", late)]);
     }
 }

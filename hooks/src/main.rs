@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use gitapps_hooks::{audit, classify, env::PushEnv, explain, install, prereceive, validate};
+use gitapps_hooks::{
+    classify, env::PushEnv, explain, install, prereceive, transaction, validate, verify,
+};
 
 /// Exit codes: 0 = accepted / allowed / valid, 1 = rejected / denied /
 /// invalid, 2 = could not do the job (bad arguments, unreadable repository).
@@ -22,8 +24,9 @@ const FAILED: u8 = 2;
         hook. Every push must be signed (`git push --signed`) by a key in the repository's \
         keyring (keys/<FINGERPRINT>.asc on the branch apps/access-control), and every ref \
         update and file change it makes must be allowed by the rules on that branch \
-        (refs/*.conf, branches/*.conf, groups/*). Accepted push certificates are recorded \
-        on refs/apps/push-certs.",
+        (refs/*.conf, branches/*.conf, groups/*). Every accepted push is recorded on \
+        refs/apps/push-certs before git applies it, and `gitapps-hook verify` checks that \
+        log, and every ref, in any clone.",
     after_help = "Start with `gitapps-hook install /srv/git/project.git --owner owner.asc`."
 )]
 struct Cli {
@@ -36,12 +39,15 @@ enum Command {
     /// Make REPO a git apps server: hooks, config, and the apps/access-control branch.
     ///
     /// Creates REPO as a bare repository if it does not exist; sets gitapps.owner,
-    /// receive.certNonceSeed (random, kept if already set), receive.certNonceSlop and
-    /// receive.maxInputSize; installs hooks/pre-receive and hooks/post-receive; creates
+    /// receive.certNonceSeed (random, kept if already set), receive.certNonceSlop,
+    /// receive.maxInputSize and gc.pruneExpire (1.hour.ago unless set: objects of
+    /// pushes that lost a race are pruned by the next auto-gc); installs hooks/pre-receive and hooks/reference-transaction
+    /// (which records each push in the audit log before git applies it); creates
     /// apps/access-control with the default rules (the owner may do anything) and
     /// keys/<owner>.asc; starts the audit log refs/apps/push-certs with its genesis
     /// record. Running it again is safe: it updates hooks and config and leaves the
-    /// branch and the log alone (a server without a log gets one).
+    /// branch alone; a server without a log gets one, and an older log an upgrade
+    /// record (never a second genesis).
     #[command(
         after_help = "Example:\n  gpg --export --armor you@example.org > owner.asc\n  \
         gitapps-hook install /srv/git/project.git --owner owner.asc --open-registration"
@@ -72,8 +78,12 @@ enum Command {
     },
     /// Run as git's pre-receive hook (reads ref updates on stdin).
     PreReceive,
-    /// Run as git's post-receive hook: record the accepted push certificate.
-    PostReceive,
+    /// Run as git's reference-transaction hook: record an accepted push in the
+    /// audit log once git has locked its refs, before it applies them.
+    ReferenceTransaction {
+        /// The transaction's state: prepared, committed or aborted.
+        state: String,
+    },
     /// Show which rule allows each operation of some ref updates, without pushing.
     ///
     /// Prints `allow OP NAME (FILE:LINE)` or `deny OP NAME` per operation: first the
@@ -95,6 +105,41 @@ enum Command {
         /// without `refs/` is a branch.
         #[arg(value_name = "REFNAME NEWREV", num_args = 2.., required = true)]
         updates: Vec<String>,
+    },
+    /// Check, in any clone, the remote's whole audit log and every ref it shows.
+    ///
+    /// Fetches (unless --offline) every ref of the remote and its audit log
+    /// refs/apps/push-certs into refs/gitapps/verify/<remote>/, then checks: the log
+    /// starts at a genesis record naming an owner you trust (--owner, or pinned the
+    /// first time in remote.<remote>.gitappsOwner); every push in it was signed by a key
+    /// valid at its time and allowed by the policy in force at its place in the log,
+    /// judged by the hook's own code; every ref update follows from the records before
+    /// it; the log extends the copy verified last time; and every ref the remote shows
+    /// is where the log says. Only records new since the last run are checked again.
+    ///
+    /// Prints one line per problem (the record's position, its pusher, the check that
+    /// failed), then a summary. Exit 0 when everything holds, 1 when a problem was
+    /// found, 2 when it could not run.
+    #[command(after_help = "Examples:\n  \
+        git clone https://git.example.org/project.git && cd project\n  \
+        gitapps-hook verify --owner 9A3F0C1E5B7D2A4F6E8C0B1D3F5A7C9E1B3D5F7A\n  \
+        gitapps-hook verify --json | jq .problems")]
+    Verify {
+        /// The remote whose log to check.
+        #[arg(long, value_name = "NAME", default_value = "origin")]
+        remote: String,
+        /// Check what was fetched last, without fetching.
+        #[arg(long)]
+        offline: bool,
+        /// The owner's fingerprint you trust (repeat it to also accept an owner
+        /// the log changes to). Without it, the genesis's owner is trusted on first
+        /// use and pinned.
+        #[arg(long, value_name = "FPR")]
+        owner: Vec<String>,
+        /// Print one JSON object: {remote, ok, records, new, refs, tip,
+        /// problems: [{check, record, commit, pusher, pusher_name, ref, message}], notes}.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
@@ -129,7 +174,16 @@ fn main() -> ExitCode {
         .and_then(|a| PathBuf::from(a).file_name().map(|n| n.to_owned()));
     match invoked_as.as_ref().and_then(|n| n.to_str()) {
         Some("pre-receive") => return pre_receive(),
-        Some("post-receive") => return post_receive(),
+        Some(prereceive::TRANSACTION_HOOK) => {
+            let state = std::env::args().nth(1).unwrap_or_default();
+            return reference_transaction(&state);
+        }
+        // Older installs linked post-receive, which wrote the log; the
+        // transaction hook does now. A link left behind does nothing.
+        Some("post-receive") => {
+            let _ = read_stdin();
+            return ExitCode::SUCCESS;
+        }
         _ => {}
     }
     let cli = Cli::parse();
@@ -173,7 +227,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::PreReceive => pre_receive(),
-        Command::PostReceive => post_receive(),
+        Command::ReferenceTransaction { state } => reference_transaction(&state),
         Command::Explain {
             repo,
             user,
@@ -194,6 +248,39 @@ fn main() -> ExitCode {
             match explained {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::from(DENIED),
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Verify {
+            remote,
+            offline,
+            owner,
+            json,
+        } => {
+            let opts = verify::Options {
+                remote,
+                offline,
+                owners: owner,
+                json,
+            };
+            // Judging a record diffs trees: deep trees need a deep stack.
+            match classify::with_diff_stack(|| verify::verify(&opts)) {
+                Ok(report) => {
+                    let written = if opts.json {
+                        report.write_json(&mut std::io::stdout())
+                    } else {
+                        report.write_text(&mut std::io::stdout(), &mut std::io::stderr())
+                    };
+                    if let Err(e) = written {
+                        eprintln!("gitapps-hook: error: writing the report: {e}");
+                        return ExitCode::from(FAILED);
+                    }
+                    if report.ok() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(DENIED)
+                    }
+                }
                 Err(e) => fail(&e),
             }
         }
@@ -273,24 +360,30 @@ fn pre_receive() -> ExitCode {
     }
 }
 
-fn post_receive() -> ExitCode {
-    let warn = |msg: String| {
-        eprintln!("gitapps: warning: the audit log was not written: {msg}");
-        ExitCode::from(FAILED)
-    };
+fn reference_transaction(state: &str) -> ExitCode {
+    // git writes the updates to every state's hook; read them all.
     let stdin = match read_stdin() {
         Ok(s) => s,
-        Err(e) => return warn(e),
+        Err(e) => {
+            eprintln!("gitapps: error: {e}; the push is not applied");
+            return ExitCode::from(DENIED);
+        }
     };
-    let env = match PushEnv::from_process() {
-        Ok(env) => env,
-        Err(e) => return warn(e.to_string()),
-    };
-    let Some(cert) = env.cert else {
-        return warn("the push was not signed".into());
-    };
-    match audit::record(&git_dir(), cert, &stdin) {
+    if state != "prepared" {
+        return ExitCode::SUCCESS;
+    }
+    // Deep trees need a deep stack when a push is judged again.
+    match classify::with_diff_stack(|| transaction::run(&git_dir(), state, &stdin)) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(e) => warn(e.to_string()),
+        Err(refusal) => {
+            // Ends with the code line, as pre-receive's rejections do, for
+            // programs (git mr, ci-bot) to read.
+            let mut stderr = std::io::stderr().lock();
+            let code = gitapps_policy::RejectCode::Error.line();
+            for line in refusal.0.into_iter().chain([code]) {
+                let _ = writeln!(stderr, "{line}");
+            }
+            ExitCode::from(DENIED)
+        }
     }
 }

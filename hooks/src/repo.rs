@@ -1,6 +1,5 @@
 //! Opening the server repository, and reading the access-control branch.
 
-use std::io::Write;
 use std::path::Path;
 
 use gix::ObjectId;
@@ -40,37 +39,18 @@ impl ServerRepo {
                 _quarantine_view: None,
             });
         };
-        let view = tempfile::Builder::new()
-            .prefix("gitapps-objects-")
-            .tempdir_in(scratch_dir())
-            .io("creating a temporary object directory")?;
-        std::fs::create_dir(view.path().join("info")).io("creating info/")?;
-        let mut alternates = std::fs::File::create(view.path().join("info/alternates"))
-            .io("writing info/alternates")?;
         // Every path absolute: the view lives elsewhere, and git runs
         // hooks with GIT_DIR=`.`.
         let absolute =
             |dir: &Path| std::path::absolute(dir).io(format!("resolving {}", dir.display()));
         let own = absolute(&repo.common_dir().join("objects"))?;
-        for dir in std::iter::once(quarantine)
-            .chain(objects.alternates.iter())
-            .map(|dir| git_dir.join(dir))
-            .chain(std::iter::once(own.clone()))
-        {
-            writeln!(alternates, "{}", absolute(&dir)?.display()).io("writing info/alternates")?;
+        let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+        for dir in std::iter::once(quarantine).chain(objects.alternates.iter()) {
+            dirs.push(absolute(&git_dir.join(dir))?);
         }
-        drop(alternates);
-        // gix looks for the commit-graph next to the objects it reads: the
-        // repository's own, seen through the view, or every ancestry check
-        // of the push would inflate commits one by one.
-        let own_info = own.join("info");
-        for graph in ["commit-graph", "commit-graphs"] {
-            let target = own_info.join(graph);
-            if target.exists() {
-                std::os::unix::fs::symlink(&target, view.path().join("info").join(graph))
-                    .io("linking the commit-graph into the object view")?;
-            }
-        }
+        dirs.push(own.clone());
+        let fallback = repo.common_dir().join("gitapps").join("tmp");
+        let view = object_view(&dirs, &own, &fallback, crate::fsmode::Shared::of(&repo))?;
         let kind = repo.object_hash();
         let handle = gix::odb::at(view.path(), kind).io("opening the quarantined objects")?;
         repo.objects = gix::odb::memory::Proxy::new(handle, kind);
@@ -82,10 +62,104 @@ impl ServerRepo {
     }
 }
 
-/// Where the per-push object view goes: `$TMPDIR` when the admin set it,
-/// else a memory file system when there is one (creating and removing a
-/// directory on a disk, with `discard`, costs milliseconds on every push),
-/// else the system's temporary directory.
+/// The name of every object view starts with this, then the pid of the
+/// hook that made it.
+const VIEW_PREFIX: &str = "gitapps-objects-";
+
+/// A temporary object directory whose `info/alternates` lists `dirs`. It
+/// goes to `$TMPDIR` when the admin set it, else to a memory file system
+/// when there is one (creating and removing a directory on a disk, with
+/// `discard`, costs milliseconds on every push), else to the system's
+/// temporary directory; where that fails (read-only, full), to
+/// `fallback` (the repository's own `gitapps/tmp`). Views left by killed
+/// hooks are removed on the way.
+fn object_view(
+    dirs: &[std::path::PathBuf],
+    own: &Path,
+    fallback: &Path,
+    shared: crate::fsmode::Shared,
+) -> Result<tempfile::TempDir, HookError> {
+    let mut first_error = None;
+    for (i, place) in [scratch_dir(), fallback.to_path_buf()].iter().enumerate() {
+        if i > 0 && !place.is_dir() {
+            shared.create_dir_all(place)?;
+        }
+        sweep_dead_views(place);
+        match make_view(place, dirs, own) {
+            Ok(view) => return Ok(view),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.expect("two places were tried"))
+}
+
+/// The view in `place`: `dirs` as alternates, and the commit-graph of
+/// `own` (the repository's objects directory) linked, since gix looks for
+/// it next to the objects it reads; without it every ancestry check of the
+/// push would inflate commits one by one.
+fn make_view(
+    place: &Path,
+    dirs: &[std::path::PathBuf],
+    own: &Path,
+) -> Result<tempfile::TempDir, HookError> {
+    let view = tempfile::Builder::new()
+        .prefix(&format!("{VIEW_PREFIX}{}-", std::process::id()))
+        .tempdir_in(place)
+        .io(format!(
+            "creating a temporary object directory in {}",
+            place.display()
+        ))?;
+    std::fs::create_dir(view.path().join("info")).io("creating info/")?;
+    let mut text = String::new();
+    for dir in dirs {
+        text.push_str(&format!("{}\n", dir.display()));
+    }
+    std::fs::write(view.path().join("info/alternates"), text).io(format!(
+        "writing info/alternates in {}",
+        view.path().display()
+    ))?;
+    for graph in ["commit-graph", "commit-graphs"] {
+        let target = own.join("info").join(graph);
+        if target.exists() {
+            std::os::unix::fs::symlink(&target, view.path().join("info").join(graph))
+                .io("linking the commit-graph into the object view")?;
+        }
+    }
+    Ok(view)
+}
+
+/// Remove the object views in `place` whose hook is gone (killed: a hook
+/// that returns removes its own). A view names its hook's pid; one whose
+/// process lives (or whose pid was reused) is left alone. Views of other
+/// users cannot be removed and are skipped; where `/proc` is not mounted,
+/// nothing is removed.
+fn sweep_dead_views(place: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(place) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(VIEW_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// `$TMPDIR` when the admin set it, else `/dev/shm` when there is one, else
+/// the system's temporary directory.
 fn scratch_dir() -> std::path::PathBuf {
     if std::env::var_os("TMPDIR").is_some() {
         return std::env::temp_dir();

@@ -1,14 +1,21 @@
-//! Writing the few objects the server itself makes: the initial
-//! access-control branch and the audit log's commits.
+//! Writing the few objects and refs the server itself makes: the initial
+//! access-control branch and the audit log's records. Everything is written
+//! into the main object store (never git's quarantine), with the
+//! permissions `core.sharedRepository` asks for: a loose object's fan-out
+//! directory (`objects/ab/`) made by one user of a group must stay
+//! writable by the others, or git's own writes there fail later.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use gix::objs::tree::{Entry, EntryKind};
+use gix::objs::{Write as _, WriteTo};
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 use gix::refs::Target;
 use gix::ObjectId;
 
 use crate::error::{GitContext, HookError};
+use crate::fsmode::Shared;
 
 /// The identity of commits the server writes.
 pub fn server_signature() -> gix::actor::Signature {
@@ -19,105 +26,166 @@ pub fn server_signature() -> gix::actor::Signature {
     }
 }
 
-/// A tree holding `files` (paths with `/`, regular files), built bottom-up.
-pub fn write_tree(
-    repo: &gix::Repository,
-    files: &[(String, Vec<u8>)],
-) -> Result<ObjectId, HookError> {
-    enum Node {
-        File(ObjectId),
-        Dir(BTreeMap<String, Node>),
-    }
-    let mut root = BTreeMap::new();
-    for (path, content) in files {
-        let blob = repo
-            .write_blob(content)
-            .git(format!("writing {path}"))?
-            .detach();
-        let mut parts: Vec<&str> = path.split('/').collect();
-        let file = parts.pop().unwrap_or_default();
-        let mut dir = &mut root;
-        for part in parts {
-            let node = dir
-                .entry(part.to_owned())
-                .or_insert_with(|| Node::Dir(BTreeMap::new()));
-            dir = match node {
-                Node::Dir(d) => d,
-                Node::File(_) => {
-                    return Err(HookError::Usage(format!(
-                        "{path}: a file stands where a directory should"
-                    )));
-                }
-            };
-        }
-        dir.insert(file.to_owned(), Node::File(blob));
-    }
-    fn write(repo: &gix::Repository, dir: &BTreeMap<String, Node>) -> Result<ObjectId, HookError> {
-        let mut entries = Vec::with_capacity(dir.len());
-        for (name, node) in dir {
-            let (mode, oid) = match node {
-                Node::File(id) => (EntryKind::Blob, *id),
-                Node::Dir(sub) => (EntryKind::Tree, write(repo, sub)?),
-            };
-            entries.push(Entry {
-                mode: mode.into(),
-                filename: name.as_str().into(),
-                oid,
-            });
-        }
-        // git orders directories as if their names ended in `/`.
-        entries.sort();
-        let tree = gix::objs::Tree { entries };
-        Ok(repo.write_object(&tree).git("writing a tree")?.detach())
-    }
-    write(repo, &root)
+/// Writes objects into a repository's own object store, as git would in a
+/// shared repository.
+pub struct Writer<'r> {
+    pub repo: &'r gix::Repository,
+    pub shared: Shared,
+    objects: PathBuf,
 }
 
-/// Write a commit of `tree` on top of `parent` and move `refname` to it,
-/// provided the ref still points at `parent` (compare-and-swap).
-pub fn commit_to_ref(
-    repo: &gix::Repository,
-    refname: &str,
-    tree: ObjectId,
-    parent: Option<ObjectId>,
-    message: &str,
-) -> Result<ObjectId, HookError> {
-    let signature = server_signature();
-    let commit = gix::objs::Commit {
-        tree,
-        parents: parent.into_iter().collect(),
-        author: signature.clone(),
-        committer: signature.clone(),
-        encoding: None,
-        message: message.into(),
-        extra_headers: Vec::new(),
-    };
-    let id = repo.write_object(&commit).git("writing a commit")?.detach();
-    let expected = match parent {
-        Some(p) => PreviousValue::MustExistAndMatch(Target::Object(p)),
-        None => PreviousValue::MustNotExist,
-    };
-    let name = refname.try_into().git(format!("ref name {refname}"))?;
-    // Name the committer of the ref update ourselves: without one gix asks
-    // for the local time zone, which can mean scanning the zoneinfo
-    // database, several milliseconds on every push.
-    let mut time = gix::date::parse::TimeBuf::default();
-    repo.edit_references_as(
-        [RefEdit {
-            change: Change::Update {
-                log: LogChange {
-                    mode: RefLog::AndReference,
-                    force_create_reflog: false,
-                    message: message.lines().next().unwrap_or_default().into(),
-                },
-                expected,
-                new: Target::Object(id),
-            },
-            name,
-            deref: false,
-        }],
-        Some(signature.to_ref(&mut time)),
-    )
-    .git(format!("updating {refname}"))?;
-    Ok(id)
+impl<'r> Writer<'r> {
+    pub fn new(repo: &'r gix::Repository) -> Self {
+        Writer {
+            repo,
+            shared: Shared::of(repo),
+            objects: repo.common_dir().join("objects"),
+        }
+    }
+
+    /// Write an object of `kind` whose bytes are `data`; returns its id.
+    pub fn write_buf(&self, kind: gix::object::Kind, data: &[u8]) -> Result<ObjectId, HookError> {
+        let id = gix::objs::compute_hash(self.repo.object_hash(), kind, data)
+            .git("hashing an object")?;
+        let hex = id.to_hex().to_string();
+        let fan_out = self.objects.join(&hex[..2]);
+        // Made here with the shared permissions, before gix makes it
+        // with the umask's.
+        self.shared.create_dir_all(&fan_out)?;
+        self.repo
+            .objects
+            .write_buf(kind, data)
+            .git(format!("writing object {id}"))?;
+        let file = fan_out.join(&hex[2..]);
+        if self.shared != Shared::Umask && file.exists() {
+            self.shared.apply(&file)?;
+        }
+        Ok(id)
+    }
+
+    pub fn blob(&self, data: impl AsRef<[u8]>) -> Result<ObjectId, HookError> {
+        self.write_buf(gix::object::Kind::Blob, data.as_ref())
+    }
+
+    pub fn object(&self, object: &impl WriteTo) -> Result<ObjectId, HookError> {
+        let mut data = Vec::new();
+        object.write_to(&mut data).git("serialising an object")?;
+        self.write_buf(object.kind(), &data)
+    }
+
+    /// A tree of `entries` (names and ids), sorted as git sorts them.
+    pub fn tree(&self, mut entries: Vec<Entry>) -> Result<ObjectId, HookError> {
+        // git orders directories as if their names ended in `/`.
+        entries.sort();
+        self.object(&gix::objs::Tree { entries })
+    }
+
+    /// A commit of `tree` with `parents`, by the server.
+    pub fn commit(
+        &self,
+        tree: ObjectId,
+        parents: Vec<ObjectId>,
+        message: &str,
+    ) -> Result<ObjectId, HookError> {
+        let signature = server_signature();
+        self.object(&gix::objs::Commit {
+            tree,
+            parents: parents.into(),
+            author: signature.clone(),
+            committer: signature,
+            encoding: None,
+            message: message.into(),
+            extra_headers: Vec::new(),
+        })
+    }
+
+    /// A tree holding `files` (paths with `/`, regular files), built bottom-up.
+    pub fn write_tree(&self, files: &[(String, Vec<u8>)]) -> Result<ObjectId, HookError> {
+        enum Node {
+            File(ObjectId),
+            Dir(BTreeMap<String, Node>),
+        }
+        let mut root = BTreeMap::new();
+        for (path, content) in files {
+            let blob = self.blob(content)?;
+            let mut parts: Vec<&str> = path.split('/').collect();
+            let file = parts.pop().unwrap_or_default();
+            let mut dir = &mut root;
+            for part in parts {
+                let node = dir
+                    .entry(part.to_owned())
+                    .or_insert_with(|| Node::Dir(BTreeMap::new()));
+                dir = match node {
+                    Node::Dir(d) => d,
+                    Node::File(_) => {
+                        return Err(HookError::Usage(format!(
+                            "{path}: a file stands where a directory should"
+                        )));
+                    }
+                };
+            }
+            dir.insert(file.to_owned(), Node::File(blob));
+        }
+        fn write(w: &Writer<'_>, dir: &BTreeMap<String, Node>) -> Result<ObjectId, HookError> {
+            let mut entries = Vec::with_capacity(dir.len());
+            for (name, node) in dir {
+                let (mode, oid) = match node {
+                    Node::File(id) => (EntryKind::Blob, *id),
+                    Node::Dir(sub) => (EntryKind::Tree, write(w, sub)?),
+                };
+                entries.push(Entry {
+                    mode: mode.into(),
+                    filename: name.as_str().into(),
+                    oid,
+                });
+            }
+            w.tree(entries)
+        }
+        write(self, &root)
+    }
+
+    /// Move `refname` to `new`, provided it still points at `expected`
+    /// (`None`: provided it does not exist): a compare-and-swap.
+    pub fn move_ref(
+        &self,
+        refname: &str,
+        expected: Option<ObjectId>,
+        new: ObjectId,
+        message: &str,
+    ) -> Result<(), HookError> {
+        let signature = server_signature();
+        let expected = match expected {
+            Some(p) => PreviousValue::MustExistAndMatch(Target::Object(p)),
+            None => PreviousValue::MustNotExist,
+        };
+        let name = refname.try_into().git(format!("ref name {refname}"))?;
+        // The ref's directories, as git makes them in a shared repository.
+        let path = self.repo.common_dir().join(refname);
+        if let Some(dir) = path.parent() {
+            self.shared.create_dir_all(dir)?;
+        }
+        // Name the committer of the ref update ourselves: without one gix asks
+        // for the local time zone, which can mean scanning the zoneinfo
+        // database, several milliseconds on every push.
+        let mut time = gix::date::parse::TimeBuf::default();
+        self.repo
+            .edit_references_as(
+                [RefEdit {
+                    change: Change::Update {
+                        log: LogChange {
+                            mode: RefLog::AndReference,
+                            force_create_reflog: false,
+                            message: message.lines().next().unwrap_or_default().into(),
+                        },
+                        expected,
+                        new: Target::Object(new),
+                    },
+                    name,
+                    deref: false,
+                }],
+                Some(signature.to_ref(&mut time)),
+            )
+            .git(format!("updating {refname}"))?;
+        Ok(())
+    }
 }

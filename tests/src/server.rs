@@ -191,30 +191,36 @@ impl Server {
             .collect()
     }
 
-    /// Every commit of `refs/apps/push-certs`, newest first, the genesis
-    /// record that `install` writes included.
+    /// Every record of `refs/apps/push-certs`, newest first, the genesis
+    /// record that `install` writes included: the log's first-parent chain
+    /// from its tip down to the genesis (a record's other parents are the
+    /// commits it keeps reachable, not records).
     pub fn audit_log(&self) -> Vec<PushCertEntry> {
         let Some(tip) = self.ref_value(PUSH_CERTS_REF) else {
             return vec![];
         };
-        self.git_ok(&["rev-list", "--parents", &tip])
-            .lines()
-            .map(|line| {
-                let mut ids = line.split(' ').map(str::to_string);
-                let commit = ids.next().expect("rev-list line");
-                let parents = ids.collect();
-                let files = self.ls_tree(&commit);
-                let cert = self.read_file(&commit, "cert").unwrap_or_default();
-                let pusher = self.read_file(&commit, "pusher").unwrap_or_default();
-                PushCertEntry {
-                    commit,
-                    parents,
-                    files,
-                    cert,
-                    pusher,
-                }
-            })
-            .collect()
+        let mut log = Vec::new();
+        let mut next = Some(tip);
+        while let Some(commit) = next {
+            let line = self.git_ok(&["rev-list", "--parents", "-n1", &commit]);
+            let parents: Vec<String> = line.split(' ').skip(1).map(str::to_string).collect();
+            let files = self.ls_tree(&commit);
+            let cert = self.read_file(&commit, "cert").unwrap_or_default();
+            let pusher = self.read_file(&commit, "pusher").unwrap_or_default();
+            let entry = PushCertEntry {
+                commit,
+                parents,
+                files,
+                cert,
+                pusher,
+            };
+            next = match entry.is_genesis() {
+                true => None,
+                false => entry.parents.first().cloned(),
+            };
+            log.push(entry);
+        }
+        log
     }
 
     /// The number of push records on `refs/apps/push-certs` (its genesis

@@ -286,6 +286,15 @@ impl<'a> Workdir<'a> {
         self.git_ok(&args)
     }
 
+    /// `gitapps-hook verify ARGS…` in the clone: exit 0 when the remote's
+    /// log and refs check out, 1 when a problem was found, 2 when it could
+    /// not run.
+    pub fn verify(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(crate::bin("gitapps-hook").to_str().expect("UTF-8 path"));
+        cmd.arg("verify").args(args);
+        run(cmd, None)
+    }
+
     /// Fetches, then pushes (signed) one commit on top of
     /// `origin/apps/access-control` that writes (`Some`) or removes (`None`)
     /// `files`. The work tree and current branch are left alone.

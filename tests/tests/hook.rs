@@ -10,6 +10,8 @@ mod common;
 mod audit;
 #[path = "hook/explain.rs"]
 mod explain;
+#[path = "hook/faults.rs"]
+mod faults;
 #[path = "hook/identity.rs"]
 mod identity;
 #[path = "hook/install.rs"]
@@ -22,7 +24,11 @@ mod modes;
 mod policy_branch;
 #[path = "hook/refs.rs"]
 mod refs;
+#[path = "hook/shared.rs"]
+mod shared;
 #[path = "hook/signatures.rs"]
 mod signatures;
 #[path = "hook/trees.rs"]
 mod trees;
+#[path = "hook/verify.rs"]
+mod verify;

@@ -354,30 +354,39 @@ fn run(cli: Cli, ui: Ui) -> CommandResult {
     let forge = Forge::discover(&cwd, &cli.remote)?;
     check_remote(&forge)?;
     let ctx = Ctx { forge, ui };
-    match cli.command {
-        Command::Init(a) => init::run(&ctx, a),
-        Command::Create(a) => create::run(&ctx, a),
-        Command::List(a) => list::run(&ctx, a),
-        Command::Show(a) => show::run(&ctx, a),
-        Command::Comment(a) => comment::run(&ctx, a),
-        Command::Edit(a) => edit::run(&ctx, a),
-        Command::Approve(a) => vote::approve(&ctx, a),
-        Command::RequestChanges(a) => vote::request_changes(&ctx, a),
-        Command::Unvote(a) => vote::unvote(&ctx, a),
-        Command::Revise(a) => revise::run(&ctx, a),
-        Command::Label(a) => label::run(&ctx, a),
-        Command::Labels(a) => labels::run(&ctx, a),
-        Command::Diff(a) => diff::run(&ctx, a),
-        Command::Checkout(a) => checkout::run(&ctx, a),
-        Command::Merge(a) => merge::run(&ctx, a),
-        Command::Settings(a) => settings::run(&ctx, a),
-        Command::CiRetry(a) => ci_retry::run(&ctx, a),
-        Command::Close(a) => close::run_close(&ctx, a),
-        Command::Reopen(a) => close::run_reopen(&ctx, a),
-        Command::Search(a) => search::run(&ctx, a),
-        Command::Fetch(a) => fetch::run(&ctx, a),
-        Command::Export(a) => export::run(&ctx, a),
-        Command::Register(a) => register::run(&ctx, a),
+    let result = dispatch(&ctx, cli.command);
+    // Whether the command succeeded or not, what the server warned about.
+    for warning in ctx.forge.take_server_warnings() {
+        ctx.ui.warn(&format!("the server said: {warning}"));
+    }
+    result
+}
+
+fn dispatch(ctx: &Ctx, command: Command) -> CommandResult {
+    match command {
+        Command::Init(a) => init::run(ctx, a),
+        Command::Create(a) => create::run(ctx, a),
+        Command::List(a) => list::run(ctx, a),
+        Command::Show(a) => show::run(ctx, a),
+        Command::Comment(a) => comment::run(ctx, a),
+        Command::Edit(a) => edit::run(ctx, a),
+        Command::Approve(a) => vote::approve(ctx, a),
+        Command::RequestChanges(a) => vote::request_changes(ctx, a),
+        Command::Unvote(a) => vote::unvote(ctx, a),
+        Command::Revise(a) => revise::run(ctx, a),
+        Command::Label(a) => label::run(ctx, a),
+        Command::Labels(a) => labels::run(ctx, a),
+        Command::Diff(a) => diff::run(ctx, a),
+        Command::Checkout(a) => checkout::run(ctx, a),
+        Command::Merge(a) => merge::run(ctx, a),
+        Command::Settings(a) => settings::run(ctx, a),
+        Command::CiRetry(a) => ci_retry::run(ctx, a),
+        Command::Close(a) => close::run_close(ctx, a),
+        Command::Reopen(a) => close::run_reopen(ctx, a),
+        Command::Search(a) => search::run(ctx, a),
+        Command::Fetch(a) => fetch::run(ctx, a),
+        Command::Export(a) => export::run(ctx, a),
+        Command::Register(a) => register::run(ctx, a),
         Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }

@@ -21,10 +21,10 @@ fn each_accepted_push_adds_one_certificate_and_rejected_ones_none() {
     let first = &log[0];
     assert_eq!(
         first.parents,
-        [genesis[0].commit.clone()],
-        "the first push record follows the genesis: {first:?}"
+        [genesis[0].commit.clone(), main.clone()],
+        "the first push record follows the genesis, and keeps the pushed commit: {first:?}"
     );
-    assert_eq!(first.files, ["cert", "pusher"]);
+    assert_eq!(first.files, ["cert", "push", "pusher", "settings"]);
     assert_eq!(first.pusher, format!("{}\n", owner.fingerprint()));
     let cert = &first.cert;
     assert!(cert.starts_with("certificate version 0.1\n"), "{cert}");
@@ -48,7 +48,7 @@ fn each_accepted_push_adds_one_certificate_and_rejected_ones_none() {
     ow.register(&[&alice]);
     let log = server.push_certs();
     assert_eq!(log.len(), 2);
-    assert_eq!(log[0].parents, [log[1].commit.clone()]);
+    assert_eq!(log[0].parents[0], log[1].commit);
     assert!(
         log[0].cert.contains("refs/heads/apps/access-control"),
         "{}",
@@ -140,18 +140,24 @@ fn install_writes_the_genesis_record_once() {
     let log = server.audit_log();
     assert_eq!(log.len(), 1, "{log:?}");
     let genesis = &log[0];
-    assert!(genesis.parents.is_empty());
-    assert_eq!(genesis.files, ["genesis"]);
     let policy = server
         .ref_value("refs/heads/apps/access-control")
         .expect("apps/access-control");
-    let text = server.genesis().expect("a genesis record");
     assert_eq!(
-        text,
-        format!(
-            "gitapps genesis 1\nowner {}\naccess-control {policy}\n",
-            owner.fingerprint()
-        )
+        genesis.parents,
+        std::slice::from_ref(&policy),
+        "it keeps the policy's commit"
+    );
+    assert_eq!(genesis.files, ["genesis", "settings"]);
+    let text = server.genesis().expect("a genesis record");
+    let head = format!(
+        "gitapps genesis 1\nowner {}\naccess-control {policy}\ntime ",
+        owner.fingerprint()
+    );
+    assert!(text.starts_with(&head), "{text}");
+    assert!(
+        text.ends_with(&format!("\nref {policy} refs/heads/apps/access-control\n")),
+        "{text}"
     );
 
     // Again: hooks and config are refreshed, the log is left as it is.

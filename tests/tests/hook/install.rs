@@ -32,7 +32,7 @@ fn install_sets_up_config_hooks_and_the_policy_branch() {
     );
     // The hook verifies signatures itself; git need not run gpg per push.
     assert_eq!(server.config("gpg.program").as_deref(), Some("true"));
-    for hook in ["pre-receive", "post-receive"] {
+    for hook in ["pre-receive", "reference-transaction"] {
         use std::os::unix::fs::PermissionsExt;
         let path = server.path().join("hooks").join(hook);
         let mode = std::fs::metadata(&path)
