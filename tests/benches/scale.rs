@@ -104,7 +104,8 @@ impl Pair {
         for copy in 0..copies {
             let path = bench.scratch("server").join("repo.git");
             check(Command::new("cp").arg("-a").arg(hooked.path()).arg(&path));
-            for hook in ["pre-receive", "post-receive"] {
+            // Every hook install wrote, the audit log's reference-transaction too.
+            for hook in ["pre-receive", "post-receive", "reference-transaction"] {
                 let _ = std::fs::remove_file(path.join("hooks").join(hook));
             }
             let _ = std::fs::remove_dir_all(path.join("gitapps"));
