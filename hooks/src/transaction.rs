@@ -219,9 +219,14 @@ fn find_push(
 }
 
 /// Whether a receive-pack is running this hook (its parent, or the parent's
-/// parent for a hook run through a script). Where `/proc` cannot tell,
-/// `false`: then only a push the ledger explains is recorded.
+/// parent for a hook run through a script). Without `/proc` nothing can
+/// tell: then it counts as one (fail closed), so an update no accepted push
+/// explains is refused rather than applied unlogged; an admin's own ref
+/// updates on such a server bypass the hook (`git -c core.hooksPath=/dev/null`).
 fn under_receive_pack() -> bool {
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        return true;
+    }
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..3 {
         let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
