@@ -13,7 +13,10 @@
 # 2. git mr (git-mr/bench/run.sh): `git mr list --state all --json` on 5,000 merge
 #    requests against `git ls-tree -r | git cat-file --batch` (goal <= 1.0), and
 #    `git mr search` against `git grep` (goal <= 0.2).
-# 3. Many writers (cargo bench -p gitapps-tests --bench writers): 100 users running
+# 3. git issue (git-issue/bench/run.sh): `git issue list --state all --json` on
+#    5,000 issues against `git mr list` on 5,000 merge requests of the same shape
+#    (goal <= 1.0).
+# 4. Many writers (cargo bench -p gitapps-tests --bench writers): 100 users running
 #    `git mr comment` at once against one after another, over the local path and
 #    HTTP (goal: 0 failures, wall time <= 3x the sequential time).
 # 4. verify (cargo bench -p gitapps-tests --bench verify): gitapps-hook verify of an
@@ -40,7 +43,7 @@ fi
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "git $(git --version | awk '{print $3}'), gpg $(gpg --version | awk 'NR==1 {print $3}'), $(rustc --version)"
-cargo build --release --quiet -p gitapps-hooks -p git-mr
+cargo build --release --quiet -p gitapps-hooks -p git-mr-cli -p git-issue-cli
 
 echo
 echo "== the hook"
@@ -49,6 +52,10 @@ cargo bench --quiet -p gitapps-tests --bench hook 2>/dev/null
 echo
 echo "== git mr"
 sh git-mr/bench/run.sh target/release/git-mr "$mrs" "$runs"
+
+echo
+echo "== git issue"
+sh git-issue/bench/run.sh target/release/git-issue target/release/git-mr "$mrs" "$runs"
 
 echo
 echo "== many writers (git mr comment, all at once against one after another)"

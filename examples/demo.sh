@@ -16,9 +16,9 @@ say() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
 . "$root/scripts/ensure-programs.sh"
 ensure_programs git:git gpg:gnupg gpg-agent:gpg-agent bwrap:bubblewrap
 
-step "Building gitapps-hook, git-mr and ci-bot (one cargo build --release of the three binaries)"
+step "Building gitapps-hook, git-mr, git-issue and ci-bot (one cargo build --release of the four binaries)"
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" \
-  --bin gitapps-hook --bin git-mr --bin ci-bot
+  --bin gitapps-hook --bin git-mr --bin git-issue --bin ci-bot
 export PATH="$root/target/release:$PATH"
 
 demo=$(mktemp -d /tmp/gitapps-demo.XXXXXX)
@@ -85,10 +85,15 @@ at alice git mr init --maintainer "${fpr[carol]}" --ci "${fpr[ci]}"
   as alice git push -q --signed origin ac:apps/access-control && as alice git switch -q main)
 say "refs/main.conf and branches/main.conf pushed"
 
+step "alice sets the issue tracker up too (the same maintainers), and carol files an issue"
+at alice git issue init --maintainer "${fpr[carol]}"
+at carol git issue create -t "Greet louder" -m "One quiet greeting is not enough." --label enhancement
+
 step "bob opens a merge request with a change that breaks the test"
 (cd bob && as bob git switch -q -c shout && echo "HELLO THERE" >> greeting.txt &&
   as bob git commit -qam "Shout a greeting")
-at bob git mr create -t "Add a second greeting" -m "Greets louder." --label needs-review
+at bob git mr create -t "Add a second greeting" -m "Greets louder." --label needs-review --fixes carol/1
+at bob git issue show carol/1
 
 step "The CI bot tests the newest revision in its sandbox (bubblewrap) and reports back"
 cat > ci-bot.toml <<EOF
@@ -136,6 +141,9 @@ at carol git mr merge bob/1
 step "Where things stand"
 at carol git mr list --state all
 at carol git mr show bob/1
+say "The merge closed the issue it fixes, in the same push:"
+at carol git issue list --state all
+at carol git issue show carol/1
 
 step "Every accepted push is in the audit log, with its certificate, recorded before git applied it"
 # The log is the first-parent chain; a record's other parents keep the commits it speaks of.

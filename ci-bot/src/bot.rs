@@ -1,15 +1,16 @@
 //! The bot: its clone, its identity, and one pass over the merge requests.
 
+use std::ffi::OsStr;
 use std::fs::File;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use git_mr::ci_retry::{self, Request};
 use git_mr::forge::Committed;
+use git_mr::git::Git;
 use git_mr::layout;
+use git_mr::people::Roles;
 use git_mr::store::Depth;
 use git_mr::{Comment, Fingerprint, Forge, MergeRequest, MrId, Snapshot, State};
 use tracing::{debug, error, info, warn};
@@ -136,18 +137,23 @@ impl Bot {
         check_remote(&config)?;
         let repo_dir = config.repo_dir();
         if !repo_dir.join("HEAD").exists() {
-            git(
-                &config.workdir,
-                &["init", "--quiet", "--bare"],
-                Some(&repo_dir),
-            )
-            .map_err(|e| Error::Start(format!("cannot create the bot's clone: {e}")))?;
+            Git::new(&config.workdir)
+                .run([
+                    OsStr::new("init"),
+                    OsStr::new("--quiet"),
+                    OsStr::new("--bare"),
+                    repo_dir.as_os_str(),
+                ])
+                .map_err(|e| Error::Start(format!("cannot create the bot's clone: {e}")))?;
         }
+        let git = Git::new(&repo_dir);
         match &config.signing_key {
-            Some(key) => git(&repo_dir, &["config", "user.signingKey", key], None).map(|_| ()),
+            Some(key) => git
+                .run(["config", "user.signingKey", key.as_str()])
+                .map(|_| ()),
             None => {
                 // A key set by an earlier configuration must not linger.
-                let _ = git(&repo_dir, &["config", "--unset", "user.signingKey"], None);
+                let _ = git.run(["config", "--unset", "user.signingKey"]);
                 Ok(())
             }
         }
@@ -172,7 +178,7 @@ impl Bot {
         })?;
         let forge = Forge::from_repo(repo, &config.remote);
         let me = forge.me().map_err(|e| match e {
-            git_mr::Error::NoSigningKey => Error::Start(
+            gitapps_core::Error::NoSigningKey => Error::Start(
                 "no signing key: set `signing_key` in the configuration, or git's user.signingkey"
                     .to_owned(),
             ),
@@ -291,14 +297,11 @@ impl Bot {
         fetch(&self.forge)?;
         let snapshot = self.forge.snapshot(Depth::Full)?;
         if snapshot.commit.is_none() {
-            return Err(git_mr::Error::NoDataBranch {
-                remote: self.config.remote.clone(),
-            }
-            .into());
+            return Err(self.forge.app().no_data_branch(&self.config.remote).into());
         }
         let people = self.forge.people()?;
-        let ci: Vec<Fingerprint> = people.ci.users.into_iter().collect();
-        let maintainers: Vec<Fingerprint> = people.maintainers.users.into_iter().collect();
+        let ci: Vec<Fingerprint> = people.ci().users.into_iter().collect();
+        let maintainers: Vec<Fingerprint> = people.maintainers().users.into_iter().collect();
         for p in std::mem::take(&mut self.pending) {
             self.post(p, &ci, &maintainers, &mut stats);
         }
@@ -371,7 +374,7 @@ impl Bot {
                 let t = Target {
                     mr: mr.id.clone(),
                     k: rev.number,
-                    commit: rev.commit.clone(),
+                    commit: rev.commit.to_string(),
                 };
                 if is_latest {
                     newest.push(t);
@@ -394,11 +397,10 @@ impl Bot {
         maintainers: &[Fingerprint],
     ) -> Result<Needs, Error> {
         let repo = self.forge.repo();
-        let mut claims = state::read_claims(repo, snapshot.commit.as_deref(), &mr.id, k)
-            .map_err(git_mr::Error::Git)?;
+        let mut claims = state::read_claims(repo, snapshot.commit, &mr.id, k)?;
         let results = state::results(mr, k, &self.me, ci, &claims);
         state::close_claims(&mut claims, &results);
-        let requests = ci_retry::read(repo, snapshot.tree.as_deref(), &mr.id)?;
+        let requests = ci_retry::read(repo, snapshot.tree, &mr.id)?;
         // Requests count for the newest revision (any, with test_all_revisions).
         let counts =
             self.config.test_all_revisions || mr.latest_revision().map(|r| r.number) == Some(k);
@@ -616,8 +618,7 @@ impl Bot {
             let Some(mr) = snapshot.get(&t.mr) else {
                 return Ok(Posted::Skip("the merge request is gone".to_owned()));
             };
-            let claims = state::read_claims(forge.repo(), snapshot.commit.as_deref(), &t.mr, t.k)
-                .map_err(git_mr::Error::Git)?;
+            let claims = state::read_claims(forge.repo(), snapshot.commit, &t.mr, t.k)?;
             let results = state::results(mr, t.k, &self.me, ci, &claims);
             if p.work.served(&results, maintainers, t.k) {
                 let by: Vec<String> = results.iter().map(|c| c.reference()).collect();
@@ -637,20 +638,12 @@ impl Bot {
             let mut labels = Vec::new();
             if newest {
                 if mr.has_label(other) {
-                    tx.remove(layout::mr_label_path(&t.mr, other));
-                    tx.remove(layout::label_index_path(other, &t.mr));
+                    git_mr::ops::unlink_label(tx, &t.mr, other);
                     labels.push(format!("-{other}"));
                 }
                 if !mr.has_label(label) {
                     if snapshot.label_exists(label) {
-                        tx.symlink(
-                            layout::mr_label_path(&t.mr, label),
-                            layout::label_link_target(label),
-                        );
-                        tx.symlink(
-                            layout::label_index_path(label, &t.mr),
-                            layout::mr_link_target(&t.mr),
-                        );
+                        git_mr::ops::link_label(tx, &t.mr, label);
                         labels.push(format!("+{label}"));
                     } else {
                         warn!("the label {label} does not exist on the data branch: not set");
@@ -726,7 +719,7 @@ enum Posted {
 /// pruned: a tag the owner moved or deleted must not stop every later fetch), in
 /// the library's one fetch.
 fn fetch(forge: &Forge) -> Result<(), git_mr::Error> {
-    forge.fetch().map(|_| ())
+    Ok(forge.fetch().map(|_| ())?)
 }
 
 /// [`Forge::transact_at`] with every comment read. The library re-applies the
@@ -745,10 +738,18 @@ fn transact<T>(
     result
 }
 
-/// A hint for a refused claim: policies from before ci-bot lack the claim rules.
+/// A hint for a refused claim: policies from before ci-bot lack the claim rules
+/// (the hook said `denied`, naming a path under `/ci`).
 fn claim_hint(e: &Error) -> &'static str {
-    let text = e.to_string();
-    if text.contains("denied") && text.contains("/ci") {
+    use gitapps_core::push::RejectCode;
+    let denied_ci = match e {
+        Error::Mr(git_mr::Error::Core(gitapps_core::Error::PushRejected {
+            code: Some(RejectCode::Denied),
+            stderr,
+        })) => stderr.contains("/ci"),
+        _ => false,
+    };
+    if denied_ci {
         "\nhint: the policies on apps/access-control lack the ci-bot claim rules: the owner \
          adds the `ci create-…` lines for merge-reqs/<id>/<n>/ci that `git mr init` writes \
          to branches/merge-reqs.conf"
@@ -757,30 +758,19 @@ fn claim_hint(e: &Error) -> &'static str {
     }
 }
 
-/// `git args…` in `dir` (plus one path argument), failing with git's stderr.
-fn git(dir: &Path, args: &[&str], path: Option<&Path>) -> Result<String, String> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(args).stdin(Stdio::null());
-    if let Some(p) = path {
-        cmd.arg(p);
-    }
-    let out = cmd.output().map_err(|e| format!("cannot run git: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
-    }
-}
-
-/// The remote answers, and has a data branch.
+/// The remote answers, and has a data branch (the core's git runner: the
+/// transport's messages in English, whatever the locale).
 fn check_remote(config: &Config) -> Result<(), Error> {
-    let out = git(
-        &config.workdir,
-        &["ls-remote", "--quiet", &config.remote, layout::DATA_REF],
-        None,
-    )
-    .map_err(|e| Error::Start(format!("cannot reach the remote {}: {e}", config.remote)))?;
-    if out.trim().is_empty() {
+    let there = Git::new(&config.workdir)
+        .remote_refs(&config.remote, &[layout::DATA_REF.to_owned()])
+        .map_err(|e| match e {
+            gitapps_core::Error::Transport { detail, .. } => Error::Start(format!(
+                "cannot reach the remote {}: {detail}",
+                config.remote
+            )),
+            e => Error::Start(format!("cannot reach the remote {}: {e}", config.remote)),
+        })?;
+    if there.is_empty() {
         return Err(Error::Start(format!(
             "the remote {} has no merge-requests data branch ({}): \
              the owner runs `git mr init --ci <this bot's fingerprint>` first",

@@ -9,6 +9,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use git_mr::git::Git;
+
 use crate::cgroup::{JobCgroups, Places};
 use crate::config::Limits;
 use crate::record::{self, Group, Record};
@@ -297,26 +299,16 @@ fn in_child(cmd: &mut Command, procs: Vec<File>, rlimits: Rlimits) {
 
 /// A fresh clone sharing the bot's object store, with `commit` checked out (detached).
 fn checkout(repo: &Path, commit: &str, dest: &Path) -> Result<(), String> {
-    let run = |cmd: &mut Command| -> Result<(), String> {
-        let out = cmd
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
-    };
-    run(Command::new("git")
-        .args(["clone", "--quiet", "--no-checkout", "--shared"])
-        .arg(repo)
-        .arg(dest))?;
-    run(Command::new("git")
-        .arg("-C")
-        .arg(dest)
-        .args(["checkout", "--quiet", "--detach"])
-        .arg(format!("{commit}^{{commit}}")))
+    Git::clone_shared(repo, dest).map_err(|e| e.to_string())?;
+    Git::new(dest)
+        .run([
+            "checkout",
+            "--quiet",
+            "--detach",
+            &format!("{commit}^{{commit}}"),
+        ])
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// SIGKILL when the bot (`bot`, the parent) dies (Linux; bwrap passes it on with

@@ -43,6 +43,12 @@ pub enum Error {
     Mr(#[from] git_mr::Error),
 }
 
+impl From<gitapps_core::Error> for Error {
+    fn from(e: gitapps_core::Error) -> Error {
+        Error::Mr(e.into())
+    }
+}
+
 /// The CI bot of git apps: tests merge-request revisions and reports back.
 ///
 /// Each pass fetches the data branch and the revision tags from the remote, and for

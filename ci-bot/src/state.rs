@@ -3,22 +3,18 @@
 //!
 //! A claim is a file `merge-reqs/<id>/<n>/ci/v<k>/claim-<attempt>` (attempt from 1)
 //! that only one push can create: the policy lets the `ci` group create it and
-//! nobody change it. A result is a comment with `Revision: <k>` and `CI-Status:`; it
+//! nobody change it (the core's [`gitapps_core::claim`]: leases and decisions). A result is a comment with `Revision: <k>` and `CI-Status:`; it
 //! names the claim it ran under (`CI-Claim:`), which closes that claim and every
 //! earlier one, and the re-run requests it answers (`CI-Retry:`).
 
-use chrono::{DateTime, Utc};
 use git_mr::ci_retry::{self, Request};
 use git_mr::layout;
 use git_mr::model::header;
 use git_mr::{Comment, Fingerprint, MergeRequest, MrId};
+use gitapps_core::claim;
+pub use gitapps_core::claim::{decide, Claim, Decision};
 use gix::ObjectId;
 
-/// The header names of a claim file.
-pub const BOT: &str = "Bot";
-pub const INSTANCE: &str = "Instance";
-/// Until when the claim holds: its date plus the claiming bot's `lease_secs`.
-pub const EXPIRES: &str = "Expires";
 /// The header of a result naming the claim (attempt) it ran under.
 pub const CI_CLAIM: &str = "CI-Claim";
 
@@ -29,117 +25,17 @@ pub fn claims_dir(id: &MrId, k: u32) -> String {
 
 /// `merge-reqs/<id>/<n>/ci/v<k>/claim-<attempt>`
 pub fn claim_path(id: &MrId, k: u32, attempt: u32) -> String {
-    format!("{}/claim-{attempt}", claims_dir(id, k))
-}
-
-/// One claim, as read back. Fields a hand-made file lacks stay `None`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claim {
-    pub attempt: u32,
-    pub bot: Option<Fingerprint>,
-    pub instance: Option<String>,
-    pub date: Option<DateTime<Utc>>,
-    pub expires: Option<DateTime<Utc>>,
-    /// A result was posted under it, or under a later one: it holds nothing.
-    pub closed: bool,
-}
-
-impl Claim {
-    /// The file's content.
-    pub fn render(
-        bot: &Fingerprint,
-        instance: &str,
-        date: &DateTime<Utc>,
-        lease_secs: u64,
-    ) -> String {
-        let mut text = format!(
-            "{BOT}: {bot}\n{INSTANCE}: {instance}\n{}: {}\n",
-            header::DATE,
-            git_mr::clock::format(date),
-        );
-        if let Some(expires) = plus(date, lease_secs) {
-            text.push_str(&format!("{EXPIRES}: {}\n", git_mr::clock::format(&expires)));
-        }
-        text
-    }
-
-    pub fn parse(attempt: u32, data: &[u8]) -> Claim {
-        let mut claim = Claim {
-            attempt,
-            bot: None,
-            instance: None,
-            date: None,
-            expires: None,
-            closed: false,
-        };
-        for line in String::from_utf8_lossy(data).lines() {
-            let Some((k, v)) = line.split_once(':') else {
-                continue;
-            };
-            let v = v.trim();
-            if k.trim().eq_ignore_ascii_case(BOT) {
-                claim.bot = Fingerprint::parse(v).ok();
-            } else if k.trim().eq_ignore_ascii_case(INSTANCE) {
-                claim.instance = Some(v.to_owned());
-            } else if k.trim().eq_ignore_ascii_case(header::DATE) {
-                claim.date = git_mr::clock::parse(v);
-            } else if k.trim().eq_ignore_ascii_case(EXPIRES) {
-                claim.expires = git_mr::clock::parse(v);
-            }
-        }
-        claim
-    }
+    claim::path(&claims_dir(id, k), attempt)
 }
 
 /// The claims on revision `k` of `id` in the data commit `commit`, by attempt.
 pub fn read_claims(
     repo: &gix::Repository,
-    commit: Option<&str>,
+    commit: Option<ObjectId>,
     id: &MrId,
     k: u32,
-) -> Result<Vec<Claim>, String> {
-    let Some(commit) = commit else {
-        return Ok(Vec::new());
-    };
-    let commit = ObjectId::from_hex(commit.as_bytes()).map_err(|e| e.to_string())?;
-    let tree = repo
-        .find_commit(commit)
-        .map_err(|e| e.to_string())?
-        .tree()
-        .map_err(|e| e.to_string())?;
-    let Some(entry) = tree
-        .lookup_entry_by_path(claims_dir(id, k))
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(Vec::new());
-    };
-    if !entry.mode().is_tree() {
-        return Ok(Vec::new());
-    }
-    let dir = entry
-        .object()
-        .map_err(|e| e.to_string())?
-        .try_into_tree()
-        .map_err(|e| e.to_string())?;
-    let mut claims = Vec::new();
-    for e in dir.iter() {
-        let e = e.map_err(|e| e.to_string())?;
-        let name = e.filename().to_string();
-        let Some(attempt) = name
-            .strip_prefix("claim-")
-            .and_then(layout::parse_number)
-            .filter(|a| *a > 0)
-        else {
-            continue;
-        };
-        if !e.mode().is_blob() {
-            continue;
-        }
-        let blob = e.object().map_err(|e| e.to_string())?;
-        claims.push(Claim::parse(attempt, &blob.data));
-    }
-    claims.sort_by_key(|c| c.attempt);
-    Ok(claims)
+) -> git_mr::Result<Vec<Claim>> {
+    Ok(claim::read(repo, commit, &claims_dir(id, k))?)
 }
 
 /// The CI results for revision `k`: comments with `Revision: k` and `CI-Status:` by
@@ -221,88 +117,10 @@ pub fn answer(requests: &[Request]) -> String {
         .join(" ")
 }
 
-/// What to do about a revision that has no result yet.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Create `claim-<attempt>`.
-    Claim { attempt: u32, takeover: bool },
-    /// This very process holds `claim-<attempt>` already.
-    Resume { attempt: u32 },
-    /// Another bot holds a live claim.
-    Busy {
-        bot: Option<Fingerprint>,
-        age_secs: i64,
-    },
-}
-
-/// Decide from the claims (by attempt) on a revision without a result.
-///
-/// The newest claim rules. Closed (a result was posted under it): a new run claims
-/// the next attempt. Ours from this process: resume. Ours from another process
-/// (this bot's earlier life, which was killed: one bot per key and workdir, see the
-/// workdir lock): take over at once. Another bot's: busy while younger than the
-/// lease, else take over. The lease is the claiming bot's (`Expires:`), else
-/// `lease_secs` after its date; a claim without either counts as expired.
-pub fn decide(
-    claims: &[Claim],
-    me: &Fingerprint,
-    instance: &str,
-    now: DateTime<Utc>,
-    lease_secs: u64,
-) -> Decision {
-    let Some(newest) = claims.iter().max_by_key(|c| c.attempt) else {
-        return Decision::Claim {
-            attempt: 1,
-            takeover: false,
-        };
-    };
-    if newest.closed {
-        return Decision::Claim {
-            attempt: newest.attempt + 1,
-            takeover: false,
-        };
-    }
-    let next = Decision::Claim {
-        attempt: newest.attempt + 1,
-        takeover: true,
-    };
-    if newest.bot.as_ref() == Some(me) {
-        return if newest.instance.as_deref() == Some(instance) {
-            Decision::Resume {
-                attempt: newest.attempt,
-            }
-        } else {
-            next
-        };
-    }
-    let expires = newest
-        .expires
-        .or_else(|| newest.date.and_then(|d| plus(&d, lease_secs)));
-    match expires {
-        Some(expires) => {
-            let age_secs = newest.date.map(|d| (now - d).num_seconds()).unwrap_or(0);
-            if now < expires {
-                Decision::Busy {
-                    bot: newest.bot.clone(),
-                    age_secs,
-                }
-            } else {
-                next
-            }
-        }
-        None => next,
-    }
-}
-
-/// `date` plus `secs` seconds, `None` past chrono's range.
-fn plus(date: &DateTime<Utc>, secs: u64) -> Option<DateTime<Utc>> {
-    let secs = chrono::Duration::try_seconds(i64::try_from(secs).ok()?)?;
-    date.checked_add_signed(secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
 
     fn fpr(c: char) -> Fingerprint {
         Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
@@ -317,80 +135,6 @@ mod tests {
             attempt,
             Claim::render(&fpr(bot), instance, &at(date), 600).as_bytes(),
         )
-    }
-
-    #[test]
-    fn claims_round_trip() {
-        let c = claim(2, 'A', "host/1/ff", "2026-11-26T11:00:00Z");
-        assert_eq!(c.attempt, 2);
-        assert_eq!(c.bot, Some(fpr('A')));
-        assert_eq!(c.instance.as_deref(), Some("host/1/ff"));
-        assert_eq!(c.date, Some(at("2026-11-26T11:00:00Z")));
-        assert_eq!(c.expires, Some(at("2026-11-26T11:10:00Z")));
-        let junk = Claim::parse(1, b"whatever\n");
-        assert_eq!(junk.bot, None);
-    }
-
-    #[test]
-    fn decisions() {
-        let me = fpr('A');
-        let now = at("2026-11-26T12:00:00Z");
-        let d = |claims: &[Claim]| decide(claims, &me, "me/1/a", now, 600);
-        assert_eq!(
-            d(&[]),
-            Decision::Claim {
-                attempt: 1,
-                takeover: false
-            }
-        );
-        // Ours, this process.
-        assert_eq!(
-            d(&[claim(1, 'A', "me/1/a", "2026-11-26T11:59:00Z")]),
-            Decision::Resume { attempt: 1 }
-        );
-        // Ours, an earlier life.
-        assert_eq!(
-            d(&[claim(1, 'A', "me/0/b", "2026-11-26T11:59:00Z")]),
-            Decision::Claim {
-                attempt: 2,
-                takeover: true
-            }
-        );
-        // Another bot's, live.
-        assert!(matches!(
-            d(&[claim(1, 'B', "b/1/a", "2026-11-26T11:59:00Z")]),
-            Decision::Busy { age_secs: 60, .. }
-        ));
-        // Another bot's, expired, and the newest one rules.
-        assert_eq!(
-            d(&[
-                claim(1, 'B', "b/1/a", "2026-11-26T10:00:00Z"),
-                claim(2, 'C', "c/1/a", "2026-11-26T11:00:00Z"),
-            ]),
-            Decision::Claim {
-                attempt: 3,
-                takeover: true
-            }
-        );
-        // The claiming bot's own lease rules, not ours.
-        let long = Claim::parse(
-            1,
-            Claim::render(&fpr('B'), "b", &at("2026-11-26T10:00:00Z"), 86_400).as_bytes(),
-        );
-        assert!(matches!(d(&[long]), Decision::Busy { .. }));
-        let short = Claim::parse(
-            1,
-            Claim::render(&fpr('B'), "b", &at("2026-11-26T11:59:00Z"), 30).as_bytes(),
-        );
-        assert!(matches!(d(&[short]), Decision::Claim { attempt: 2, .. }));
-        // Unreadable: expired.
-        assert_eq!(
-            d(&[Claim::parse(4, b"")]),
-            Decision::Claim {
-                attempt: 5,
-                takeover: true
-            }
-        );
     }
 
     #[test]
@@ -417,6 +161,7 @@ mod tests {
             revisions: vec![],
             title_history: vec![],
             votes: vec![],
+            fixes: Vec::new(),
         };
         let me = fpr('A');
         // The author's fake result does not count.

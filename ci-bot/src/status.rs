@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use git_mr::people::Roles;
 use git_mr::store::Depth;
 use git_mr::{Fingerprint, Forge, State};
 use serde::{Deserialize, Serialize};
@@ -260,13 +261,13 @@ fn held_claims(config: &Config, bot: &Fingerprint) -> Result<Vec<HeldClaim>, Str
     let snapshot = forge.snapshot(Depth::Full).map_err(|e| e.to_string())?;
     let ci: Vec<Fingerprint> = forge
         .people()
-        .map(|p| p.ci.users.into_iter().collect())
+        .map(|p| p.ci().users.into_iter().collect())
         .unwrap_or_default();
     let mut out = Vec::new();
     for mr in snapshot.mrs.iter().filter(|m| m.state() == State::Open) {
         for rev in &mr.revisions {
-            let mut claims =
-                state::read_claims(forge.repo(), snapshot.commit.as_deref(), &mr.id, rev.number)?;
+            let mut claims = state::read_claims(forge.repo(), snapshot.commit, &mr.id, rev.number)
+                .map_err(|e| e.to_string())?;
             let results = state::results(mr, rev.number, bot, &ci, &claims);
             state::close_claims(&mut claims, &results);
             let Some(newest) = claims.iter().max_by_key(|c| c.attempt) else {

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """A git fast-import stream of a data branch with N merge requests.
 
-usage: fixture.py [N] [AUTHORS] | git fast-import --quiet
+usage: fixture.py [N] [AUTHORS] [APP] | git fast-import --quiet
 
 50 authors by default, each merge request with a title, a target, labels both ways
 (open or closed, plus needs-review on every third), three comments (the author's
 description and two others) and a v1 revision tag pointing at a commit on main.
+With APP `issues`, the same shape on apps/issues/data for `git issue` (a title,
+no target and no tags), so that both apps are measured on the same data.
 """
 import sys
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
 authors_n = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+app = sys.argv[3] if len(sys.argv) > 3 else "merge-reqs"
+issues = app == "issues"
 authors = ["%040X" % (0x1000 + i * 7919) for i in range(authors_n)]
 out = sys.stdout.buffer
 mark = 0
@@ -45,9 +49,10 @@ for i in range(n):
     a = authors[i % authors_n]
     k = per_author.get(a, 0) + 1
     per_author[a] = k
-    mr = "merge-reqs/%s/%d" % (a, k)
+    mr = "%s/%s/%d" % (app, a, k)
     files.append(("100644", blob("Merge request %d: fix the frobnicator in module %d\n" % (i, i % 97)), mr + "/title"))
-    files.append(("100644", blob("main\n"), mr + "/target"))
+    if not issues:
+        files.append(("100644", blob("main\n"), mr + "/target"))
     mine = ["open" if i % 5 else "closed"] + (["needs-review"] if i % 3 == 0 else [])
     for l in mine:
         files.append(("120000", link_marks[l], "%s/labels/%s" % (mr, l)))
@@ -59,9 +64,9 @@ for i in range(n):
         files.append(("100644", blob(body), "%s/comments/%s/0" % (mr, c)))
     tags.append("refs/tags/apps/merge-reqs/%s/%d-v1" % (a, k))
 
-out.write(b"commit refs/heads/apps/merge-reqs/data\ncommitter B <b@x> 1700000000 +0000\ndata 5\ndata\n")
+out.write(b"commit refs/heads/apps/%s/data\ncommitter B <b@x> 1700000000 +0000\ndata 5\ndata\n" % app.encode())
 for mode, m, path in files:
     out.write(b"M %s :%d %s\n" % (mode.encode(), m, path.encode()))
 out.write(b"\n")
-for t in tags:
+for t in [] if issues else tags:
     out.write(b"reset %s\nfrom :900000000\n\n" % t.encode())

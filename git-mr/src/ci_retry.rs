@@ -14,6 +14,7 @@ use gix::ObjectId;
 use crate::error::GitResultExt;
 use crate::forge::Committed;
 use crate::model::header;
+use crate::people::Roles;
 use crate::{clock, layout, Error, Fingerprint, Forge, MrId, Result, State};
 
 /// The header of a result comment that lists the requests it answers:
@@ -75,23 +76,13 @@ impl Request {
     }
 }
 
-/// Every request on `id` in the data tree `tree` (hex), by maintainer and index.
+/// Every request on `id` in the data tree `tree`, by maintainer and index.
 /// Entries that are not `<FPR>/<number>` files are skipped.
-pub fn read(repo: &gix::Repository, tree: Option<&str>, id: &MrId) -> Result<Vec<Request>> {
-    let Some(tree) = tree else {
+pub fn read(repo: &gix::Repository, tree: Option<ObjectId>, id: &MrId) -> Result<Vec<Request>> {
+    let Some(by_who) = crate::tree_reader::subtree(repo, tree, &dir(id))? else {
         return Ok(Vec::new());
     };
-    let tree = repo
-        .find_tree(ObjectId::from_hex(tree.as_bytes()).git()?)
-        .git()?;
-    let Some(entry) = tree.lookup_entry_by_path(dir(id)).git()? else {
-        return Ok(Vec::new());
-    };
-    if !entry.mode().is_tree() {
-        return Ok(Vec::new());
-    }
     let mut out = Vec::new();
-    let by_who = entry.object().git()?.try_into_tree().git()?;
     for who in by_who.iter() {
         let who = who.git()?;
         let Some(fpr) = Fingerprint::parse(&who.filename().to_string()).ok() else {
@@ -153,7 +144,7 @@ pub fn request(forge: &Forge, id: &MrId) -> Result<Committed<Request>> {
             .latest_revision()
             .map(|r| r.number)
             .ok_or_else(|| Error::Invalid(format!("{id} has no revision to test")))?;
-        let mine = read(forge.repo(), snapshot.tree.as_deref(), id)?
+        let mine = read(forge.repo(), snapshot.tree, id)?
             .into_iter()
             .filter(|r| r.who == me)
             .map(|r| r.index + 1)

@@ -9,7 +9,7 @@ use gix::ObjectId;
 use crate::error::GitResultExt;
 use crate::forge::Forge;
 use crate::model::{header, MergeRequest};
-use crate::people::People;
+use crate::people::{People, Roles};
 use crate::thread::{Anchor, Side};
 use crate::{layout, Error, Result};
 
@@ -32,7 +32,7 @@ pub fn revision_commit(forge: &Forge, mr: &MergeRequest, k: u32) -> Result<Objec
         mr: mr.id.to_string(),
         revision: k,
     })?;
-    crate::ops::peel_commit(forge, &rev.commit)
+    crate::ops::peel_commit(forge, &rev.commit.to_string())
 }
 
 fn merge_base(repo: &gix::Repository, a: ObjectId, b: ObjectId) -> Option<ObjectId> {
@@ -122,7 +122,7 @@ pub fn unified(
         args.push("--".to_owned());
         args.extend(paths.iter().cloned());
     }
-    forge.git().run(&args)
+    Ok(forge.git().run(&args)?)
 }
 
 /// The interdiff of revisions `j` and `k` of `mr`: `git diff vJ vK` limited to the

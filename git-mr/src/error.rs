@@ -1,46 +1,16 @@
-//! The library's error type.
+//! The library's error type: the merge requests' own errors, and the core's.
 
 /// Everything that can go wrong in `git_mr`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("not in a git repository ({0})")]
-    NotARepository(String),
-    #[error("git object database: {0}")]
-    Git(String),
-    #[error(
-        "the remote {remote} has no merge-requests data branch (refs/heads/apps/merge-reqs/data)"
-    )]
-    NoDataBranch { remote: String },
-    #[error("the remote {remote} has no access-control branch (refs/heads/apps/access-control)")]
-    NoAccessControl { remote: String },
-    #[error("no signing key configured (git config user.signingkey)")]
-    NoSigningKey,
-    #[error("gpg cannot resolve the signing key {key}: {detail}")]
-    Gpg { key: String, detail: String },
-    #[error("`{command}` failed: {detail}")]
-    Command { command: String, detail: String },
-    #[error("the push was rejected:\n{stderr}")]
-    PushRejected {
-        code: Option<crate::push::RejectCode>,
-        stderr: String,
-    },
-    #[error("the data branch kept moving: gave up after {attempts} attempts in {seconds} s")]
-    TooManyRetries { attempts: u32, seconds: u64 },
-    #[error("cannot reach the remote {remote}:\n{detail}")]
-    Transport { remote: String, detail: String },
+    /// What every app can meet: the repository, git and gpg, the remote, the
+    /// push, names of users.
+    #[error(transparent)]
+    Core(#[from] gitapps_core::Error),
     #[error("no merge request {0}")]
     NoSuchMr(String),
-    #[error("`{spec}` could mean more than one:\n  {}", candidates.join("\n  "))]
-    Ambiguous {
-        spec: String,
-        candidates: Vec<String>,
-    },
     #[error("invalid merge request name `{0}`: expected <who>/<n> or <n>")]
     BadMrName(String),
-    #[error("nobody known as `{0}`")]
-    UnknownUser(String),
-    #[error("`{0}` is too short for a fingerprint prefix, and nobody's name")]
-    ShortPrefix(String),
     #[error("{0}")]
     NotMaintainer(String),
     #[error("label `{0}` does not exist")]
@@ -65,21 +35,29 @@ pub enum Error {
         revision: u32,
         missing: Vec<String>,
     },
-    #[error("invalid GITAPPS_NOW `{0}`: expected RFC 3339, e.g. 2026-11-26T11:00:00Z")]
-    BadClock(String),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Turn any displayable error of gix into [`Error::Git`].
-pub(crate) trait GitResultExt<T> {
-    fn git(self) -> Result<T>;
-}
-
-impl<T, E: std::fmt::Display> GitResultExt<T> for std::result::Result<T, E> {
-    fn git(self) -> Result<T> {
-        self.map_err(|e| Error::Git(e.to_string()))
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Core(e.into())
     }
 }
+
+impl Error {
+    /// The core's error, when it is one.
+    pub fn core(&self) -> Option<&gitapps_core::Error> {
+        match self {
+            Error::Core(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// [`gitapps_core::Error::Git`]: the object database failed.
+    pub fn git(detail: impl Into<String>) -> Error {
+        Error::Core(gitapps_core::Error::Git(detail.into()))
+    }
+}
+
+pub use gitapps_core::error::GitResultExt;

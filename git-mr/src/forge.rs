@@ -1,254 +1,52 @@
-//! A repository plus a remote: fetch, read, and change the data branch.
+//! The merge-requests app on the core's [`gitapps_core::Forge`]: what it adds is
+//! its reader (the snapshot of merge requests, with revisions from the tags),
+//! the cache of it, and transactions whose closures see that snapshot.
+//! Everything else (fetch, identity, pushes) is the core's, through `Deref`.
 
-use std::cell::{OnceCell, RefCell};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
+use std::path::Path;
 
-use gix::refs::transaction::PreviousValue;
 use gix::ObjectId;
 
-use crate::error::GitResultExt;
-use crate::git::Git;
-use crate::layout::{self, ACCESS_CONTROL_REF, DATA_REF, REVISION_TAG_PREFIX};
+pub use gitapps_core::forge::{backoff, Committed, Fetched, RETRY_BUDGET};
+
+use crate::layout::APP;
 use crate::model::Fingerprint;
-use crate::people::People;
-use crate::push::{Backoff, PushOutcome};
+use crate::policy::Roles;
 use crate::store::{self, Depth, Snapshot};
-use crate::tx::{self, Tx};
-use crate::{clock, Error, Result};
-
-/// How long a change is tried again when the data branch keeps moving under it
-/// (`GITAPPS_RETRY_SECS` to choose): bounded by time, not by a count of
-/// attempts, which says nothing under load.
-pub const RETRY_BUDGET: Duration = Duration::from_secs(300);
-
-/// The first wait after a lost race; it doubles (with full jitter) up to [`MAX_WAIT`].
-/// The cap is high on purpose: with many writers, every lost attempt costs a fetch
-/// and a push on machines the server shares, and 100 writers waiting at most 4 s
-/// made 31 attempts each (BENCHMARKS.md); waits that keep doubling spread them out.
-const FIRST_WAIT: Duration = Duration::from_millis(500);
-const MAX_WAIT: Duration = Duration::from_secs(20);
-
-fn retry_budget() -> Duration {
-    std::env::var("GITAPPS_RETRY_SECS")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-        .unwrap_or(RETRY_BUDGET)
-}
-
-/// A new backoff for one change (see [`Backoff`]).
-pub fn backoff() -> Backoff {
-    Backoff::new(retry_budget(), FIRST_WAIT, MAX_WAIT)
-}
-
-/// How long a fetch counts as "just now" for a change (a command's own fetch;
-/// a long-running process such as ci-bot fetches again after a job).
-const FRESH_FOR: Duration = Duration::from_secs(10);
-
-/// What a fetch found on the remote.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fetched {
-    pub data: bool,
-    pub access_control: bool,
-    /// The extra branches asked for that the remote has.
-    pub branches: Vec<String>,
-}
-
-/// The result of [`Forge::transact`].
-#[derive(Clone, Debug)]
-pub struct Committed<T> {
-    pub value: T,
-    /// The new data commit, `None` when there was nothing to change.
-    pub commit: Option<ObjectId>,
-    /// How many pushes it took.
-    pub attempts: u32,
-}
+use crate::tx::Tx;
+use crate::Result;
 
 /// A repository and the remote its merge requests live on.
 pub struct Forge {
-    repo: gix::Repository,
-    remote: String,
-    git: Git,
-    me: OnceCell<Fingerprint>,
-    /// When this process last fetched, and the extra branches it fetched: a
-    /// change made right after it (within [`FRESH_FOR`]) needs no fetch of its own.
-    fresh: RefCell<Option<(Instant, Vec<String>)>>,
-    /// [`Forge::people`] as read last, and from which commit.
-    people: RefCell<Option<(Option<ObjectId>, People)>>,
-    /// The hook's warnings from this process's pushes, not yet taken
-    /// ([`Forge::take_server_warnings`]).
-    warnings: RefCell<Vec<String>>,
+    core: gitapps_core::Forge,
+}
+
+impl std::ops::Deref for Forge {
+    type Target = gitapps_core::Forge;
+
+    fn deref(&self) -> &gitapps_core::Forge {
+        &self.core
+    }
 }
 
 impl Forge {
     /// Open the repository containing `dir`.
     pub fn discover(dir: &Path, remote: &str) -> Result<Forge> {
-        let repo = gix::discover(dir).map_err(|e| Error::NotARepository(e.to_string()))?;
-        Ok(Self::from_repo(repo, remote))
-    }
-
-    pub fn from_repo(mut repo: gix::Repository, remote: &str) -> Forge {
-        repo.object_cache_size_if_unset(16 * 1024 * 1024);
-        let dir = repo
-            .workdir()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| repo.git_dir().to_path_buf());
-        Forge {
-            repo,
-            remote: remote.to_owned(),
-            git: Git::new(dir),
-            me: OnceCell::new(),
-            fresh: RefCell::new(None),
-            people: RefCell::new(None),
-            warnings: RefCell::new(Vec::new()),
-        }
-    }
-
-    /// The warnings the server's hook gave this process's pushes since the
-    /// last call (`gitapps: warning: …`), for the tool to show: they come
-    /// with pushes that succeeded, whose output is not shown otherwise.
-    pub fn take_server_warnings(&self) -> Vec<String> {
-        std::mem::take(&mut *self.warnings.borrow_mut())
-    }
-
-    pub fn repo(&self) -> &gix::Repository {
-        &self.repo
-    }
-
-    pub fn git(&self) -> &Git {
-        &self.git
-    }
-
-    pub fn remote(&self) -> &str {
-        &self.remote
-    }
-
-    /// Where git-mr keeps caches: `<git-dir>/git-mr/`.
-    pub fn cache_dir(&self) -> PathBuf {
-        self.repo.git_dir().join("git-mr")
-    }
-
-    /// Fetch the data branch, `apps/access-control` and every revision tag, in one
-    /// `git fetch` with explicit refspecs (forced, pruned): a read then sees the tags
-    /// of the data it reads, whoever moved the remote-tracking branch before (a plain
-    /// `git fetch` does). A remote without a data branch or access-control branch is
-    /// no error ([`Fetched`] says).
-    pub fn fetch(&self) -> Result<Fetched> {
-        self.fetch_with(&[])
-    }
-
-    /// [`Forge::fetch`], with these branches of the remote (to
-    /// `refs/remotes/<remote>/<branch>`) in the same fetch. A branch the remote
-    /// lacks is no error, and its remote-tracking ref goes.
-    pub fn fetch_with(&self, branches: &[String]) -> Result<Fetched> {
-        let tracking_data = layout::tracking_data_ref(&self.remote);
-        let tracking_ac = layout::tracking_access_control_ref(&self.remote);
-        let mut wanted: Vec<(String, String)> = vec![
-            (DATA_REF.to_owned(), tracking_data),
-            (ACCESS_CONTROL_REF.to_owned(), tracking_ac),
-        ];
-        for b in branches {
-            wanted.push((
-                format!("refs/heads/{b}"),
-                layout::tracking_ref(&self.remote, b),
-            ));
-        }
-        let tags = format!("+{REVISION_TAG_PREFIX}*:{REVISION_TAG_PREFIX}*");
-        let mut present: Vec<bool> = vec![true; wanted.len()];
-        // A failed fetch whose refs are all there: another fetch into this
-        // repository holds a ref lock, say. Worth a few seconds of waiting.
-        let mut waits = Backoff::new(Duration::from_secs(10), FIRST_WAIT, MAX_WAIT / 4);
-        loop {
-            let mut specs: Vec<String> = wanted
-                .iter()
-                .zip(&present)
-                .filter(|(_, here)| **here)
-                .map(|((from, to), _)| format!("+{from}:{to}"))
-                .collect();
-            specs.push(tags.clone());
-            let done = self.git.fetch(&self.remote, &specs)?;
-            if done.success {
-                break;
-            }
-            // Which refs does the remote lack? Asked only now: in the usual case
-            // the one fetch is all.
-            let names: Vec<String> = wanted.iter().map(|(from, _)| from.clone()).collect();
-            let there = self
-                .git
-                .remote_refs(&self.remote, &names)
-                .map_err(|e| match e {
-                    Error::Transport { remote, .. } => Error::Transport {
-                        remote,
-                        detail: done.stderr.clone(),
-                    },
-                    e => e,
-                })?;
-            let now: Vec<bool> = names.iter().map(|n| there.contains(n)).collect();
-            if now != present {
-                present = now;
-                continue;
-            }
-            match waits.next_wait() {
-                Some(wait) => std::thread::sleep(wait),
-                None => {
-                    return Err(Error::Command {
-                        command: format!("git fetch {}", self.remote),
-                        detail: done.stderr,
-                    })
-                }
-            }
-        }
-        // Refs the remote lacks must not be read as if it had them.
-        for ((_, to), here) in wanted.iter().zip(&present) {
-            if !here {
-                if let Ok(Some(r)) = self.repo.try_find_reference(to.as_str()) {
-                    let _ = r.delete();
-                }
-            }
-        }
-        let fetched = Fetched {
-            data: present[0],
-            access_control: present[1],
-            branches: branches
-                .iter()
-                .zip(&present[2..])
-                .filter(|(_, here)| **here)
-                .map(|(b, _)| b.clone())
-                .collect(),
-        };
-        *self.fresh.borrow_mut() = Some((Instant::now(), branches.to_vec()));
-        Ok(fetched)
-    }
-
-    /// Whether this process fetched just now, with (at least) these branches.
-    fn fetched_with(&self, branches: &[String]) -> bool {
-        self.fresh.borrow().as_ref().is_some_and(|(when, had)| {
-            when.elapsed() < FRESH_FOR && branches.iter().all(|b| had.contains(b))
+        Ok(Forge {
+            core: gitapps_core::Forge::discover(dir, remote, APP)?,
         })
     }
 
-    /// A branch of the remote as last fetched (see [`Forge::fetch_with`]).
-    pub fn branch_tip(&self, branch: &str) -> Result<Option<ObjectId>> {
-        self.resolve_ref(&layout::tracking_ref(&self.remote, branch))
-    }
-
-    /// The id a full ref name points at (peeled), if it exists.
-    pub fn resolve_ref(&self, name: &str) -> Result<Option<ObjectId>> {
-        match self.repo.try_find_reference(name).git()? {
-            Some(mut r) => Ok(Some(r.peel_to_id().git()?.detach())),
-            None => Ok(None),
+    pub fn from_repo(repo: gix::Repository, remote: &str) -> Forge {
+        Forge {
+            core: gitapps_core::Forge::from_repo(repo, remote, APP),
         }
     }
 
-    /// The data branch as last fetched.
-    pub fn data_tip(&self) -> Result<Option<ObjectId>> {
-        self.resolve_ref(&layout::tracking_data_ref(&self.remote))
-    }
-
-    /// `apps/access-control` as last fetched.
-    pub fn access_control_tip(&self) -> Result<Option<ObjectId>> {
-        self.resolve_ref(&layout::tracking_access_control_ref(&self.remote))
+    /// The core's forge, for what every app shares.
+    pub fn core(&self) -> &gitapps_core::Forge {
+        &self.core
     }
 
     /// The merge requests on the data branch as last fetched; cached per commit.
@@ -263,251 +61,61 @@ impl Forge {
         let mut snapshot = match tip {
             None => Snapshot::default(),
             Some(tip) => {
-                let ci = self.people()?.ci;
+                let ci = self.people()?.ci();
                 // A `ci` group of `@anyone` makes every comment a possible result.
                 let depth = if ci.anyone { Depth::Full } else { depth };
                 let ci = ci.users;
                 match self.load_cache(tip, depth, &ci) {
                     Some(s) => s,
                     None => {
-                        let s = store::read_tree(&self.repo, Some(tip), depth, &ci)?;
-                        self.store_cache(&s, depth);
+                        let s = store::read_tree(self.repo(), Some(tip), depth, &ci)?;
+                        self.store_cache(tip, &s, depth);
                         if depth == Depth::Full {
-                            self.store_cache(&store::summarize(&s, &ci), Depth::Summary);
+                            self.store_cache(tip, &store::summarize(&s, &ci), Depth::Summary);
                         }
                         s
                     }
                 }
             }
         };
-        store::attach_revisions(&self.repo, &mut snapshot)?;
+        store::attach_revisions(self.repo(), &mut snapshot)?;
         Ok(snapshot)
     }
 
-    fn cache_path(&self, depth: Depth) -> PathBuf {
-        let kind = match depth {
+    fn cache_kind(depth: Depth) -> &'static str {
+        match depth {
             Depth::Summary => "summary",
             Depth::Full => "full",
-        };
-        self.cache_dir().join(format!(
-            "{}.{kind}.{}-r{}.json",
-            layout::remote_slug(&self.remote),
-            env!("CARGO_PKG_VERSION"),
-            store::READER_VERSION
-        ))
+        }
     }
 
     fn load_cache(
         &self,
         tip: ObjectId,
         depth: Depth,
-        ci: &std::collections::BTreeSet<Fingerprint>,
+        ci: &BTreeSet<Fingerprint>,
     ) -> Option<Snapshot> {
-        let depths: &[Depth] = match depth {
-            Depth::Summary => &[Depth::Summary],
-            Depth::Full => &[Depth::Full],
-        };
-        for d in depths {
-            let Ok(data) = std::fs::read(self.cache_path(*d)) else {
-                continue;
-            };
-            // The commit id comes first: check it before parsing everything.
-            let want = format!("{{\"commit\":\"{tip}\"");
-            if !data.starts_with(want.as_bytes()) {
-                continue;
-            }
-            if let Ok(s) = serde_json::from_slice::<Snapshot>(&data) {
-                // A summary read for another `ci` group lacks comments it needs.
-                if *d == Depth::Full || &s.comments_of == ci {
-                    return Some(s);
-                }
-            }
-        }
-        None
+        let s: Snapshot =
+            self.core
+                .cache_load(Self::cache_kind(depth), store::READER_VERSION, tip)?;
+        // A summary read for another `ci` group lacks comments it needs.
+        (depth == Depth::Full || &s.comments_of == ci).then_some(s)
     }
 
-    /// Best effort: a cache that cannot be written is no error.
-    fn store_cache(&self, snapshot: &Snapshot, depth: Depth) {
-        let path = self.cache_path(depth);
-        let Ok(data) = serde_json::to_vec(snapshot) else {
-            return;
-        };
-        if std::fs::create_dir_all(self.cache_dir()).is_err() {
-            return;
-        }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, data).is_ok() {
-            let _ = std::fs::rename(&tmp, &path);
-        }
-    }
-
-    /// Users and groups from `apps/access-control` as last fetched (read once
-    /// per commit of it: every snapshot asks, for the `ci` group).
-    pub fn people(&self) -> Result<People> {
-        let tip = self.access_control_tip()?;
-        if let Some((read, people)) = self.people.borrow().as_ref() {
-            if *read == tip {
-                return Ok(people.clone());
-            }
-        }
-        let people = People::read(&self.repo, tip)?;
-        *self.people.borrow_mut() = Some((tip, people.clone()));
-        Ok(people)
-    }
-
-    /// `user.signingKey` and the gpg program git signs with.
-    fn signing_config(&self) -> Result<(String, String)> {
-        let config = self.repo.config_snapshot();
-        let key = config
-            .string("user.signingKey")
-            .map(|s| s.to_string())
-            .filter(|s| !s.trim().is_empty())
-            .ok_or(Error::NoSigningKey)?;
-        let gpg = config
-            .string("gpg.openpgp.program")
-            .or_else(|| config.string("gpg.program"))
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "gpg".to_owned());
-        Ok((key.trim().to_owned(), gpg))
-    }
-
-    /// The user's id: the fingerprint of `user.signingkey`'s primary key.
-    pub fn me(&self) -> Result<Fingerprint> {
-        if let Some(me) = self.me.get() {
-            return Ok(me.clone());
-        }
-        let (key, gpg) = self.signing_config()?;
-        let fpr = match Fingerprint::parse(key.trim()) {
-            Ok(f) => crate::git::gpg_fingerprint(&gpg, f.as_str())?,
-            _ => crate::git::gpg_fingerprint(&gpg, key.trim())?,
-        };
-        let _ = self.me.set(fpr.clone());
-        Ok(fpr)
-    }
-
-    /// A signature for commits the tools write (data commits, merge commits), at
-    /// the injected clock's time: git's `user.name` and `user.email`, else the
-    /// name and e-mail of the user's key on apps/access-control (else the user id).
-    pub fn signature(&self) -> Result<gix::actor::Signature> {
-        let me = self.me().map(|f| f.to_string()).unwrap_or_default();
-        let config = self.repo.config_snapshot();
-        let configured = ["user.name", "user.email"].iter().all(|k| {
-            config
-                .string(*k)
-                .is_some_and(|v| !v.to_string().trim().is_empty())
-        });
-        // The keys are read only when git's identity is incomplete.
-        let person = Fingerprint::parse(&me)
-            .ok()
-            .filter(|_| !configured)
-            .and_then(|f| self.people().ok()?.people.remove(&f))
-            .unwrap_or_default();
-        let name = person.name.unwrap_or(me);
-        let email = person.email.unwrap_or_default();
-        Ok(tx::signature(&self.repo, (&name, &email), clock::now()?))
-    }
-
-    /// Point a local ref at `id` (remote-tracking refs and tags only: never HEAD).
-    pub fn set_local_ref(&self, name: &str, id: ObjectId) -> Result<()> {
-        self.repo
-            .reference(name, id, PreviousValue::Any, "git-mr")
-            .git()?;
-        Ok(())
-    }
-
-    /// The local name for a ref pushed to the remote: tags as they are, branches
-    /// under `refs/remotes/<remote>/`.
-    pub fn local_name(&self, remote_ref: &str) -> String {
-        match remote_ref.strip_prefix("refs/heads/") {
-            Some(branch) => layout::tracking_ref(&self.remote, branch),
-            None => remote_ref.to_owned(),
-        }
-    }
-
-    /// [`Forge::push`], again with a fresh certificate when the hook refused it as
-    /// a replay or for its nonce (bounded by time); any other refusal is an error.
-    pub fn push_retrying(&self, updates: &[(String, ObjectId)]) -> Result<()> {
-        let mut waits = backoff();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match self.push(updates)? {
-                PushOutcome::Accepted => return Ok(()),
-                PushOutcome::Replay { .. } => match waits.next_second() {
-                    Some(wait) => std::thread::sleep(wait),
-                    None => return Err(self.gave_up(attempts)),
-                },
-                PushOutcome::LostRace { stderr } => {
-                    return Err(Error::PushRejected { code: None, stderr })
-                }
-                PushOutcome::Denied { code, stderr } => {
-                    return Err(Error::PushRejected { code, stderr })
-                }
-            }
-        }
-    }
-
-    fn gave_up(&self, attempts: u32) -> Error {
-        Error::TooManyRetries {
-            attempts,
-            seconds: retry_budget().as_secs(),
-        }
-    }
-
-    /// Push refspecs signed (atomic when more than one), `LC_ALL=C` and
-    /// `--porcelain`, and say what became of it ([`PushOutcome`]). When the push
-    /// got no answer, the error says whether gpg could not sign or the remote could
-    /// not be reached. Accepted refs are recorded locally.
-    pub fn push(&self, updates: &[(String, ObjectId)]) -> Result<PushOutcome> {
-        let specs: Vec<String> = updates
-            .iter()
-            .map(|(name, id)| format!("{id}:{name}"))
-            .collect();
-        let done = self.git.push_signed(&self.remote, &specs)?;
-        self.warnings
-            .borrow_mut()
-            .extend(crate::push::server_warnings(&done.stderr));
-        match crate::push::classify(done.success, &done.stdout, &done.stderr) {
-            Some(PushOutcome::Accepted) => {
-                // Best effort: the push is done; the next fetch sets these anyway.
-                for (name, id) in updates {
-                    let _ = self.set_local_ref(&self.local_name(name), *id);
-                }
-                Ok(PushOutcome::Accepted)
-            }
-            Some(other) => Ok(other),
-            None => {
-                // No ref status: the push ended before the server answered. The
-                // certificate is signed after the remote's first answer, so try
-                // the signature alone to tell gpg's failure from the transport's.
-                self.check_signing()?;
-                Err(Error::Transport {
-                    remote: self.remote.clone(),
-                    detail: done.stderr,
-                })
-            }
-        }
-    }
-
-    /// The user's public key as gpg exports it (armored, minimal: self-signatures
-    /// only), for `keys/<FPR>.asc`.
-    pub fn export_my_key(&self) -> Result<Vec<u8>> {
-        let me = self.me()?;
-        let (_, gpg) = self.signing_config()?;
-        crate::git::gpg_export(&gpg, me.as_str())
-    }
-
-    /// Whether gpg signs with the user's key, as git would for a push.
-    pub fn check_signing(&self) -> Result<()> {
-        let (key, gpg) = self.signing_config()?;
-        crate::git::gpg_can_sign(&gpg, &key)
+    fn store_cache(&self, tip: ObjectId, snapshot: &Snapshot, depth: Depth) {
+        self.core.cache_store(
+            Self::cache_kind(depth),
+            store::READER_VERSION,
+            tip,
+            snapshot,
+        );
     }
 
     /// Change the data branch: `change` sees the newest snapshot and describes the
     /// change in a [`Tx`]; it is committed on top of the tip and pushed signed (with
     /// the Tx's other refs, atomically). When the data branch moved meanwhile, fetch,
     /// run `change` again on the new tip and retry, with exponential backoff and
-    /// jitter, for up to [`RETRY_BUDGET`].
+    /// jitter, for up to [`RETRY_BUDGET`] (see [`gitapps_core::Forge::transact`]).
     pub fn transact<T>(
         &self,
         change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
@@ -533,84 +141,59 @@ impl Forge {
         branches: &[String],
         mut change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
     ) -> Result<Committed<T>> {
-        let mut waits = backoff();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            if attempt > 1 || !self.fetched_with(branches) {
-                let fetched = self.fetch_with(branches)?;
-                if !fetched.data {
-                    return Err(Error::NoDataBranch {
-                        remote: self.remote.clone(),
-                    });
-                }
-            }
-            let tip = self.data_tip()?.ok_or_else(|| Error::NoDataBranch {
-                remote: self.remote.clone(),
-            })?;
-            let snapshot = self.snapshot_at(Some(tip), depth)?;
-            let mut tx = Tx::default();
-            let value = change(self, &snapshot, &mut tx)?;
-            let base_tree = snapshot
-                .tree
-                .as_deref()
-                .and_then(|t| ObjectId::from_hex(t.as_bytes()).ok());
-            let tree = tx::write_tree(&self.repo, base_tree, &tx.edits)?;
-            let mut updates = Vec::new();
-            let mut commit = None;
-            if Some(tree) != base_tree {
-                let message = if tx.message.is_empty() {
-                    "git mr".to_owned()
-                } else {
-                    tx.message.clone()
-                };
-                let id = tx::write_commit(&self.repo, tree, &[tip], &message, self.signature()?)?;
-                updates.push((DATA_REF.to_owned(), id));
-                commit = Some(id);
-            }
-            updates.extend(tx.refs.iter().map(|r| (r.name.clone(), r.id)));
-            if updates.is_empty() {
-                return Ok(Committed {
-                    value,
-                    commit: None,
-                    attempts: attempt,
-                });
-            }
-            let outcome = self.push(&updates)?;
-            if self.accepted_or_wait(outcome, &mut waits, attempt)? {
-                return Ok(Committed {
-                    value,
-                    commit,
-                    attempts: attempt,
-                });
-            }
-        }
+        self.core.transact(
+            branches,
+            |tip| self.snapshot_at(Some(tip), depth),
+            |snapshot, tx| change(self, snapshot, tx),
+        )
     }
+}
 
-    /// After a push: `true` when it was accepted; `false` after waiting for the
-    /// next attempt (a lost race, a replay); an error when it was refused or
-    /// the time to retry is up.
-    pub(crate) fn accepted_or_wait(
-        &self,
-        outcome: PushOutcome,
-        waits: &mut Backoff,
-        attempt: u32,
-    ) -> Result<bool> {
-        let wait = match outcome {
-            PushOutcome::Accepted => return Ok(true),
-            PushOutcome::LostRace { .. } => waits.next_wait(),
-            // The same bytes again in the same second: wait for a fresh nonce.
-            PushOutcome::Replay { .. } => waits.next_second(),
-            PushOutcome::Denied { code, stderr } => {
-                return Err(Error::PushRejected { code, stderr })
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tx::{write_commit, write_tree, TreeEdit};
+
+    /// A cache whose tree id is not an object id is a miss, read again from
+    /// the repository: never a snapshot without a tree, which a change would
+    /// apply to the empty tree (deleting everything else on the branch).
+    #[test]
+    fn a_bad_cached_tree_id_is_read_again_not_an_empty_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init(dir.path()).unwrap();
+        let tree = write_tree(
+            &repo,
+            None,
+            &[TreeEdit::File {
+                path: "labels/open/description".into(),
+                data: b"open\n".to_vec(),
+            }],
+        )
+        .unwrap();
+        let sig = gix::actor::Signature {
+            name: "t".into(),
+            email: "t@example.org".into(),
+            time: gix::date::Time {
+                seconds: 0,
+                offset: 0,
+            },
         };
-        match wait {
-            Some(wait) => {
-                std::thread::sleep(wait);
-                Ok(false)
-            }
-            None => Err(self.gave_up(attempt)),
+        let tip = write_commit(&repo, tree, &[], "data", sig).unwrap();
+        let forge = Forge::from_repo(repo, "origin");
+        let read = forge.snapshot_at(Some(tip), Depth::Full).unwrap();
+        assert_eq!(read.tree, Some(tree));
+        let cache = std::fs::read_dir(forge.cache_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains(".full."))
+            .expect("a cache was written");
+        let text = std::fs::read_to_string(&cache).unwrap();
+        assert!(text.contains(&tree.to_string()), "{text}");
+        for bad in ["not-a-tree", ""] {
+            std::fs::write(&cache, text.replace(&tree.to_string(), bad)).unwrap();
+            let again = forge.snapshot_at(Some(tip), Depth::Full).unwrap();
+            assert_eq!(again.tree, Some(tree), "{bad:?}");
+            assert!(again.label_exists("open"));
         }
     }
 }

@@ -1,4 +1,12 @@
 //! Where merge-request data lives: refs and paths on the data branch (SPEC section 4).
+//! What every app shares (the access-control branch, labels, numbers) is the core's.
+
+pub use gitapps_core::label::{DESCRIPTION as LABEL_DESCRIPTION, LABELS_DIR};
+pub use gitapps_core::refs::{
+    parse_number, remote_slug, tracking_access_control_ref, tracking_ref, ACCESS_CONTROL_BRANCH,
+    ACCESS_CONTROL_REF,
+};
+use gitapps_core::{label, App};
 
 use crate::model::{Fingerprint, MrId};
 
@@ -6,19 +14,22 @@ use crate::model::{Fingerprint, MrId};
 pub const DATA_REF: &str = "refs/heads/apps/merge-reqs/data";
 /// The data branch without `refs/heads/`.
 pub const DATA_BRANCH: &str = "apps/merge-reqs/data";
-/// The access-control branch.
-pub const ACCESS_CONTROL_REF: &str = "refs/heads/apps/access-control";
-/// The access-control branch without `refs/heads/`.
-pub const ACCESS_CONTROL_BRANCH: &str = "apps/access-control";
 /// Revision tags live below this prefix: `<prefix><id>/<n>-v<k>`.
 pub const REVISION_TAG_PREFIX: &str = "refs/tags/apps/merge-reqs/";
 
 /// Top-level directory of merge requests on the data branch.
 pub const MERGE_REQS_DIR: &str = "merge-reqs";
-/// Top-level directory of label names on the data branch.
-pub const LABELS_DIR: &str = "labels";
-/// The file whose presence makes a label name exist.
-pub const LABEL_DESCRIPTION: &str = "description";
+
+/// The merge-requests app, as the core knows it.
+pub const APP: App = App {
+    name: MERGE_REQS_DIR,
+    what: "merge-requests",
+    command: "git mr",
+    tag_prefix: Some(REVISION_TAG_PREFIX),
+    cache_name: "git-mr",
+    groups: &[crate::policy::MAINTAINERS_GROUP, crate::policy::CI_GROUP],
+    version: env!("CARGO_PKG_VERSION"),
+};
 
 /// The standard labels, with the descriptions `git mr init` writes.
 pub const STANDARD_LABELS: &[(&str, &str)] = &[
@@ -32,18 +43,12 @@ pub const STANDARD_LABELS: &[(&str, &str)] = &[
 
 /// A name that is fine as a label (and as one path component).
 pub fn valid_label(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && name != ".."
-        && name != LABEL_DESCRIPTION
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | ':'))
+    label::valid(name)
 }
 
 /// `merge-reqs/<id>/<n>`
 pub fn mr_dir(id: &MrId) -> String {
-    format!("{MERGE_REQS_DIR}/{}/{}", id.author, id.number)
+    id.dir(MERGE_REQS_DIR)
 }
 
 /// `merge-reqs/<id>/<n>/title`
@@ -62,28 +67,28 @@ pub fn comment_path(id: &MrId, author: &Fingerprint, index: u32) -> String {
 }
 
 /// `merge-reqs/<id>/<n>/labels/<label>` (a symlink to [`label_link_target`]).
-pub fn mr_label_path(id: &MrId, label: &str) -> String {
-    format!("{}/labels/{label}", mr_dir(id))
+pub fn mr_label_path(id: &MrId, name: &str) -> String {
+    label::item_path(MERGE_REQS_DIR, id, name)
 }
 
 /// `/labels/<label>`
-pub fn label_link_target(label: &str) -> String {
-    format!("/{LABELS_DIR}/{label}")
+pub fn label_link_target(name: &str) -> String {
+    label::link_target(name)
 }
 
 /// `labels/<label>/description`
-pub fn label_description_path(label: &str) -> String {
-    format!("{LABELS_DIR}/{label}/{LABEL_DESCRIPTION}")
+pub fn label_description_path(name: &str) -> String {
+    label::description_path(name)
 }
 
 /// `labels/<label>/<id>/<n>` (a symlink to [`mr_link_target`]).
-pub fn label_index_path(label: &str, id: &MrId) -> String {
-    format!("{LABELS_DIR}/{label}/{}/{}", id.author, id.number)
+pub fn label_index_path(name: &str, id: &MrId) -> String {
+    label::index_path(name, id)
 }
 
 /// `/merge-reqs/<id>/<n>`
 pub fn mr_link_target(id: &MrId) -> String {
-    format!("/{}", mr_dir(id))
+    label::item_target(MERGE_REQS_DIR, id)
 }
 
 /// `refs/tags/apps/merge-reqs/<id>/<n>-v<k>`
@@ -106,50 +111,9 @@ pub fn parse_revision_tag(name: &str) -> Option<(MrId, u32)> {
     ))
 }
 
-/// A decimal number without sign or leading zeros (other than `0` itself).
-pub fn parse_number(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
-    {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// The remote-tracking name for `remote`: the remote's own name when it is a plain
-/// name, else a sanitized form of the URL or path.
-pub fn remote_slug(remote: &str) -> String {
-    let plain = !remote.is_empty()
-        && remote
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && !remote.starts_with('.');
-    if plain {
-        remote.to_owned()
-    } else {
-        let slug: String = remote
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        format!("gitapps_{}", slug.trim_matches('_'))
-    }
-}
-
 /// `refs/remotes/<remote>/apps/merge-reqs/data`
 pub fn tracking_data_ref(remote: &str) -> String {
-    format!("refs/remotes/{}/{DATA_BRANCH}", remote_slug(remote))
-}
-
-/// `refs/remotes/<remote>/apps/access-control`
-pub fn tracking_access_control_ref(remote: &str) -> String {
-    format!(
-        "refs/remotes/{}/{ACCESS_CONTROL_BRANCH}",
-        remote_slug(remote)
-    )
-}
-
-/// `refs/remotes/<remote>/<branch>`
-pub fn tracking_ref(remote: &str, branch: &str) -> String {
-    format!("refs/remotes/{}/{branch}", remote_slug(remote))
+    tracking_ref(remote, DATA_BRANCH)
 }
 
 #[cfg(test)]
@@ -172,17 +136,13 @@ mod tests {
     }
 
     #[test]
-    fn numbers_are_strict() {
-        assert_eq!(parse_number("12"), Some(12));
-        assert_eq!(parse_number("012"), None);
-        assert_eq!(parse_number("x"), None);
-        assert_eq!(parse_number(""), None);
-    }
-
-    #[test]
-    fn remote_slugs() {
-        assert_eq!(remote_slug("origin"), "origin");
-        assert_eq!(remote_slug("/srv/git/p.git"), "gitapps_srv_git_p_git");
+    fn the_app_names_the_data_branch() {
+        assert_eq!(APP.data_ref(), DATA_REF);
+        assert_eq!(APP.data_branch(), DATA_BRANCH);
+        assert_eq!(
+            tracking_data_ref("/srv/git/p.git"),
+            "refs/remotes/gitapps_srv_git_p_git/apps/merge-reqs/data"
+        );
     }
 
     #[test]

@@ -1,7 +1,14 @@
 //! `git_mr`: merge requests stored on the data branch `apps/merge-reqs/data`.
 //!
-//! The library holds the data model and every operation; it never prints.
-//! The `git-mr` binary (in `src/main.rs` and `src/cli/`) is the presentation layer.
+//! The library holds the data model and every operation; it never prints and
+//! knows no clap. The `git-mr` binary (the `git-mr-cli` package) is the
+//! presentation layer.
+//!
+//! It is built on `gitapps_core`, which holds what every app shares: identity
+//! ([`people`]), the git runner ([`git`], [`push`]), the data-branch transaction
+//! and cache ([`tx`], [`tree_reader`], the core's forge), [`thread`]s, labels,
+//! claims, policy templates, [`register`] and the [`clock`]. They are re-exported
+//! here under the names this library always used.
 //!
 //! * [`model`]: merge requests, labels, revisions.
 //! * [`thread`]: what every app's item carries, app-agnostic: comments (line
@@ -19,25 +26,25 @@
 //! * [`ci_retry`]: maintainers' requests to run CI again, which ci-bot honours.
 
 pub mod ci_retry;
-pub mod clock;
 pub mod diff;
 pub mod error;
 pub mod forge;
-pub mod git;
 pub mod layout;
 pub mod model;
 pub mod ops;
-pub mod people;
 pub mod policy;
-pub mod push;
-pub mod register;
 pub mod review;
 pub mod review_ops;
 pub mod search;
 pub mod store;
-pub mod thread;
-pub mod tree_reader;
-pub mod tx;
+
+pub use gitapps_core::{clock, git, push, register, thread, tree_reader, tx};
+
+/// Users and groups: the core's identity, with the merge requests' roles.
+pub mod people {
+    pub use crate::policy::Roles;
+    pub use gitapps_core::identity::*;
+}
 
 pub use error::{Error, Result};
 pub use forge::Forge;

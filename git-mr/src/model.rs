@@ -10,18 +10,9 @@ use serde::{Deserialize, Serialize};
 /// policy language's own type: one definition for the hook and the apps.
 pub use gitapps_policy::Fingerprint;
 
-/// A merge request's name: its author and the author's running number.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct MrId {
-    pub author: Fingerprint,
-    pub number: u32,
-}
-
-impl fmt::Display for MrId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.author, self.number)
-    }
-}
+/// A merge request's name: its author and the author's running number (the
+/// core's item name, as every app's).
+pub type MrId = gitapps_core::ItemId;
 
 /// A merge request's state, derived from its labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +43,9 @@ impl fmt::Display for State {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revision {
     pub number: u32,
-    pub commit: String,
+    /// What the tag points at (a commit, or an annotated tag of one).
+    #[serde(with = "gitapps_core::forge::oid_hex")]
+    pub commit: gix::ObjectId,
 }
 
 /// Header names the tools write: a thread's ([`crate::thread::header`]) and
@@ -90,6 +83,10 @@ pub struct MergeRequest {
     /// which stand).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub votes: Vec<Vote>,
+    /// The issues it says it fixes (`git mr create --fixes`), which its merge
+    /// closes where the merger may.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<MrId>,
 }
 
 impl MergeRequest {

@@ -7,11 +7,12 @@ use crate::error::GitResultExt;
 use crate::forge::{Committed, Forge};
 use crate::layout::{self, ACCESS_CONTROL_REF, DATA_REF, STANDARD_LABELS};
 use crate::model::{header, Comment, Fingerprint, MergeRequest, MrId, State};
-use crate::people::People;
+use crate::people::{People, Roles};
 use crate::store::{Depth, Snapshot};
 use crate::thread::{self, Anchor};
 use crate::tx::{self, TreeEdit, Tx};
 use crate::{diff, policy, review, Error, Result};
+use gitapps_core::id::{self, Lookup};
 
 /// Find the merge request `spec` names: `<who>/<n>` or `<n>` when unique.
 pub fn resolve_mr(
@@ -20,39 +21,10 @@ pub fn resolve_mr(
     me: Option<&Fingerprint>,
     spec: &str,
 ) -> Result<MrId> {
-    let (who, n) = match spec.rsplit_once('/') {
-        Some((who, n)) => (Some(who), n),
-        None => (None, spec),
-    };
-    let number = layout::parse_number(n)
-        .filter(|n| *n > 0)
-        .ok_or_else(|| Error::BadMrName(spec.to_owned()))?;
-    let with_number: Vec<&MergeRequest> = snapshot
-        .mrs
-        .iter()
-        .filter(|m| m.id.number == number)
-        .collect();
-    let candidates: Vec<MrId> = match who {
-        None => with_number.iter().map(|m| m.id.clone()).collect(),
-        Some(who) => {
-            // One key, or an error: a name two keys claim is ambiguous even when
-            // only one of them has a merge request numbered `n`.
-            let authors = snapshot.mrs.iter().map(|m| &m.id.author);
-            let author = people.find(who, me, authors)?;
-            with_number
-                .iter()
-                .filter(|m| m.id.author == author)
-                .map(|m| m.id.clone())
-                .collect()
-        }
-    };
-    match candidates.len() {
-        0 => Err(Error::NoSuchMr(spec.to_owned())),
-        1 => Ok(candidates.into_iter().next().expect("one candidate")),
-        _ => Err(Error::Ambiguous {
-            spec: spec.to_owned(),
-            candidates: candidates.iter().map(|c| c.to_string()).collect(),
-        }),
+    match id::lookup(snapshot.mrs.iter().map(|m| &m.id), people, me, spec)? {
+        Lookup::Found(id) => Ok(id),
+        Lookup::BadName => Err(Error::BadMrName(spec.to_owned())),
+        Lookup::NotFound => Err(Error::NoSuchMr(spec.to_owned())),
     }
 }
 
@@ -81,7 +53,7 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
     let ac_tip = forge
         .access_control_tip()?
         .filter(|_| fetched.access_control)
-        .ok_or_else(|| Error::NoAccessControl {
+        .ok_or_else(|| gitapps_core::Error::NoAccessControl {
             remote: forge.remote().to_owned(),
         })?;
     let me = forge.me()?;
@@ -110,31 +82,13 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
             continue;
         };
         // Lines of ours (rules, members) the file lacks; comments are ours to skip.
-        let have: Vec<&str> = theirs
-            .lines()
-            .map(|l| l.split('#').next().unwrap_or("").trim())
-            .collect();
-        let missing: Vec<&str> = ours
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .filter(|l| !have.contains(&l.split('#').next().unwrap_or("").trim()))
-            .collect();
+        let missing = gitapps_core::policy::missing_lines(&theirs, &ours);
         if missing.is_empty() {
             continue;
         }
         added.push(format!("{path}: {} line(s)", missing.len()));
-        let mut text = theirs.clone();
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str(&format!(
-            "# added by `git mr init` {}\n",
-            env!("CARGO_PKG_VERSION")
-        ));
-        for l in missing {
-            text.push_str(l);
-            text.push('\n');
-        }
+        let stamp = format!("added by `git mr init` {}", env!("CARGO_PKG_VERSION"));
+        let text = gitapps_core::policy::append_lines(&theirs, &missing, &stamp);
         edits.push(TreeEdit::File {
             path,
             data: text.into_bytes(),
@@ -155,14 +109,11 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
         access_control = Some(id);
     }
     let (data_base, data_parents, labels) = if fetched.data {
-        let tip = forge.data_tip()?.ok_or_else(|| Error::NoDataBranch {
-            remote: forge.remote().to_owned(),
-        })?;
+        let tip = forge
+            .data_tip()?
+            .ok_or_else(|| forge.app().no_data_branch(forge.remote()))?;
         let snapshot = forge.snapshot_at(Some(tip), Depth::Summary)?;
-        let base = snapshot
-            .tree
-            .as_deref()
-            .and_then(|t| ObjectId::from_hex(t.as_bytes()).ok());
+        let base = snapshot.tree;
         let missing: Vec<(&str, &str)> = STANDARD_LABELS
             .iter()
             .filter(|(l, _)| !snapshot.label_exists(l))
@@ -255,29 +206,19 @@ pub fn create_label(forge: &Forge, label: &str, description: &str) -> Result<Com
             return Err(Error::Invalid(format!("label `{label}` exists already")));
         }
         tx.message = format!("git mr labels --create {label}\n");
-        let mut text = description.trim().to_owned();
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        tx.file(layout::label_description_path(label), text);
+        gitapps_core::label::create(tx, label, description);
         Ok(())
     })
 }
 
-fn link_label(tx: &mut Tx, id: &MrId, label: &str) {
-    tx.symlink(
-        layout::mr_label_path(id, label),
-        layout::label_link_target(label),
-    );
-    tx.symlink(
-        layout::label_index_path(label, id),
-        layout::mr_link_target(id),
-    );
+/// Put `label` on the merge request (both links).
+pub fn link_label(tx: &mut Tx, id: &MrId, label: &str) {
+    gitapps_core::label::link(tx, layout::MERGE_REQS_DIR, id, label);
 }
 
-fn unlink_label(tx: &mut Tx, id: &MrId, label: &str) {
-    tx.remove(layout::mr_label_path(id, label));
-    tx.remove(layout::label_index_path(label, id));
+/// Take `label` off the merge request (both links).
+pub fn unlink_label(tx: &mut Tx, id: &MrId, label: &str) {
+    gitapps_core::label::unlink(tx, layout::MERGE_REQS_DIR, id, label);
 }
 
 /// What to create.
@@ -288,6 +229,8 @@ pub struct NewMergeRequest {
     pub target: String,
     pub labels: Vec<String>,
     pub revision: ObjectId,
+    /// Issues it fixes (resolved by the caller): its merge closes them.
+    pub fixes: Vec<MrId>,
 }
 
 /// `git mr create`: title, target, description (comment 0), `open` plus the labels,
@@ -329,6 +272,12 @@ pub fn create(forge: &Forge, new: &NewMergeRequest) -> Result<Committed<MrId>> {
         for l in &labels {
             ensure_label(snapshot, l)?;
             link_label(tx, &id, l);
+        }
+        for issue in &new.fixes {
+            tx.file(
+                gitapps_core::link::fixes_path(layout::MERGE_REQS_DIR, &id, issue),
+                Vec::new(),
+            );
         }
         tx.update_ref(layout::revision_tag(&id, 1), new.revision);
         Ok(id)
@@ -547,7 +496,7 @@ pub fn revise(
             return Err(Error::Invalid(format!("{id} is {}", mr.state())));
         }
         let previous = mr.latest_revision();
-        if previous.is_some_and(|p| commit.to_hex() == p.commit) {
+        if previous.is_some_and(|p| commit == p.commit) {
             return Err(Error::Invalid(format!(
                 "revision {} of {id} is already {}",
                 previous.map(|p| p.number).unwrap_or(0),
@@ -594,6 +543,10 @@ pub struct Merged {
     pub fast_forward: bool,
     /// What the merge requirements lacked, when forced past them.
     pub forced: Vec<review::Missing>,
+    /// The issues it fixes that the same push closed.
+    pub closed_issues: Vec<MrId>,
+    /// The issues it fixes that stayed open, each with why.
+    pub open_issues: Vec<(MrId, String)>,
 }
 
 /// `git mr merge`: merge a revision into the target branch `target` (fast-forward
@@ -617,136 +570,219 @@ pub fn merge(
     let me = forge.me()?;
     let people = forge.people()?;
     let mut seen_newest: Option<u32> = None;
-    forge.transact_fetching(
-        Depth::Summary,
-        &[target.to_owned()],
-        |forge, snapshot, tx| {
-            let mr = get(snapshot, id)?;
-            if mr.state() != State::Open {
-                return Err(Error::Invalid(format!("{id} is {}", mr.state())));
-            }
-            if mr.target != target {
-                return Err(Error::Invalid(format!(
-                    "{id} targets {}, not {target}",
-                    mr.target
-                )));
-            }
-            let newest =
-                mr.latest_revision()
-                    .map(|r| r.number)
-                    .ok_or_else(|| Error::NoSuchRevision {
-                        mr: id.to_string(),
-                        revision: revision.unwrap_or(1),
-                    })?;
-            match seen_newest.replace(newest) {
-                Some(before) if before != newest && revision.is_none() => {
-                    return Err(Error::Invalid(format!(
-                        "{id} got revision {newest} while merging revision {before}: nothing was \
-                     merged; look at it (git mr diff {id} --since {before}) and merge again"
-                    )))
-                }
-                _ => {}
-            }
-            let k = revision.unwrap_or(newest);
-            let rev = mr.revision(k).ok_or_else(|| Error::NoSuchRevision {
-                mr: id.to_string(),
-                revision: k,
-            })?;
-            let missing = review::missing(snapshot.settings.as_ref(), mr, &people, rev.number);
-            if !missing.is_empty() && !force {
-                return Err(Error::NotMergeable {
+    // The issues' branch comes in the same fetch: a merge closes what it fixes.
+    let branches = [target.to_owned(), git_issue::APP.data_branch()];
+    forge.transact_fetching(Depth::Summary, &branches, |forge, snapshot, tx| {
+        let mr = get(snapshot, id)?;
+        if mr.state() != State::Open {
+            return Err(Error::Invalid(format!("{id} is {}", mr.state())));
+        }
+        if mr.target != target {
+            return Err(Error::Invalid(format!(
+                "{id} targets {}, not {target}",
+                mr.target
+            )));
+        }
+        let newest =
+            mr.latest_revision()
+                .map(|r| r.number)
+                .ok_or_else(|| Error::NoSuchRevision {
                     mr: id.to_string(),
-                    revision: rev.number,
-                    missing: missing.iter().map(|m| m.to_string()).collect(),
-                });
+                    revision: revision.unwrap_or(1),
+                })?;
+        match seen_newest.replace(newest) {
+            Some(before) if before != newest && revision.is_none() => {
+                return Err(Error::Invalid(format!(
+                    "{id} got revision {newest} while merging revision {before}: nothing was \
+                     merged; look at it (git mr diff {id} --since {before}) and merge again"
+                )))
             }
-            let head = peel_commit(forge, &rev.commit)?;
-            let target_ref = format!("refs/heads/{}", mr.target);
-            let target_tip = forge.branch_tip(&mr.target)?;
-            let mut merge_base = None;
-            let (new, fast_forward) = match target_tip {
-                None => (head, true),
-                Some(tip) => {
-                    let base = forge
-                        .repo()
-                        .merge_base(tip, head)
-                        .ok()
-                        .flatten()
-                        .map(|b| b.detach());
-                    merge_base = base;
-                    if base == Some(tip) {
-                        (head, true)
-                    } else if base == Some(head) {
-                        return Err(Error::Invalid(format!(
-                            "revision {} of {id} is already in {}",
-                            rev.number, mr.target
-                        )));
-                    } else {
-                        let tree = merge_tree(forge, id, &mr.target, tip, head)?;
-                        let message = format!(
-                            "Merge merge request {id} (v{}) into {}\n\n{}\n",
-                            rev.number, mr.target, mr.title
-                        );
-                        let commit = tx::write_commit(
-                            forge.repo(),
-                            tree,
-                            &[tip, head],
-                            &message,
-                            forge.signature()?,
-                        )?;
-                        (commit, false)
-                    }
-                }
-            };
-            tx.message = format!("git mr merge {id}\n");
-            tx.update_ref(target_ref, new);
-            plan_labels(
-                tx,
-                snapshot,
-                mr,
-                &["merged".to_owned(), "closed".to_owned()],
-                &["open".to_owned(), "needs-review".to_owned()],
-            )?;
-            let how = if fast_forward {
-                "fast-forward"
-            } else {
-                "merge commit"
-            };
-            let mut headers = vec![
-                (header::REVISION.to_owned(), rev.number.to_string()),
-                (header::MERGE_COMMIT.to_owned(), new.to_string()),
-            ];
-            // What the revision was reviewed against: `git mr diff` of a merged
-            // merge request diffs against it (see diff::revision_base).
-            if let Some(base) = merge_base {
-                headers.push((header::BASE.to_owned(), base.to_string()));
-            }
-            if !missing.is_empty() {
-                let what: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
-                headers.push((header::MERGE_FORCED.to_owned(), what.join("; ")));
-            }
-            add_comment(
-                tx,
-                snapshot,
-                id,
-                &me,
-                &headers,
-                &format!(
-                    "Merged revision {} into {} as {} ({how}).\n",
-                    rev.number, mr.target, new
-                ),
-            )?;
-            Ok(Merged {
-                author: id.author.clone(),
+            _ => {}
+        }
+        let k = revision.unwrap_or(newest);
+        let rev = mr.revision(k).ok_or_else(|| Error::NoSuchRevision {
+            mr: id.to_string(),
+            revision: k,
+        })?;
+        let missing = review::missing(snapshot.settings.as_ref(), mr, &people, rev.number);
+        if !missing.is_empty() && !force {
+            return Err(Error::NotMergeable {
+                mr: id.to_string(),
                 revision: rev.number,
-                newest,
-                target: mr.target.clone(),
-                commit: new,
-                fast_forward,
-                forced: missing,
-            })
-        },
-    )
+                missing: missing.iter().map(|m| m.to_string()).collect(),
+            });
+        }
+        let head = peel_commit(forge, &rev.commit.to_string())?;
+        let target_ref = format!("refs/heads/{}", mr.target);
+        let target_tip = forge.branch_tip(&mr.target)?;
+        let mut merge_base = None;
+        let (new, fast_forward) = match target_tip {
+            None => (head, true),
+            Some(tip) => {
+                let base = forge
+                    .repo()
+                    .merge_base(tip, head)
+                    .ok()
+                    .flatten()
+                    .map(|b| b.detach());
+                merge_base = base;
+                if base == Some(tip) {
+                    (head, true)
+                } else if base == Some(head) {
+                    return Err(Error::Invalid(format!(
+                        "revision {} of {id} is already in {}",
+                        rev.number, mr.target
+                    )));
+                } else {
+                    let tree = merge_tree(forge, id, &mr.target, tip, head)?;
+                    let message = format!(
+                        "Merge merge request {id} (v{}) into {}\n\n{}\n",
+                        rev.number, mr.target, mr.title
+                    );
+                    let commit = tx::write_commit(
+                        forge.repo(),
+                        tree,
+                        &[tip, head],
+                        &message,
+                        forge.signature()?,
+                    )?;
+                    (commit, false)
+                }
+            }
+        };
+        tx.message = format!("git mr merge {id}\n");
+        tx.update_ref(target_ref, new);
+        plan_labels(
+            tx,
+            snapshot,
+            mr,
+            &["merged".to_owned(), "closed".to_owned()],
+            &["open".to_owned(), "needs-review".to_owned()],
+        )?;
+        let how = if fast_forward {
+            "fast-forward"
+        } else {
+            "merge commit"
+        };
+        let mut headers = vec![
+            (header::REVISION.to_owned(), rev.number.to_string()),
+            (header::MERGE_COMMIT.to_owned(), new.to_string()),
+        ];
+        // What the revision was reviewed against: `git mr diff` of a merged
+        // merge request diffs against it (see diff::revision_base).
+        if let Some(base) = merge_base {
+            headers.push((header::BASE.to_owned(), base.to_string()));
+        }
+        if !missing.is_empty() {
+            let what: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
+            headers.push((header::MERGE_FORCED.to_owned(), what.join("; ")));
+        }
+        add_comment(
+            tx,
+            snapshot,
+            id,
+            &me,
+            &headers,
+            &format!(
+                "Merged revision {} into {} as {} ({how}).\n",
+                rev.number, mr.target, new
+            ),
+        )?;
+        let (closed_issues, open_issues) = close_fixed(forge, tx, mr, &me, &people, new)?;
+        Ok(Merged {
+            author: id.author.clone(),
+            revision: rev.number,
+            newest,
+            target: mr.target.clone(),
+            commit: new,
+            fast_forward,
+            forced: missing,
+            closed_issues,
+            open_issues,
+        })
+    })
+}
+
+/// The issues a merge closed, and those that stayed open with why.
+type FixedIssues = (Vec<MrId>, Vec<(MrId, String)>);
+
+/// Close the issues `mr` fixes in the same push (the merge's Tx moves the
+/// issues' branch too) where `me` may close them: the issue's author and the
+/// maintainers, as the issue tracker's policy says. The others stay open,
+/// each with why; an issue closed already is neither.
+fn close_fixed(
+    forge: &Forge,
+    tx: &mut Tx,
+    mr: &MergeRequest,
+    me: &Fingerprint,
+    people: &People,
+    merge_commit: ObjectId,
+) -> Result<FixedIssues> {
+    let (mut closed, mut open) = (Vec::new(), Vec::new());
+    if mr.fixes.is_empty() {
+        return Ok((closed, open));
+    }
+    let issue_error = |e: git_issue::Error| match e {
+        git_issue::Error::Core(e) => Error::Core(e),
+        other => Error::Invalid(other.to_string()),
+    };
+    let Some(tip) = forge.branch_tip(&git_issue::APP.data_branch())? else {
+        for fixed in &mr.fixes {
+            open.push((fixed.clone(), "the remote has no issues".to_owned()));
+        }
+        return Ok((closed, open));
+    };
+    let issues = git_issue::store::read(forge.repo(), Some(tip), git_issue::store::Depth::Summary)
+        .map_err(issue_error)?;
+    let mut changes = Tx::default();
+    for fixed in &mr.fixes {
+        let Some(issue) = issues.get(fixed) else {
+            open.push((fixed.clone(), "no such issue".to_owned()));
+            continue;
+        };
+        if issue.state() == git_issue::State::Closed {
+            continue;
+        }
+        if *me != issue.id.author && !people.is_member(git_issue::policy::MAINTAINERS_GROUP, me) {
+            open.push((
+                fixed.clone(),
+                "only its author and maintainers close it".to_owned(),
+            ));
+            continue;
+        }
+        let headers = [
+            (
+                git_issue::model::header::FIXED_BY.to_owned(),
+                mr.id.to_string(),
+            ),
+            (
+                git_issue::model::header::MERGE_COMMIT.to_owned(),
+                merge_commit.to_string(),
+            ),
+        ];
+        let reason = format!(
+            "Fixed by merge request {} (merged into {} as {merge_commit}).\n",
+            mr.id, mr.target
+        );
+        git_issue::ops::state_edits(
+            &mut changes,
+            &issues,
+            issue,
+            me,
+            git_issue::State::Closed,
+            Some(&reason),
+            &headers,
+        )
+        .map_err(issue_error)?;
+        closed.push(fixed.clone());
+    }
+    if !changes.edits.is_empty() {
+        let tree = tx::write_tree(forge.repo(), issues.tree, &changes.edits)?;
+        let message = format!("git mr merge {}: close the issues it fixes\n", mr.id);
+        let commit = tx::write_commit(forge.repo(), tree, &[tip], &message, forge.signature()?)?;
+        tx.update_ref(git_issue::APP.data_ref(), commit);
+    }
+    Ok((closed, open))
 }
 
 /// The commit a revision names (peeling annotated tags).
@@ -782,8 +818,11 @@ fn merge_tree(
         });
     }
     let first = stdout.lines().next().unwrap_or("").trim();
-    ObjectId::from_hex(first.as_bytes()).map_err(|_| Error::Command {
-        command: "git merge-tree --write-tree".to_owned(),
-        detail: stdout.clone(),
+    ObjectId::from_hex(first.as_bytes()).map_err(|_| {
+        gitapps_core::Error::Command {
+            command: "git merge-tree --write-tree".to_owned(),
+            detail: stdout.clone(),
+        }
+        .into()
     })
 }

@@ -15,6 +15,10 @@
 //! [`MAX_TITLE_SIZE`] (the hook's `limit size` lines), and a merge request has at
 //! most [`MAX_REVISIONS`] revision tags.
 
+use gitapps_core::People;
+use gitapps_policy::Members;
+
+use crate::layout::MERGE_REQS_DIR;
 use crate::model::Fingerprint;
 
 /// Ref rules.
@@ -52,12 +56,13 @@ anyone create-tag ^tags/apps/merge-reqs/$user_id/[1-9][0-9]*-v[1-9][0-9]?$
     )
 }
 
-/// `branches/merge-reqs.conf`.
+/// `branches/merge-reqs.conf`: the core's templates for the parts every app
+/// shares (opening, comments, labels, claims, edits, votes, sizes), and the
+/// merge requests' own rules (CI re-runs, merge settings).
 pub fn branches_conf() -> String {
-    let n = "[1-9][0-9]*";
-    let k = "(0|[1-9][0-9]*)";
-    let id = "[0-9A-F]+";
-    let author_label = AUTHOR_LABEL;
+    use gitapps_core::policy as t;
+    let items = MERGE_REQS_DIR;
+    let (id, n, k) = (t::ID, t::N, t::K);
     format!(
         "\
 # git mr: what may change on the data branch (written by `git mr init`).
@@ -65,89 +70,88 @@ branch ^heads/apps/merge-reqs/data$
 
 # Anyone opens merge requests of their own: merge-reqs/<me>/<n>/{{title,target}}
 # (the first one ever creates merge-reqs itself).
-anyone create-directory ^merge-reqs$
-anyone create-directory ^merge-reqs/$user_id$
-anyone create-directory ^merge-reqs/$user_id/{n}$
-anyone create-file ^merge-reqs/$user_id/{n}/(title|target)$
-anyone create-directory ^merge-reqs/$user_id/{n}/comments$
-
+{open}
 # Anyone comments on any merge request, under their own id (comment 0 of the author
 # is the description). Comments are never changed.
-anyone create-directory ^merge-reqs/{id}/{n}/comments/$user_id$
-anyone create-file ^merge-reqs/{id}/{n}/comments/$user_id/{k}$
-
+{comments}
 # Authors label their own merge requests with existing labels, except merged and ci-*,
 # both ways: the merge request's link and the label's index.
-anyone create-directory,delete-directory ^merge-reqs/$user_id/{n}/labels$
-anyone create-symlink,delete-file ^merge-reqs/$user_id/{n}/labels/{author_label}$
-anyone create-directory,delete-directory ^labels/{author_label}/$user_id$
-anyone create-symlink,delete-file ^labels/{author_label}/$user_id/{n}$
-
+{author_labels}
 # Maintainers label every merge request, and create label names.
-maintainers create-directory,delete-directory ^merge-reqs/{id}/{n}/labels$
-maintainers create-symlink,delete-file ^merge-reqs/{id}/{n}/labels/[^/]+$
-maintainers create-directory,delete-directory ^labels/[^/]+/{id}$
-maintainers create-symlink,delete-file ^labels/[^/]+/{id}/{n}$
-maintainers create-directory ^labels/[^/]+$
-maintainers create-file ^labels/[^/]+/description$
-
+{maintainer_labels}{label_names}
 # CI sets the ci-* labels on every merge request.
-ci create-directory,delete-directory ^merge-reqs/{id}/{n}/labels$
-ci create-symlink,delete-file ^merge-reqs/{id}/{n}/labels/ci-[^/]+$
-ci create-directory,delete-directory ^labels/ci-[^/]+/{id}$
-ci create-symlink,delete-file ^labels/ci-[^/]+/{id}/{n}$
-
+{ci_labels}
 # CI bots claim a revision v<k> (k from 1) before running it, by creating
 # merge-reqs/<id>/<n>/ci/v<k>/claim-<attempt>: only one push can create a file, and
 # none may change it. A stale claim is taken over by creating claim-<attempt+1>.
-ci create-directory ^merge-reqs/{id}/{n}/ci$
-ci create-directory ^merge-reqs/{id}/{n}/ci/v{n}$
-ci create-file ^merge-reqs/{id}/{n}/ci/v{n}/claim-[1-9][0-9]*$
-
+{claims}
 # Maintainers ask CI to test the newest revision again (git mr ci-retry) with a request
 # file of their own, merge-reqs/<id>/<n>/ci/retry/<me>/<j> (j from 0), never changed.
-maintainers create-directory ^merge-reqs/{id}/{n}/ci$
-maintainers create-directory ^merge-reqs/{id}/{n}/ci/retry$
-maintainers create-directory ^merge-reqs/{id}/{n}/ci/retry/$user_id$
-maintainers create-file ^merge-reqs/{id}/{n}/ci/retry/$user_id/{k}$
+maintainers create-directory ^{items}/{id}/{n}/ci$
+maintainers create-directory ^{items}/{id}/{n}/ci/retry$
+maintainers create-directory ^{items}/{id}/{n}/ci/retry/$user_id$
+maintainers create-file ^{items}/{id}/{n}/ci/retry/$user_id/{k}$
 
 # Everyone reads everything on this branch: no file over {MAX_FILE_SIZE}, no title
 # or target over {MAX_TITLE_SIZE} (for everyone, the owner too).
-limit size {MAX_FILE_SIZE} ^.*$
-limit size {MAX_TITLE_SIZE} ^merge-reqs/{id}/{n}/(title|target)$
-
+{sizes}
 # Edits: each user edits or retracts their own comments by adding versions,
 # merge-reqs/<id>/<n>/edits/<me>/<k>/<v> (v from 1), and authors their titles,
 # merge-reqs/<me>/<n>/edits/<me>/title/<v>. Never changed: history stays.
-anyone create-directory ^merge-reqs/{id}/{n}/edits$
-anyone create-directory ^merge-reqs/{id}/{n}/edits/$user_id$
-anyone create-directory ^merge-reqs/{id}/{n}/edits/$user_id/{k}$
-anyone create-file ^merge-reqs/{id}/{n}/edits/$user_id/{k}/{n}$
-anyone create-directory ^merge-reqs/$user_id/{n}/edits/$user_id/title$
-anyone create-file ^merge-reqs/$user_id/{n}/edits/$user_id/title/{n}$
-limit size {MAX_TITLE_SIZE} ^merge-reqs/{id}/{n}/edits/{id}/title/{n}$
-
+{edits}
 # Votes: each user votes under their own id, merge-reqs/<id>/<n>/votes/<me>/<j>
 # (j from 0; the highest stands), never changed.
-anyone create-directory ^merge-reqs/{id}/{n}/votes$
-anyone create-directory ^merge-reqs/{id}/{n}/votes/$user_id$
-anyone create-file ^merge-reqs/{id}/{n}/votes/$user_id/{k}$
-
+{votes}
 # Maintainers say what `git mr merge` requires (git mr settings): settings/merge.
 maintainers create-directory ^settings$
 maintainers create-file,modify ^settings/merge$
-"
+
+# Links: authors say which issues their merge requests fix (git mr create --fixes),
+# merge-reqs/<me>/<n>/fixes/<issue author>/<issue n>, empty files never changed.
+{fixes}",
+        open = t::open_rules(items, "title|target"),
+        comments = t::comment_rules(items),
+        author_labels = t::author_label_rules(items, AUTHOR_LABEL),
+        maintainer_labels = t::group_label_rules(items, MAINTAINERS_GROUP, "[^/]+"),
+        label_names = t::label_name_rules(MAINTAINERS_GROUP),
+        ci_labels = t::group_label_rules(items, CI_GROUP, "ci-[^/]+"),
+        claims = t::claim_rules(items, CI_GROUP, &["ci", &format!("ci/v{n}")]),
+        sizes = t::size_rules(items, MAX_FILE_SIZE, MAX_TITLE_SIZE, "title|target"),
+        edits = t::edit_rules(items, MAX_TITLE_SIZE),
+        votes = t::vote_rules(items),
+        fixes = gitapps_core::link::fixes_rules(items),
     )
 }
 
-/// A group file: a comment, then one user id per line.
-pub fn group_file(what: &str, members: &[Fingerprint]) -> String {
-    let mut out = format!("# {what}\n# One user id per line, or @group.\n");
-    for m in members {
-        out.push_str(m.as_str());
-        out.push('\n');
+pub use gitapps_core::policy::group_file;
+
+/// The merge requests' roles, by the groups `git mr init` writes.
+pub trait Roles {
+    /// `groups/maintainers`, expanded.
+    fn maintainers(&self) -> Members;
+    /// `groups/ci`, expanded.
+    fn ci(&self) -> Members;
+    fn is_maintainer(&self, who: &Fingerprint) -> bool;
+    /// Whether `who` reports CI: only their `CI-Status:` is a CI result.
+    fn is_ci(&self, who: &Fingerprint) -> bool;
+}
+
+impl Roles for People {
+    fn maintainers(&self) -> Members {
+        self.group(MAINTAINERS_GROUP)
     }
-    out
+
+    fn ci(&self) -> Members {
+        self.group(CI_GROUP)
+    }
+
+    fn is_maintainer(&self, who: &Fingerprint) -> bool {
+        self.is_member(MAINTAINERS_GROUP, who)
+    }
+
+    fn is_ci(&self, who: &Fingerprint) -> bool {
+        self.is_member(CI_GROUP, who)
+    }
 }
 
 /// Every file `git mr init` adds to `apps/access-control`: (path, content).

@@ -21,7 +21,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{header, Fingerprint, MergeRequest};
-use crate::people::People;
+use crate::people::{People, Roles};
 use crate::thread::message::Message;
 use crate::thread::{vote, Verdict};
 
@@ -296,8 +296,16 @@ mod tests {
     /// A (the author), D and F maintainers, C the ci group, E anyone.
     fn people() -> People {
         let mut p = People::default();
-        p.maintainers.users.extend([fpr('A'), fpr('D'), fpr('F')]);
-        p.ci.users.insert(fpr('C'));
+        p.groups
+            .entry(crate::policy::MAINTAINERS_GROUP.into())
+            .or_default()
+            .users
+            .extend([fpr('A'), fpr('D'), fpr('F')]);
+        p.groups
+            .entry(crate::policy::CI_GROUP.into())
+            .or_default()
+            .users
+            .insert(fpr('C'));
         p
     }
 
@@ -314,11 +322,12 @@ mod tests {
             revisions: [1, 2]
                 .map(|number| Revision {
                     number,
-                    commit: "0".repeat(40),
+                    commit: gix::ObjectId::null(gix::hash::Kind::Sha1),
                 })
                 .to_vec(),
             title_history: Vec::new(),
             votes,
+            fixes: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use crate::forge::{Committed, Forge};
 use crate::model::{Fingerprint, MergeRequest, MrId, State};
+use crate::people::Roles;
 use crate::review::{self, Settings};
 use crate::store::Depth;
 use crate::thread::{self, edit, vote, Target, Verdict};
@@ -15,7 +16,7 @@ fn get<'s>(snapshot: &'s crate::Snapshot, id: &MrId) -> Result<&'s MergeRequest>
         .ok_or_else(|| Error::NoSuchMr(id.to_string()))
 }
 
-/// What [`edit`] changed.
+/// What [`edit`](fn@edit) changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Edited {
     /// The title's new version number, if it changed.
@@ -51,7 +52,7 @@ pub fn edit(
     forge.transact(|forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         let dir = layout::mr_dir(id);
-        let tree = snapshot.tree.as_deref();
+        let tree = snapshot.tree;
         let mut done = Edited::default();
         if let Some(t) = title.as_deref().filter(|t| *t != mr.title) {
             let v =
@@ -126,7 +127,7 @@ pub fn edit_comment(
         let v = thread::write::add_edit(
             tx,
             forge.repo(),
-            snapshot.tree.as_deref(),
+            snapshot.tree,
             &layout::mr_dir(id),
             &me,
             Target::Comment(c.index),
@@ -186,7 +187,7 @@ pub fn vote(forge: &Forge, id: &MrId, verdict: Verdict, body: &str) -> Result<Co
         let index = thread::write::add_vote(
             tx,
             forge.repo(),
-            snapshot.tree.as_deref(),
+            snapshot.tree,
             &layout::mr_dir(id),
             &me,
             revision,

@@ -35,7 +35,10 @@ fn clean(s: &str) -> String {
 pub fn build_index(snapshot: &Snapshot) -> String {
     let mut out = format!(
         "git-mr-search {}\n",
-        snapshot.commit.as_deref().unwrap_or("none")
+        snapshot
+            .commit
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "none".to_owned())
     );
     for mr in &snapshot.mrs {
         out.push_str(&format!("{}\ttitle\t{}\n", mr.id, clean(&mr.title)));

@@ -9,7 +9,9 @@ use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::error::GitResultExt;
-use crate::layout::{self, parse_number, LABELS_DIR, LABEL_DESCRIPTION, MERGE_REQS_DIR};
+use gitapps_core::label;
+
+use crate::layout::{self, parse_number, LABELS_DIR, MERGE_REQS_DIR};
 use crate::model::{Fingerprint, MergeRequest, MrId, Revision};
 use crate::review::{self, Settings};
 use crate::thread::read::{self as thread_read, Scope};
@@ -21,7 +23,7 @@ pub use crate::tree_reader::Warning;
 /// What the reader makes of a data commit. Caches are keyed to the data
 /// commit *and* to this (and the package version): bump it whenever the
 /// reader reads the same tree differently, or an old cache would be served.
-pub const READER_VERSION: u32 = 4;
+pub const READER_VERSION: u32 = 5;
 
 /// How much to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +39,12 @@ pub enum Depth {
 /// The merge requests on one commit of the data branch.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// The data branch's commit (hex), `None` when there is no data branch.
-    pub commit: Option<String>,
-    /// Its tree (hex).
-    pub tree: Option<String>,
+    /// The data branch's commit, `None` when there is no data branch.
+    #[serde(with = "gitapps_core::forge::oid_serde")]
+    pub commit: Option<ObjectId>,
+    /// Its tree.
+    #[serde(with = "gitapps_core::forge::oid_serde")]
+    pub tree: Option<ObjectId>,
     /// Sorted by id.
     pub mrs: Vec<MergeRequest>,
     /// Label names and their descriptions.
@@ -56,6 +60,12 @@ pub struct Snapshot {
     /// The commenters whose every comment a [`Depth::Summary`] read holds.
     #[serde(default)]
     pub comments_of: BTreeSet<Fingerprint>,
+}
+
+impl gitapps_core::DataSnapshot for Snapshot {
+    fn tree(&self) -> Option<ObjectId> {
+        self.tree
+    }
 }
 
 impl Snapshot {
@@ -138,8 +148,8 @@ pub fn read_tree(
         comments_of,
     };
     let mut snapshot = Snapshot {
-        commit: Some(commit.to_string()),
-        tree: Some(tree_id.to_string()),
+        commit: Some(commit),
+        tree: Some(tree_id),
         comments_of: match depth {
             Depth::Summary => comments_of.clone(),
             Depth::Full => BTreeSet::new(),
@@ -148,7 +158,7 @@ pub fn read_tree(
     };
     let root = reader.tree(&tree_id)?;
     if let Some(labels) = root.iter().find(|e| e.name == LABELS_DIR) {
-        read_labels(&mut reader, labels, &mut snapshot)?;
+        snapshot.labels = label::read_names(&mut reader, labels)?;
     }
     if let Some(mrs) = root.iter().find(|e| e.name == MERGE_REQS_DIR) {
         if mrs.mode.is_tree() {
@@ -165,7 +175,13 @@ pub fn read_tree(
             .iter()
             .find(|e| e.name == LABELS_DIR && e.mode.is_tree())
         {
-            check_label_index(&mut reader, &labels.id, &snapshot)?;
+            label::check_index(
+                &mut reader,
+                &labels.id,
+                MERGE_REQS_DIR,
+                "merge request",
+                |id, name| snapshot.get(id).map(|m| m.has_label(name)),
+            )?;
         }
     }
     snapshot.warnings = std::mem::take(&mut reader.warnings);
@@ -200,79 +216,6 @@ fn read_settings(reader: &mut Reader<'_, '_>, dir: &Entry) -> Result<Option<Sett
         }));
     }
     Ok(settings)
-}
-
-fn read_labels(reader: &mut Reader<'_, '_>, labels: &Entry, snapshot: &mut Snapshot) -> Result<()> {
-    if !labels.mode.is_tree() {
-        reader.warn(LABELS_DIR, "not a directory");
-        return Ok(());
-    }
-    for label in reader.tree(&labels.id)? {
-        let path = format!("{LABELS_DIR}/{}", label.name);
-        if !label.mode.is_tree() {
-            reader.warn(path, "not a directory");
-            continue;
-        }
-        let entries = reader.tree(&label.id)?;
-        match entries.iter().find(|e| e.name == LABEL_DESCRIPTION) {
-            Some(d) if d.mode.is_blob() => {
-                let text = String::from_utf8_lossy(&reader.blob(&d.id)?)
-                    .trim()
-                    .to_owned();
-                snapshot.labels.insert(label.name.clone(), text);
-            }
-            _ => reader.warn(
-                format!("{path}/{LABEL_DESCRIPTION}"),
-                "missing: the label does not exist",
-            ),
-        }
-    }
-    Ok(())
-}
-
-fn check_label_index(
-    reader: &mut Reader<'_, '_>,
-    labels: &ObjectId,
-    snapshot: &Snapshot,
-) -> Result<()> {
-    for label in reader.tree(labels)? {
-        if !label.mode.is_tree() {
-            continue;
-        }
-        for author in reader.tree(&label.id)? {
-            if author.name == LABEL_DESCRIPTION {
-                continue;
-            }
-            let path = format!("{LABELS_DIR}/{}/{}", label.name, author.name);
-            let Some(fpr) = Fingerprint::parse(&author.name)
-                .ok()
-                .filter(|_| author.mode.is_tree())
-            else {
-                reader.warn(path, "not a user id directory");
-                continue;
-            };
-            for n in reader.tree(&author.id)? {
-                let path = format!("{path}/{}", n.name);
-                let id = parse_number(&n.name).map(|number| MrId {
-                    author: fpr.clone(),
-                    number,
-                });
-                match id {
-                    Some(id) if n.mode.is_link() => {
-                        let target = reader.link(&n.id)?;
-                        let mr = snapshot.get(&id);
-                        if target != layout::mr_link_target(&id) || mr.is_none() {
-                            reader.warn(path, format!("dangling symlink to {target}"));
-                        } else if !mr.is_some_and(|m| m.has_label(&label.name)) {
-                            reader.warn(path, "the merge request does not carry this label");
-                        }
-                    }
-                    _ => reader.warn(path, "not a symlink named by a number"),
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 fn read_merge_reqs(
@@ -337,6 +280,7 @@ fn read_mr(
     let mut title = None;
     let mut target = None;
     let mut labels = Vec::new();
+    let mut fixes = Vec::new();
     let scope = Scope {
         path,
         author: &id.author,
@@ -360,32 +304,20 @@ fn read_mr(
                 }
             }
             "labels" if e.mode.is_tree() => {
-                for l in reader.tree(&e.id)? {
-                    let lpath = || format!("{}/{}", epath(), l.name);
-                    if !l.mode.is_link() {
-                        reader.warn(lpath(), "not a symlink");
-                        continue;
-                    }
-                    if !snapshot.labels.contains_key(&l.name) {
-                        reader.warn(lpath(), "dangling symlink: no such label");
-                        continue;
-                    }
-                    // The name says which label; where the link points is
-                    // checked when everything is read (a listing skips the
-                    // read of one blob per label).
-                    if reader.depth == Depth::Full {
-                        let target = reader.link(&l.id)?;
-                        if target != layout::label_link_target(&l.name) {
-                            reader.warn(lpath(), format!("dangling symlink to {target}"));
-                            continue;
-                        }
-                    }
-                    labels.push(l.name);
-                }
+                labels = label::read_item(
+                    &mut reader.objects,
+                    &epath(),
+                    &e,
+                    &snapshot.labels,
+                    reader.depth == Depth::Full,
+                )?;
             }
             // CI bots' claims on revisions (`ci/v<k>/claim-<attempt>`): the
             // bots' business; the results they post are comments.
             "ci" if e.mode.is_tree() => {}
+            gitapps_core::link::FIXES_DIR if e.mode.is_tree() => {
+                fixes = gitapps_core::link::read_item(&mut reader.objects, &epath(), &e)?;
+            }
             _ => reader.warn(epath(), "unexpected entry"),
         }
     }
@@ -404,7 +336,6 @@ fn read_mr(
         reader.warn(format!("{path}/target"), "missing");
         String::new()
     });
-    labels.sort();
     let created = parts
         .comments
         .iter()
@@ -420,6 +351,7 @@ fn read_mr(
         revisions: Vec::new(),
         title_history: thread.title_history,
         votes: thread.votes,
+        fixes,
     }))
 }
 
@@ -452,7 +384,7 @@ pub fn attach_revisions(repo: &gix::Repository, snapshot: &mut Snapshot) -> Resu
         };
         revisions.entry(id).or_default().push(Revision {
             number: k,
-            commit: target.to_string(),
+            commit: target,
         });
     }
     for mr in &mut snapshot.mrs {

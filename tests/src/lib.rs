@@ -135,7 +135,7 @@ pub fn short_tempdir(prefix: &str) -> tempfile::TempDir {
 }
 
 /// The binaries the workspace builds.
-const BINARIES: [&str; 4] = ["gitapps-hook", "git-mr", "ci-bot", "peak-rss"];
+const BINARIES: [&str; 5] = ["gitapps-hook", "git-mr", "git-issue", "ci-bot", "peak-rss"];
 
 /// `target/<profile>`: the directory of the running test binary's `deps/`.
 fn profile_dir() -> PathBuf {

@@ -161,9 +161,30 @@ impl Member {
     /// `git mr ARGS` in the clone, asserting failure; its stderr.
     #[track_caller]
     pub fn mr_fails(&self, args: &[&str]) -> String {
-        let out = self.mr_out(args);
-        out.assert_failed();
-        out.stderr
+        failed_stderr(self.mr_out(args))
+    }
+
+    pub fn issue_command(&self) -> Command {
+        self.cmd(bin("git-issue"), &self.clone)
+    }
+
+    /// `git issue ARGS` in the clone, whatever the outcome.
+    pub fn issue_out(&self, args: &[&str]) -> Output {
+        let mut cmd = self.issue_command();
+        cmd.args(args);
+        run(cmd, None)
+    }
+
+    /// `git issue ARGS` in the clone, asserting success; its stdout.
+    #[track_caller]
+    pub fn issue(&self, args: &[&str]) -> String {
+        self.issue_out(args).success_stdout().to_owned()
+    }
+
+    /// `git issue ARGS` in the clone, asserting failure; its stderr.
+    #[track_caller]
+    pub fn issue_fails(&self, args: &[&str]) -> String {
+        failed_stderr(self.issue_out(args))
     }
 }
 
@@ -174,4 +195,10 @@ fn capitalized(name: &str) -> String {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
     }
+}
+
+#[track_caller]
+fn failed_stderr(out: Output) -> String {
+    out.assert_failed();
+    out.stderr
 }
