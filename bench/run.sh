@@ -21,12 +21,20 @@
 #    HTTP (goal: 0 failures, wall time <= 3x the sequential time).
 # 4. verify (cargo bench -p gitapps-tests --bench verify): gitapps-hook verify of an
 #    audit log of 10,000 records, from a fresh clone (goal: < 10 s).
+# 5. The hook's growth curves (cargo bench -p gitapps-tests --bench scale): small,
+#    medium and large points of keys (1 -> 10,000, signed by a subkey or a primary
+#    key; goal: 10,000 within 1.1x of 1), rules (10 -> 10,000; goal 1.2x after the
+#    first push), new branches in one push (1 -> 10,000), a force push over a
+#    history of 1,000 -> 100,000 commits with a commit-graph (goal: within 1.5x of
+#    no hook), and the hook against two no-op hooks (goal <= 1.05).
+#    GITAPPS_BENCH_ONLY=keys,rules,branches,ancestry,floor runs some of them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 if [ -n "${QUICK:-}" ]; then
   export GITAPPS_BENCH_FILES=2000 GITAPPS_BENCH_DIRS=20 GITAPPS_BENCH_ROUNDS=5
+  export GITAPPS_BENCH_QUICK=1
   mrs=300 runs=3 writers=10
   export GITAPPS_BENCH_RECORDS=1000
 else
@@ -56,3 +64,7 @@ GITAPPS_BENCH_WRITERS="$writers" cargo bench --quiet -p gitapps-tests --bench wr
 echo
 echo "== verify (gitapps-hook verify of a long audit log)"
 cargo bench --quiet -p gitapps-tests --bench verify 2>/dev/null
+
+echo
+echo "== the hook's growth curves (each point against the same push without the hook)"
+cargo bench --quiet -p gitapps-tests --bench scale 2>/dev/null

@@ -124,10 +124,71 @@ fn is_ancestor(repo: &gix::Repository, old: ObjectId, new: ObjectId) -> Result<b
     else {
         return Ok(false);
     };
+    // A commit-graph that knows `old` bounds the walk (as git's
+    // `merge-base --is-ancestor` does); without one, the merge base.
+    let graph = repo.commit_graph_if_enabled().ok().flatten();
+    if let Some(found) = graph
+        .as_ref()
+        .and_then(|graph| ancestor_by_generation(repo, graph, old, new).transpose())
+    {
+        return found;
+    }
     let base = repo
         .merge_base(old, new)
         .git(format!("finding the merge base of {old} and {new}"))?;
     Ok(base.map(|b| b.detach()) == Some(old))
+}
+
+/// Whether `old` is reachable from `new`, walking back from `new` and
+/// never below `old`'s generation number: a commit of a generation no
+/// higher than `old`'s cannot reach it (other than `old` itself), so a
+/// force push that forks far below the old tip stops at once instead of
+/// walking the whole history. Commits the graph does not hold (the
+/// pushed ones, and any made since it was written) are read from the
+/// object database. `None` when the graph cannot bound the walk: it does
+/// not hold `old`, or holds no usable generation for it.
+fn ancestor_by_generation(
+    repo: &gix::Repository,
+    graph: &gix::commitgraph::Graph,
+    old: ObjectId,
+    new: ObjectId,
+) -> Result<Option<bool>, HookError> {
+    // git's GENERATION_NUMBER_V1_MAX: larger generations are capped to it
+    // and no longer order commits; 0 means "not computed".
+    const CAPPED: u32 = 0x3FFF_FFFF;
+    let Some(old_generation) = graph.commit_by_id(old).map(|c| c.generation()) else {
+        return Ok(None);
+    };
+    if old_generation == 0 || old_generation >= CAPPED {
+        return Ok(None);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![new];
+    while let Some(id) = todo.pop() {
+        if id == old {
+            return Ok(Some(true));
+        }
+        if !seen.insert(id) {
+            continue;
+        }
+        match graph.commit_by_id(id) {
+            Some(commit) => {
+                let generation = commit.generation();
+                if generation != 0 && generation <= old_generation {
+                    continue;
+                }
+                for parent in commit.iter_parents() {
+                    let parent = parent.git(format!("reading the commit-graph entry of {id}"))?;
+                    todo.push(graph.id_at(parent).to_owned());
+                }
+            }
+            None => {
+                let commit = repo.find_commit(id).git(format!("reading commit {id}"))?;
+                todo.extend(commit.parent_ids().map(|p| p.detach()));
+            }
+        }
+    }
+    Ok(Some(false))
 }
 
 /// The trees an update of a ref goes between, when tree rules apply to it:
@@ -497,5 +558,138 @@ mod tests {
                 .expect_err("deeper is refused");
             assert!(matches!(err, HookError::Malformed(_)), "{err}");
         });
+    }
+}
+
+#[cfg(test)]
+mod ancestry_tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> String {
+        use std::io::Write as _;
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write");
+        }
+        let out = child.wait_with_output().expect("git runs");
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// `main`: 12 commits; `side`: 3 commits forked from main~8, merged
+    /// into main at main~2; then a commit-graph; then 2 more commits on
+    /// main and one on a fork from the root (main~11 before them), which the graph does not hold.
+    fn history(dir: &std::path::Path) -> Vec<ObjectId> {
+        git(dir, &["init", "--quiet", "--bare"], None);
+        let commit = |mark: usize, branch: &str, parents: &[String]| {
+            let mut s = format!(
+                "commit refs/heads/{branch}\nmark :{mark}\ncommitter A <a@x> {} +0000\ndata 2\nc\n",
+                1_700_000_000 + mark
+            );
+            for (i, p) in parents.iter().enumerate() {
+                s.push_str(&format!("{} {p}\n", if i == 0 { "from" } else { "merge" }));
+            }
+            s
+        };
+        let mut stream = String::new();
+        for n in 1..=4 {
+            let parents: Vec<String> = (n > 1).then(|| format!(":{}", n - 1)).into_iter().collect();
+            stream.push_str(&commit(n, "main", &parents));
+        }
+        stream.push_str(&commit(20, "side", &[":4".into()]));
+        stream.push_str(&commit(21, "side", &[":20".into()]));
+        stream.push_str(&commit(22, "side", &[":21".into()]));
+        for n in 5..=12 {
+            let mut parents = vec![format!(":{}", n - 1)];
+            if n == 10 {
+                parents.push(":22".into());
+            }
+            stream.push_str(&commit(n, "main", &parents));
+        }
+        git(dir, &["fast-import", "--quiet"], Some(&stream));
+        git(dir, &["commit-graph", "write", "--reachable"], None);
+        let mut later = String::new();
+        later.push_str(&commit(13, "main", &["refs/heads/main^0".into()]));
+        later.push_str(&commit(14, "main", &[":13".into()]));
+        later.push_str(&commit(30, "fork", &["refs/heads/main~11".into()]));
+        git(dir, &["fast-import", "--quiet"], Some(&later));
+        git(dir, &["rev-list", "--all"], None)
+            .lines()
+            .map(|l| ObjectId::from_hex(l.as_bytes()).expect("id"))
+            .collect()
+    }
+
+    #[test]
+    fn the_bounded_walk_answers_what_the_merge_base_does() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let commits = history(dir.path());
+        assert_eq!(commits.len(), 18);
+        let repo = gix::open(dir.path()).expect("open");
+        let graph = repo
+            .commit_graph_if_enabled()
+            .expect("graph")
+            .expect("a graph");
+        let mut bounded = 0;
+        for &old in &commits {
+            for &new in &commits {
+                let want = old == new
+                    || repo.merge_base(old, new).expect("base").map(|b| b.detach()) == Some(old);
+                match ancestor_by_generation(&repo, &graph, old, new).expect("walk") {
+                    Some(got) => {
+                        bounded += 1;
+                        assert_eq!(got, want || old == new, "{old} .. {new}");
+                    }
+                    None => assert!(graph.commit_by_id(old).is_none(), "{old} is in the graph"),
+                }
+                assert_eq!(is_ancestor(&repo, old, new).expect("ancestry"), want);
+            }
+        }
+        // Every commit the graph holds bounds the walk as the old tip.
+        assert_eq!(bounded, 15 * 18);
+    }
+
+    #[test]
+    fn the_quarantine_view_shows_the_commit_graph() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        history(dir.path());
+        let quarantine = dir.path().join("objects").join("incoming-test");
+        std::fs::create_dir_all(quarantine.join("pack")).expect("mkdir");
+        drop(quarantine);
+        // As git runs hooks: the repository named by a relative path.
+        let cwd = std::env::current_dir().expect("cwd");
+        let up = "../".repeat(cwd.components().count() - 1);
+        let relative = std::path::PathBuf::from(up).join(
+            dir.path()
+                .strip_prefix("/")
+                .expect("an absolute temporary directory"),
+        );
+        let server = crate::repo::ServerRepo::open(
+            &relative,
+            &crate::env::ObjectDirs {
+                object_directory: Some("objects/incoming-test".into()),
+                alternates: Vec::new(),
+            },
+        )
+        .expect("opens");
+        assert!(server
+            .repo
+            .commit_graph_if_enabled()
+            .expect("reads")
+            .is_some());
     }
 }

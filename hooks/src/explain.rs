@@ -19,8 +19,9 @@ pub fn explain(
     pairs: &[(String, String)],
     out: &mut dyn Write,
 ) -> Result<bool, HookError> {
-    let repo = gix::open_opts(repo_path, gix::open::Options::isolated())
+    let mut repo = gix::open_opts(repo_path, gix::open::Options::isolated())
         .git(format!("opening {}", repo_path.display()))?;
+    repo.object_cache_size_if_unset(crate::repo::OBJECT_CACHE_BYTES);
     let config = ServerConfig::read(&repo)?;
     let tip = ref_target(&repo, ACCESS_CONTROL_REF)?.ok_or_else(|| {
         HookError::Config(format!(

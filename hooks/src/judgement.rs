@@ -27,7 +27,10 @@ use crate::judge::{judge, Detail};
 use crate::keyfile::usable_at;
 use crate::keyindex::{self, keys_tree_of};
 use crate::keyring::{self, parse_signature, ParsedSignature, VerifyError, Window};
-use crate::repo::{commit_tree, key_files_of, object_header, read_key_file, BranchFiles};
+use crate::policycache;
+use crate::repo::{
+    commit_tree, key_files_of, object_header, read_key_file, BranchFiles, BranchTrees,
+};
 use crate::updates::RefUpdate;
 
 /// At most this many denied operations are listed; the rest are counted.
@@ -85,31 +88,39 @@ pub struct Accepted {
     pub keyring_keys: Vec<Cert>,
 }
 
-/// The policy in force: an `apps/access-control` commit, its files, and
+/// The policy in force: an `apps/access-control` commit, its trees, and
 /// the policy they make.
 #[derive(Debug)]
 pub struct LoadedPolicy {
     pub tip: ObjectId,
-    pub files: BranchFiles,
+    pub trees: BranchTrees,
     pub policy: Policy,
 }
 
 /// The policy of the access-control commit `tip`, or the rejection of every
-/// push while it is invalid.
+/// push while it is invalid. A server passes its `git_dir`, whose policy
+/// cache ([`crate::policycache`]) spares it the parse; `None` (a clone
+/// replaying the audit log) parses it.
 pub fn load_policy(
     repo: &gix::Repository,
+    cache_in: Option<&Path>,
     tip: ObjectId,
     config: &ServerConfig,
 ) -> Result<LoadedPolicy, Rejection> {
-    let files = BranchFiles::read(repo, tip, config.limits.policy_file_size)?;
-    let policy = files.policy().map_err(|d| {
+    let trees = BranchTrees::read(repo, tip)?;
+    let max_file = config.limits.policy_file_size;
+    let policy = match cache_in {
+        Some(git_dir) => policycache::load(repo, git_dir, &trees, max_file)?,
+        None => BranchFiles::read_trees(repo, &trees, max_file)?.policy(),
+    }
+    .map_err(|d| {
         let mut lines = vec![
             "gitapps: error: the policy on apps/access-control is invalid; every push is rejected until the admin repairs it:".to_owned(),
         ];
         lines.extend(d.0.iter().map(|d| format!("gitapps:   {d}")));
         Rejection::new(RejectCode::InvalidPolicy, lines)
     })?;
-    Ok(LoadedPolicy { tip, files, policy })
+    Ok(LoadedPolicy { tip, trees, policy })
 }
 
 /// The checks on a certificate that need neither keys nor policy: its
@@ -198,7 +209,7 @@ impl Judge<'_> {
         let (pusher, signer_key) = self.identify(
             sig,
             cert.payload,
-            &policy.files,
+            &policy.trees,
             policy_update.and_then(|u| u.new),
         )?;
         let rules = policy
@@ -240,7 +251,7 @@ impl Judge<'_> {
         }
         let mut keyring_keys: Vec<Cert> = signer_key.into_iter().collect();
         if let Some(update) = policy_update {
-            if let Some(owner_key) = self.check_new_policy(update, &policy.files)? {
+            if let Some(owner_key) = self.check_new_policy(update, &policy.trees)? {
                 if !keyring_keys
                     .iter()
                     .any(|k| k.fingerprint() == owner_key.fingerprint())
@@ -265,7 +276,7 @@ impl Judge<'_> {
         &self,
         sig: &ParsedSignature,
         payload: &[u8],
-        current: &BranchFiles,
+        current: &BranchTrees,
         new_policy_tip: Option<ObjectId>,
     ) -> Result<(Fingerprint, Option<Cert>), Rejection> {
         let (repo, limits) = (self.repo, &self.config.limits);
@@ -312,7 +323,7 @@ impl Judge<'_> {
     fn check_new_policy(
         &self,
         update: &RefUpdate,
-        current: &BranchFiles,
+        current: &BranchTrees,
     ) -> Result<Option<Cert>, Rejection> {
         let (repo, config) = (self.repo, self.config);
         let owner = &config.owner;
@@ -423,7 +434,7 @@ fn load_key_files(
 /// the file named after the signer's key does not check out.
 fn self_registered_keys(
     repo: &gix::Repository,
-    current: &BranchFiles,
+    current: &BranchTrees,
     new_tip: ObjectId,
     sig: &ParsedSignature,
     limits: &crate::config::Limits,
@@ -503,7 +514,7 @@ fn signature_rejection(e: &VerifyError, config: &ServerConfig) -> Rejection {
 fn changed_key_file_problems(
     repo: &gix::Repository,
     update: &RefUpdate,
-    current: &BranchFiles,
+    current: &BranchTrees,
     limits: &crate::config::Limits,
 ) -> Result<Vec<(String, String)>, HookError> {
     let Some(new) = update.new else {

@@ -22,6 +22,7 @@ pub mod keyindex;
 pub mod keyring;
 pub mod ledger;
 pub mod packets;
+pub mod policycache;
 pub mod prereceive;
 pub mod record;
 pub mod repo;

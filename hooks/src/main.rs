@@ -158,6 +158,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // sequoia's errors are anyhow errors, which capture a backtrace when
+    // RUST_BACKTRACE is set (common on developer machines and in some
+    // containers), and some are made and dropped on the way to an accepted
+    // push: 35 % of a push signed by a subkey went there. We never show
+    // them; RUST_LIB_BACKTRACE takes precedence for errors while panics
+    // still follow RUST_BACKTRACE. Set before any thread starts.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     // Installed as hooks/pre-receive and hooks/post-receive (symlinks to
     // this binary), git runs us by those names.
     let invoked_as = std::env::args_os()

@@ -88,7 +88,7 @@ pub fn run(git_dir: &Path, stdin: &str, env: &PushEnv) -> Result<Accepted, Rejec
             "gitapps: rejected: the server has no {ACCESS_CONTROL_REF}, so no policy: the admin must run `gitapps-hook install`"
         )));
     };
-    let policy = load_policy(repo, policy_tip, &config)?;
+    let policy = load_policy(repo, Some(git_dir), policy_tip, &config)?;
     let keyring = config.keyring_certs()?;
     let accepted = Judge {
         repo,

@@ -9,6 +9,13 @@ use crate::env::ObjectDirs;
 use crate::error::{GitContext, HookError, IoContext};
 use crate::tree::{self, Mode};
 
+/// How much memory the objects read during one push may keep, decoded: a
+/// push of many branches off one base diffs the same subtrees again for
+/// each (a new branch is judged against the empty tree), and each tree is
+/// then inflated once, not once per branch. Trees of 50,000 files take a
+/// few MiB.
+pub(crate) const OBJECT_CACHE_BYTES: usize = 16 << 20;
+
 /// The repository, opened so that it sees objects still in git's quarantine.
 pub struct ServerRepo {
     pub repo: gix::Repository,
@@ -26,28 +33,28 @@ impl ServerRepo {
         let mut repo = gix::open_opts(git_dir, gix::open::Options::isolated())
             .git(format!("opening repository {}", git_dir.display()))?;
         let Some(quarantine) = &objects.object_directory else {
+            repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
             return Ok(ServerRepo {
                 repo,
                 _quarantine_view: None,
             });
         };
-        let own = repo.common_dir().join("objects");
+        // Every path absolute: the view lives elsewhere, and git runs
+        // hooks with GIT_DIR=`.`.
+        let absolute =
+            |dir: &Path| std::path::absolute(dir).io(format!("resolving {}", dir.display()));
+        let own = absolute(&repo.common_dir().join("objects"))?;
         let mut dirs: Vec<std::path::PathBuf> = Vec::new();
-        for dir in std::iter::once(quarantine)
-            .chain(objects.alternates.iter())
-            .chain(std::iter::once(&own))
-        {
-            dirs.push(if dir.is_relative() {
-                git_dir.join(dir)
-            } else {
-                dir.clone()
-            });
+        for dir in std::iter::once(quarantine).chain(objects.alternates.iter()) {
+            dirs.push(absolute(&git_dir.join(dir))?);
         }
+        dirs.push(own.clone());
         let fallback = repo.common_dir().join("gitapps").join("tmp");
-        let view = object_view(&dirs, &fallback, crate::fsmode::Shared::of(&repo))?;
+        let view = object_view(&dirs, &own, &fallback, crate::fsmode::Shared::of(&repo))?;
         let kind = repo.object_hash();
         let handle = gix::odb::at(view.path(), kind).io("opening the quarantined objects")?;
         repo.objects = gix::odb::memory::Proxy::new(handle, kind);
+        repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
         Ok(ServerRepo {
             repo,
             _quarantine_view: Some(view),
@@ -68,6 +75,7 @@ const VIEW_PREFIX: &str = "gitapps-objects-";
 /// hooks are removed on the way.
 fn object_view(
     dirs: &[std::path::PathBuf],
+    own: &Path,
     fallback: &Path,
     shared: crate::fsmode::Shared,
 ) -> Result<tempfile::TempDir, HookError> {
@@ -77,7 +85,7 @@ fn object_view(
             shared.create_dir_all(place)?;
         }
         sweep_dead_views(place);
-        match make_view(place, dirs) {
+        match make_view(place, dirs, own) {
             Ok(view) => return Ok(view),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -87,7 +95,15 @@ fn object_view(
     Err(first_error.expect("two places were tried"))
 }
 
-fn make_view(place: &Path, dirs: &[std::path::PathBuf]) -> Result<tempfile::TempDir, HookError> {
+/// The view in `place`: `dirs` as alternates, and the commit-graph of
+/// `own` (the repository's objects directory) linked, since gix looks for
+/// it next to the objects it reads; without it every ancestry check of the
+/// push would inflate commits one by one.
+fn make_view(
+    place: &Path,
+    dirs: &[std::path::PathBuf],
+    own: &Path,
+) -> Result<tempfile::TempDir, HookError> {
     let view = tempfile::Builder::new()
         .prefix(&format!("{VIEW_PREFIX}{}-", std::process::id()))
         .tempdir_in(place)
@@ -104,6 +120,13 @@ fn make_view(place: &Path, dirs: &[std::path::PathBuf]) -> Result<tempfile::Temp
         "writing info/alternates in {}",
         view.path().display()
     ))?;
+    for graph in ["commit-graph", "commit-graphs"] {
+        let target = own.join("info").join(graph);
+        if target.exists() {
+            std::os::unix::fs::symlink(&target, view.path().join("info").join(graph))
+                .io("linking the commit-graph into the object view")?;
+        }
+    }
     Ok(view)
 }
 
@@ -149,6 +172,42 @@ fn scratch_dir() -> std::path::PathBuf {
     }
 }
 
+/// The trees of an access-control commit that the hook reads: the policy's
+/// directories (`refs/`, `branches/`, `groups/`) and `keys/`, found with
+/// one tree read. They name the policy exactly: a cache keyed by them is
+/// never stale (see [`crate::policycache`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BranchTrees {
+    /// `(name, tree)` of the policy's directories, in the root tree's order.
+    pub policy: Vec<(&'static str, ObjectId)>,
+    /// The `keys/` directory's tree, if there is one.
+    pub keys_tree: Option<ObjectId>,
+}
+
+impl BranchTrees {
+    /// The trees of `commit`'s root, read as git reads them.
+    pub fn read(repo: &gix::Repository, commit: ObjectId) -> Result<Self, HookError> {
+        let root = commit_tree(repo, commit)?;
+        let mut trees = BranchTrees::default();
+        let root_data = read_tree(repo, root, "the access-control tree")?;
+        for dir in tree::entries(&root_data, repo.object_hash())
+            .map_err(|e| malformed_tree(root, "the access-control tree", e))?
+        {
+            if dir.mode != Mode::Directory {
+                continue;
+            }
+            match dir.name {
+                b"keys" => trees.keys_tree = Some(dir.id),
+                b"refs" => trees.policy.push(("refs", dir.id)),
+                b"branches" => trees.policy.push(("branches", dir.id)),
+                b"groups" => trees.policy.push(("groups", dir.id)),
+                _ => {}
+            }
+        }
+        Ok(trees)
+    }
+}
+
 /// The files of the access-control branch that matter: the policy
 /// (`refs/`, `branches/`, `groups/`), read, and the key files (`keys/`),
 /// only named by their tree: a server may hold thousands of keys and a push
@@ -169,28 +228,20 @@ impl BranchFiles {
         commit: ObjectId,
         max_policy_file: u64,
     ) -> Result<Self, HookError> {
-        let root = commit_tree(repo, commit)?;
+        Self::read_trees(repo, &BranchTrees::read(repo, commit)?, max_policy_file)
+    }
+
+    /// Read the policy files of `trees` (each at most `max_policy_file` bytes).
+    pub fn read_trees(
+        repo: &gix::Repository,
+        trees: &BranchTrees,
+        max_policy_file: u64,
+    ) -> Result<Self, HookError> {
         let mut files = Vec::new();
-        let mut keys_tree = None;
-        let root_data = read_tree(repo, root, "the access-control tree")?;
-        for dir in tree::entries(&root_data, repo.object_hash())
-            .map_err(|e| malformed_tree(root, "the access-control tree", e))?
-        {
-            let Ok(name) = std::str::from_utf8(dir.name) else {
-                continue;
-            };
-            if !matches!(name, "refs" | "branches" | "groups" | "keys")
-                || dir.mode != Mode::Directory
-            {
-                continue;
-            }
-            if name == "keys" {
-                keys_tree = Some(dir.id);
-                continue;
-            }
-            let sub_data = read_tree(repo, dir.id, &format!("{name}/"))?;
+        for &(name, id) in &trees.policy {
+            let sub_data = read_tree(repo, id, &format!("{name}/"))?;
             for file in tree::entries(&sub_data, repo.object_hash())
-                .map_err(|e| malformed_tree(dir.id, name, e))?
+                .map_err(|e| malformed_tree(id, name, e))?
             {
                 if !matches!(file.mode, Mode::File | Mode::Executable) {
                     continue;
@@ -207,7 +258,10 @@ impl BranchFiles {
                 files.push((path, content));
             }
         }
-        Ok(BranchFiles { files, keys_tree })
+        Ok(BranchFiles {
+            files,
+            keys_tree: trees.keys_tree,
+        })
     }
 
     pub fn policy(&self) -> Result<gitapps_policy::Policy, gitapps_policy::Diagnostics> {

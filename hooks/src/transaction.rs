@@ -336,7 +336,8 @@ fn judge_again(
     let keyring = config.keyring_certs()?;
     let updates = &cert.commands;
     let sig = check_certificate(cert, updates, config, now).map_err(|r| refuse(r.lines))?;
-    let policy = load_policy(repo, access_control, config).map_err(|r| refuse(r.lines))?;
+    let policy =
+        load_policy(repo, Some(git_dir), access_control, config).map_err(|r| refuse(r.lines))?;
     let accepted = Judge {
         repo,
         git_dir,

@@ -94,10 +94,10 @@ impl KnownGroups {
 
 /// The members a group file lists itself (not through `@group`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Membership {
-    users: BTreeSet<Fingerprint>,
-    owner: bool,
-    anyone: bool,
+pub(crate) struct Membership {
+    pub(crate) users: BTreeSet<Fingerprint>,
+    pub(crate) owner: bool,
+    pub(crate) anyone: bool,
 }
 
 /// Every group file's members, with the `@group` links reversed: asking
@@ -106,9 +106,9 @@ struct Membership {
 /// square of a long chain of groups.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Groups {
-    direct: BTreeMap<String, Membership>,
+    pub(crate) direct: BTreeMap<String, Membership>,
     /// group → the groups that list it as `@group`.
-    included_by: BTreeMap<String, Vec<String>>,
+    pub(crate) included_by: BTreeMap<String, Vec<String>>,
 }
 
 /// Who is in a group, `@group` members expanded (see [`crate::Policy::members`]).

@@ -106,6 +106,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod cache;
 mod compile;
 mod defaults;
 mod diagnostics;
@@ -117,6 +118,7 @@ mod ops;
 mod parse;
 mod pattern;
 mod policy;
+mod prefilter;
 mod reject;
 mod rules;
 mod size;

@@ -1,13 +1,17 @@
 //! The whole policy of an access-control branch: parsing, validation,
 //! per-user compilation and the owner lock-out check.
 
-use crate::compile::{user_rules, PolicyError, Source, UserRules};
+use std::sync::{Arc, OnceLock};
+
+use crate::compile::{user_rules, PolicyError, UserRules};
 use crate::defaults::ACCESS_CONTROL_REF;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::fingerprint::Fingerprint;
 use crate::groups::{self, GroupFile, Groups, KnownGroups, Members};
 use crate::ops::{RefOp, TreeOp};
 use crate::parse;
+use crate::pattern::{prefixes, Flavor};
+use crate::prefilter::LiteralIndex;
 use crate::rules::{RefRule, Scope, SizeLimit, TreeRule};
 
 /// A file of the access-control branch.
@@ -19,17 +23,87 @@ pub struct PolicyFile<'a> {
     pub content: &'a [u8],
 }
 
-/// A valid policy: every rule file, group and regex checked.
+/// A valid policy: every rule file, group and regex checked. Cheap to
+/// clone.
 #[derive(Clone, Debug)]
 pub struct Policy {
+    pub(crate) parsed: Arc<Parsed>,
+}
+
+/// What a policy holds.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
     /// In file:line order (files sorted by path).
-    ref_rules: Vec<RefRule>,
+    pub(crate) ref_rules: Vec<RefRule>,
     /// In file:line order (files sorted by path).
-    tree_rules: Vec<TreeRule>,
+    pub(crate) tree_rules: Vec<TreeRule>,
     /// In file:line order (files sorted by path).
-    limits: Vec<SizeLimit>,
-    scopes: Vec<Scope>,
-    groups: Groups,
+    pub(crate) limits: Vec<SizeLimit>,
+    pub(crate) scopes: Vec<Scope>,
+    pub(crate) groups: Groups,
+    /// The literal prefixes of every regex, found on first use.
+    pub(crate) indexes: OnceLock<[LiteralIndex; 4]>,
+}
+
+/// The four kinds of regex a policy holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RegexKind {
+    Refs,
+    Tree,
+    Limits,
+    Scopes,
+}
+
+impl RegexKind {
+    pub(crate) const ALL: [RegexKind; 4] = [
+        RegexKind::Refs,
+        RegexKind::Tree,
+        RegexKind::Limits,
+        RegexKind::Scopes,
+    ];
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Parsed {
+    /// How many regexes of `kind` there are.
+    pub(crate) fn len(&self, kind: RegexKind) -> usize {
+        match kind {
+            RegexKind::Refs => self.ref_rules.len(),
+            RegexKind::Tree => self.tree_rules.len(),
+            RegexKind::Limits => self.limits.len(),
+            RegexKind::Scopes => self.scopes.len(),
+        }
+    }
+
+    /// The regex of rule (or limit, or scope) `i` of `kind`, as written.
+    pub(crate) fn regex(&self, kind: RegexKind, i: u32) -> Option<&str> {
+        let i = i as usize;
+        Some(match kind {
+            RegexKind::Refs => &self.ref_rules.get(i)?.regex,
+            RegexKind::Tree => &self.tree_rules.get(i)?.regex,
+            RegexKind::Limits => &self.limits.get(i)?.regex,
+            RegexKind::Scopes => &self.scopes.get(i)?.regex,
+        })
+    }
+
+    /// The literal index of `kind`'s regexes.
+    pub(crate) fn index(&self, kind: RegexKind) -> &LiteralIndex {
+        &self.indexes.get_or_init(|| {
+            RegexKind::ALL.map(|kind| {
+                let flavor = match kind {
+                    RegexKind::Scopes => Flavor::Text,
+                    _ => Flavor::Bytes,
+                };
+                LiteralIndex::new((0..self.len(kind)).map(|i| {
+                    let regex = self.regex(kind, i as u32).unwrap_or_default();
+                    prefixes(regex, flavor)
+                }))
+            })
+        })[kind.index()]
+    }
 }
 
 /// What a policy path is.
@@ -135,11 +209,14 @@ impl Policy {
 
         if diagnostics.is_empty() {
             Ok(Policy {
-                ref_rules,
-                tree_rules,
-                limits,
-                scopes,
-                groups,
+                parsed: Arc::new(Parsed {
+                    ref_rules,
+                    tree_rules,
+                    limits,
+                    scopes,
+                    groups,
+                    indexes: OnceLock::new(),
+                }),
             })
         } else {
             // Stable: problems on one line keep the order they were found in.
@@ -154,21 +231,17 @@ impl Policy {
         classify(path).is_some()
     }
 
-    /// Compiles the rules that apply to `user`; `owner` is the configured
-    /// owner (for `owner` rules and `@owner` group members).
+    /// The rules that apply to `user`; `owner` is the configured owner
+    /// (for `owner` rules and `@owner` group members). Nothing is compiled
+    /// yet: each rule is, the first time a question may need it. (Never an
+    /// error today; a scope that does not compile for this user is one of
+    /// [`UserRules::tree_rules_for`].)
     pub fn for_user(
         &self,
         user: &Fingerprint,
         owner: &Fingerprint,
     ) -> Result<UserRules, PolicyError> {
-        let source = Source {
-            ref_rules: &self.ref_rules,
-            tree_rules: &self.tree_rules,
-            limits: &self.limits,
-            scopes: &self.scopes,
-            groups: &self.groups,
-        };
-        user_rules(&source, user, owner)
+        Ok(user_rules(&self.parsed, user, owner))
     }
 
     /// Who is in the group `name`: a group file's members with `@group`s
@@ -187,7 +260,7 @@ impl Policy {
                 anyone: true,
                 ..Members::default()
             }),
-            _ if self.groups.exists(name) => Some(self.groups.members(name, owner)),
+            _ if self.parsed.groups.exists(name) => Some(self.parsed.groups.members(name, owner)),
             _ => None,
         }
     }
@@ -198,7 +271,7 @@ impl Policy {
         match name {
             groups::OWNER => user == owner,
             groups::ANYONE => true,
-            _ => self.groups.groups_of(user, owner).contains(name),
+            _ => self.parsed.groups.groups_of(user, owner).contains(name),
         }
     }
 

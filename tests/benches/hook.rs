@@ -14,93 +14,10 @@
 //! Sizes and rounds can be set with GITAPPS_BENCH_FILES, GITAPPS_BENCH_DIRS and
 //! GITAPPS_BENCH_ROUNDS.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use gitapps_tests::bench::{check, env_usize, median, ms, seed_repo, time};
 use gitapps_tests::{bin, sealed_command, short_tempdir, Server, User};
-
-fn env_usize(key: &str, default: usize) -> usize {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn check(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Time one run of `cmd`, its output discarded; it must succeed.
-fn time(cmd: &mut Command) -> Duration {
-    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-    let start = Instant::now();
-    let out = cmd.output().expect("spawn");
-    let elapsed = start.elapsed();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    elapsed
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// A repository whose main has `files` files spread over `dirs` directories,
-/// made with `git fast-import`.
-fn seed_repo(dir: &Path, home: &Path, files: usize, dirs: usize) {
-    check(
-        sealed_command("git", home, None)
-            .args(["init", "-q", "--bare"])
-            .arg(dir),
-    );
-    let mut child = sealed_command("git", home, None)
-        .arg("--git-dir")
-        .arg(dir)
-        .args(["fast-import", "--quiet"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("fast-import");
-    let mut stream = Vec::new();
-    for i in 0..files {
-        let content = format!("file {i}\n");
-        write!(
-            stream,
-            "blob\nmark :{}\ndata {}\n{content}\n",
-            i + 1,
-            content.len()
-        )
-        .expect("write");
-    }
-    stream.extend_from_slice(b"commit refs/heads/main\ncommitter Bench <bench@example.org> 1700000000 +0000\ndata 5\nseed\n");
-    for i in 0..files {
-        writeln!(stream, "M 100644 :{} d{:03}/f{:05}.txt", i + 1, i % dirs, i).expect("write");
-    }
-    stream.push(b'\n');
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&stream)
-        .expect("feed fast-import");
-    assert!(child.wait().expect("wait").success(), "fast-import failed");
-}
 
 struct Target {
     name: &'static str,
@@ -222,7 +139,7 @@ fn main() {
             t.samples.push(time(&mut push));
         }
     }
-    let medians: Vec<Duration> = targets.iter().map(|t| median(t.samples.clone())).collect();
+    let medians: Vec<Duration> = targets.iter().map(|t| median(&t.samples)).collect();
 
     eprintln!("bench: explain of a new branch of all {files} files vs git ls-tree -r …");
     let mut explain_samples = Vec::new();
@@ -252,8 +169,8 @@ fn main() {
             explain_samples.push(time(&mut explain));
         }
     }
-    let explain = median(explain_samples);
-    let lstree = median(lstree_samples);
+    let explain = median(&explain_samples);
+    let lstree = median(&lstree_samples);
 
     println!("repository: {files} files in {dirs} directories; {rounds} rounds, medians");
     for (t, m) in targets.iter().zip(&medians) {
@@ -276,5 +193,9 @@ fn main() {
     println!(
         "for reference, no-op hooks / no hook:     {:.3}  (git's own cost of running hooks)",
         ms(medians[3]) / ms(medians[1])
+    );
+    println!(
+        "ratio hook / two no-op hooks:             {:.3}  (goal <= 1.05)",
+        ms(medians[0]) / ms(medians[3])
     );
 }

@@ -28,6 +28,7 @@
 //! Nothing mutable is shared between tests: each test makes its own users,
 //! servers and clones in their own temporary directories.
 
+pub mod bench;
 pub mod cert;
 pub mod daemon;
 mod forge;

@@ -228,7 +228,11 @@ pub fn finish(
             "edits of a comment that is not there: skipped",
         );
     }
-    comments.sort_by(|a, b| (a.date, &a.author, a.index).cmp(&(b.date, &b.author, b.index)));
+    // Dates have one-second resolution: within a second, the description
+    // (the author's comment 0, written when the thread was opened) comes
+    // before every comment on it, then by author.
+    let key = |c: &Comment| (c.date, !(&c.author == scope.author && c.index == 0));
+    comments.sort_by(|a, b| (key(a), &a.author, a.index).cmp(&(key(b), &b.author, b.index)));
     votes.sort_by(|a, b| (a.date, &a.voter, a.index).cmp(&(b.date, &b.voter, b.index)));
     Thread {
         comments,

@@ -595,7 +595,7 @@ impl<'r> Replay<'r> {
                 return Ok(p.clone());
             }
         }
-        let loaded = Rc::new(load_policy(self.repo, tip, config).map_err(|r| r.lines)?);
+        let loaded = Rc::new(load_policy(self.repo, None, tip, config).map_err(|r| r.lines)?);
         self.policy = Some(loaded.clone());
         Ok(loaded)
     }

@@ -151,7 +151,7 @@ fn install_rejects_a_key_file_that_is_not_a_key() {
 }
 
 /// In a repository shared by a group (`core.sharedRepository`), the files
-/// the hook writes (the ledger, the key index) can be written by the other
+/// the hook writes (the ledger, the key index, the policy cache) can be written by the other
 /// members' pushes too.
 #[test]
 fn files_the_hook_writes_follow_core_shared_repository() {
@@ -169,6 +169,7 @@ fn files_the_hook_writes_follow_core_shared_repository() {
         (gitapps.clone(), 0o2070),
         (gitapps.join("ledger"), 0o060),
         (gitapps.join("key-index"), 0o060),
+        (gitapps.join("policy-cache"), 0o060),
     ] {
         let mode = std::fs::metadata(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))

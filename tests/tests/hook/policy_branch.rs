@@ -304,3 +304,85 @@ fn the_owner_cannot_revoke_or_expire_their_way_out() {
             .assert_ok();
     }
 }
+
+/// The server keeps the policy it validated (`gitapps/policy-cache`), for
+/// the policy's trees: a new policy is in force at once, and a cache file
+/// that is damaged, foreign or unreadable is rebuilt, never trusted.
+#[test]
+fn the_policy_cache_follows_the_policy_and_is_never_trusted_when_damaged() {
+    let owner = User::new("owner");
+    let alice = User::new("alice");
+    let server = Server::install(&owner);
+    let ow = Workdir::clone(&owner, &server);
+    ow.register(&[&alice]);
+    let a = alice.fingerprint();
+    ow.grant(&[
+        (
+            "refs/alice.conf",
+            &format!("{a} create-branch ^heads/a/.*$\n"),
+        ),
+        ("branches/alice.conf", &format!("{a} create-file ^.*$\n")),
+    ]);
+    let aw = Workdir::clone(&alice, &server);
+    aw.switch_orphan("topic");
+    aw.write("file", "1\n");
+    aw.commit_all("1");
+    aw.push_signed(&["origin", "topic:refs/heads/a/1"])
+        .assert_ok();
+    let cache = server.path().join("gitapps").join("policy-cache");
+    let written = std::fs::read(&cache).expect("the hook keeps the policy it validated");
+    assert!(written.starts_with(b"gitapps policy cache 1 "));
+
+    // Torn, replaced by garbage, or a foreign file in its place: ignored
+    // and rebuilt; the push is judged as before.
+    let damages: [&dyn Fn(); 3] = [
+        &|| std::fs::write(&cache, &written[..written.len() / 2]).unwrap(),
+        &|| {
+            let mut bad = written.clone();
+            let at = bad.len() - 10;
+            bad[at] ^= 0x01;
+            std::fs::write(&cache, bad).unwrap();
+        },
+        &|| {
+            std::fs::write(
+                &cache,
+                b"gitapps policy cache 1 x y\nanyone create-branch ^.*$\n",
+            )
+            .unwrap()
+        },
+    ];
+    for (n, damage) in damages.iter().enumerate() {
+        damage();
+        aw.push_signed(&["origin", &format!("topic:refs/heads/a/d{n}")])
+            .assert_ok();
+        aw.push_signed(&["origin", &format!("topic:refs/heads/b/d{n}")])
+            .assert_denied("create-branch", &format!("heads/b/d{n}"));
+        assert_eq!(
+            std::fs::read(&cache).unwrap(),
+            written,
+            "damage {n}: rebuilt"
+        );
+    }
+
+    // A cache the hook cannot read or replace (a directory in its place)
+    // costs a parse per push, nothing else.
+    std::fs::remove_file(&cache).unwrap();
+    std::fs::create_dir(&cache).unwrap();
+    aw.push_signed(&["origin", "topic:refs/heads/a/dir"])
+        .assert_ok();
+    aw.push_signed(&["origin", "topic:refs/heads/b/dir"])
+        .assert_denied("create-branch", "heads/b/dir");
+    std::fs::remove_dir(&cache).unwrap();
+
+    // A new policy is in force for the very next push.
+    ow.fetch();
+    ow.grant(&[(
+        "refs/alice.conf",
+        &format!("{a} create-branch ^heads/b/.*$\n"),
+    )]);
+    aw.push_signed(&["origin", "topic:refs/heads/a/after"])
+        .assert_denied("create-branch", "heads/a/after");
+    aw.push_signed(&["origin", "topic:refs/heads/b/after"])
+        .assert_ok();
+    assert_ne!(std::fs::read(&cache).unwrap(), written);
+}
