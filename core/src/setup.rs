@@ -11,7 +11,7 @@ use crate::label;
 use crate::policy::{append_lines, missing_lines};
 use crate::refs::ACCESS_CONTROL_REF;
 use crate::tx::{self, TreeEdit};
-use crate::{Error, Result};
+use crate::{Error, Fingerprint, Result};
 
 /// What an `init` did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,15 +26,30 @@ pub struct Initialised {
     pub repaired: bool,
 }
 
-/// Write `files` (path, content) into `apps/access-control` (whole when new,
-/// else their missing lines) and create the data branch with `labels` (name,
-/// description), or add those missing: one atomic signed push.
+/// The maintainers an `init` names: the user running it first when the app
+/// is new (the owner maintains from the start), then `named`; a repair adds
+/// only who is named.
+pub fn maintainers(me: &Fingerprint, repair: bool, named: &[Fingerprint]) -> Vec<Fingerprint> {
+    let mut all = if repair { Vec::new() } else { vec![me.clone()] };
+    for m in named {
+        if !all.contains(m) {
+            all.push(m.clone());
+        }
+    }
+    all
+}
+
+/// Write the app's policy files (path, content; `files` is told whether this
+/// is a repair, the data branch being there already) into `apps/access-control`
+/// (whole when new, else their missing lines) and create the data branch with
+/// `labels` (name, description), or add those missing: one atomic signed push.
 pub fn init(
     forge: &Forge,
-    files: &[(String, String)],
+    files: impl FnOnce(bool) -> Vec<(String, String)>,
     labels: &[(&str, &str)],
 ) -> Result<Initialised> {
     let fetched = forge.fetch()?;
+    let files = files(fetched.data);
     let ac_tip = forge
         .access_control_tip()?
         .filter(|_| fetched.access_control)
@@ -50,7 +65,7 @@ pub fn init(
         ..Initialised::default()
     };
     let mut edits = Vec::new();
-    for (path, ours) in files {
+    for (path, ours) in &files {
         let theirs = match ac_tree.lookup_entry_by_path(path.as_str()).git()? {
             Some(e) => Some(String::from_utf8_lossy(&e.object().git()?.data).into_owned()),
             None => None,

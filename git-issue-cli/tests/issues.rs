@@ -259,9 +259,14 @@ fn init_repairs_and_shares_the_maintainers_with_git_mr() {
     ] {
         assert!(files.contains(f), "{files}");
     }
-    // A user who is not the owner cannot set it up.
-    let err = forge.user("carol").issue_fails(&["init"]);
-    assert!(err.contains("rejected") || err.contains("denied"), "{err}");
+    // A repair with nothing to add pushes nothing, whoever runs it; a user
+    // who is not the owner cannot make themselves a maintainer with it.
+    let carol = forge.user("carol");
+    assert!(carol.issue(&["init"]).contains("nothing to add"));
+    let err = carol.issue_fails(&["init", "--maintainer", "me"]);
+    assert!(err.contains("gitapps: denied"), "{err}");
+    let group = owner.git(&["show", "origin/apps/access-control:groups/maintainers"]);
+    assert!(!group.contains(&carol.fpr), "{group}");
 }
 
 #[test]

@@ -423,15 +423,9 @@ pub use gitapps_core::setup::Initialised;
 /// and create its data branch (the owner, once); run again, repair.
 pub fn init(forge: &Forge, maintainers: &[Fingerprint]) -> Result<Initialised> {
     let me = forge.me()?;
-    let mut all = vec![me];
-    for m in maintainers {
-        if !all.contains(m) {
-            all.push(m.clone());
-        }
-    }
     Ok(gitapps_core::setup::init(
         forge,
-        &crate::policy::files(&all),
+        |repair| crate::policy::files(&gitapps_core::setup::maintainers(&me, repair, maintainers)),
         layout::STANDARD_LABELS,
     )?)
 }

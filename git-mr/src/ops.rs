@@ -5,12 +5,12 @@ use gix::ObjectId;
 
 use crate::error::GitResultExt;
 use crate::forge::{Committed, Forge};
-use crate::layout::{self, ACCESS_CONTROL_REF, DATA_REF, STANDARD_LABELS};
+use crate::layout::{self, STANDARD_LABELS};
 use crate::model::{header, Comment, Fingerprint, MergeRequest, MrId, State};
 use crate::people::{People, Roles};
 use crate::store::{Depth, Snapshot};
 use crate::thread::{self, Anchor};
-use crate::tx::{self, TreeEdit, Tx};
+use crate::tx::{self, Tx};
 use crate::{diff, policy, review, Error, Result};
 use gitapps_core::id::{self, Lookup};
 
@@ -29,131 +29,23 @@ pub fn resolve_mr(
 }
 
 /// What `git mr init` did.
-#[derive(Clone, Debug)]
-pub struct Initialised {
-    /// The new `apps/access-control` commit, if it changed.
-    pub access_control: Option<ObjectId>,
-    /// The new data commit, if it changed.
-    pub data: Option<ObjectId>,
-    /// Whether the data branch was there before (a re-run that repairs).
-    pub repaired: bool,
-    /// What was added, one line each (`branches/merge-reqs.conf: 3 rules`).
-    pub added: Vec<String>,
-}
+pub use gitapps_core::setup::Initialised;
 
 /// `git mr init`: add the merge-requests policies and groups to `apps/access-control`
-/// and create the data branch with the standard labels, in one signed atomic push.
-///
-/// Run again, it repairs: policy files and groups that are missing are written,
-/// rules of this version missing from an existing policy file are appended, the
-/// members given are added to their groups, missing standard labels are created;
-/// nothing is removed or rewritten. Nothing missing is no error.
+/// and create the data branch with the standard labels, in one signed atomic push;
+/// run again, repair (the core's [`gitapps_core::setup::init`]).
 pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Result<Initialised> {
-    let fetched = forge.fetch()?;
-    let ac_tip = forge
-        .access_control_tip()?
-        .filter(|_| fetched.access_control)
-        .ok_or_else(|| gitapps_core::Error::NoAccessControl {
-            remote: forge.remote().to_owned(),
-        })?;
     let me = forge.me()?;
-    // The owner is a maintainer from the start; a repair adds only who is named.
-    let mut all_maintainers = if fetched.data { vec![] } else { vec![me] };
-    for m in maintainers {
-        if !all_maintainers.contains(m) {
-            all_maintainers.push(m.clone());
-        }
-    }
-    let repo = forge.repo();
-    let ac_tree = repo.find_commit(ac_tip).git()?.tree().git()?;
-    let mut added = Vec::new();
-    let mut edits = Vec::new();
-    for (path, ours) in policy::files(&all_maintainers, ci) {
-        let theirs = match ac_tree.lookup_entry_by_path(path.as_str()).git()? {
-            Some(e) => Some(String::from_utf8_lossy(&e.object().git()?.data).into_owned()),
-            None => None,
-        };
-        let Some(theirs) = theirs else {
-            added.push(format!("{path} (new)"));
-            edits.push(TreeEdit::File {
-                path,
-                data: ours.into_bytes(),
-            });
-            continue;
-        };
-        // Lines of ours (rules, members) the file lacks; comments are ours to skip.
-        let missing = gitapps_core::policy::missing_lines(&theirs, &ours);
-        if missing.is_empty() {
-            continue;
-        }
-        added.push(format!("{path}: {} line(s)", missing.len()));
-        let stamp = format!("added by `git mr init` {}", env!("CARGO_PKG_VERSION"));
-        let text = gitapps_core::policy::append_lines(&theirs, &missing, &stamp);
-        edits.push(TreeEdit::File {
-            path,
-            data: text.into_bytes(),
-        });
-    }
-    let signature = forge.signature()?;
-    let mut updates = Vec::new();
-    let mut access_control = None;
-    if !edits.is_empty() {
-        let tree = tx::write_tree(repo, Some(ac_tree.id), &edits)?;
-        let message = if fetched.data {
-            "git mr init: repair the merge-requests policies and groups\n"
-        } else {
-            "git mr init: merge-requests policies and groups\n"
-        };
-        let id = tx::write_commit(repo, tree, &[ac_tip], message, signature.clone())?;
-        updates.push((ACCESS_CONTROL_REF.to_owned(), id));
-        access_control = Some(id);
-    }
-    let (data_base, data_parents, labels) = if fetched.data {
-        let tip = forge
-            .data_tip()?
-            .ok_or_else(|| forge.app().no_data_branch(forge.remote()))?;
-        let snapshot = forge.snapshot_at(Some(tip), Depth::Summary)?;
-        let base = snapshot.tree;
-        let missing: Vec<(&str, &str)> = STANDARD_LABELS
-            .iter()
-            .filter(|(l, _)| !snapshot.label_exists(l))
-            .copied()
-            .collect();
-        (base, vec![tip], missing)
-    } else {
-        (None, Vec::new(), STANDARD_LABELS.to_vec())
-    };
-    let mut data = None;
-    if !labels.is_empty() || !fetched.data {
-        let data_edits: Vec<TreeEdit> = labels
-            .iter()
-            .map(|(label, description)| TreeEdit::File {
-                path: layout::label_description_path(label),
-                data: format!("{description}\n").into_bytes(),
-            })
-            .collect();
-        if fetched.data {
-            added.push(format!("{} standard label(s)", labels.len()));
-        }
-        let data_tree = tx::write_tree(repo, data_base, &data_edits)?;
-        let message = if fetched.data {
-            "git mr init: the standard labels\n"
-        } else {
-            "git mr init: the merge-requests data branch\n"
-        };
-        let id = tx::write_commit(repo, data_tree, &data_parents, message, signature)?;
-        updates.push((DATA_REF.to_owned(), id));
-        data = Some(id);
-    }
-    if !updates.is_empty() {
-        forge.push_retrying(&updates)?;
-    }
-    Ok(Initialised {
-        access_control,
-        data,
-        repaired: fetched.data,
-        added,
-    })
+    Ok(gitapps_core::setup::init(
+        forge.core(),
+        |repair| {
+            policy::files(
+                &gitapps_core::setup::maintainers(&me, repair, maintainers),
+                ci,
+            )
+        },
+        STANDARD_LABELS,
+    )?)
 }
 
 /// Add a comment file for `me` on `mr` to `tx`; returns its index.
