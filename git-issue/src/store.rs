@@ -45,8 +45,6 @@ pub struct Snapshot {
     pub numbers: BTreeMap<Fingerprint, u32>,
     /// The next free comment index, per `<issue>/<commenter>` (malformed ones included).
     pub comment_slots: BTreeMap<String, u32>,
-    /// Whether every comment was read ([`Depth::Full`]).
-    pub full: bool,
 }
 
 impl DataSnapshot for Snapshot {
@@ -108,7 +106,6 @@ pub fn read(repo: &gix::Repository, commit: Option<ObjectId>, depth: Depth) -> R
     let mut snapshot = Snapshot {
         commit: Some(commit.to_string()),
         tree: Some(tree_id),
-        full: depth == Depth::Full,
         ..Snapshot::default()
     };
     let root = reader.tree(&tree_id)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
 use git_issue::store::Depth;
-use git_issue::{links, Issue, State};
+use git_issue::{Issue, State};
 use gitapps_cli::html::{escape, page, time};
 use gitapps_core::People;
 
@@ -103,7 +103,7 @@ pub fn run(ctx: &Ctx, a: Args) -> CommandResult {
     ctx.refresh();
     let snapshot = ctx.snapshot(Depth::Full)?;
     let people = ctx.people()?;
-    let fixed_by = links::fixed_by(&ctx.forge).unwrap_or_default();
+    let fixed_by = ctx.fixed_by();
     let dir = a.dir.join("issues");
     std::fs::create_dir_all(&dir)?;
     let style = a.dir.join("style.css");

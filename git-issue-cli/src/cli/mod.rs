@@ -158,6 +158,17 @@ impl Ctx {
         Ok(people.find(who, me.as_ref(), std::iter::empty())?)
     }
 
+    /// Issue → the merge requests that say they fix it. Links that cannot be
+    /// read are a warning naming why (the issues still show, without them).
+    pub fn fixed_by(&self) -> std::collections::BTreeMap<ItemId, Vec<ItemId>> {
+        git_issue::links::fixed_by(&self.forge).unwrap_or_else(|e| {
+            self.ui.warn(&format!(
+                "cannot read the merge requests' links to issues: {e}"
+            ));
+            Default::default()
+        })
+    }
+
     /// A library error of a change, with hints.
     pub fn explain(&self, e: Error) -> CommandError {
         let hint = match &e {

@@ -1,11 +1,9 @@
 //! The verbs that read: list, show, search.
 
-use std::collections::BTreeMap;
-
 use clap::{Args as ClapArgs, ValueEnum};
 use git_issue::model::header;
 use git_issue::store::Depth;
-use git_issue::{links, search as text_search, Issue, ItemId, State};
+use git_issue::{search as text_search, Issue, ItemId, State};
 use gitapps_cli::ui::{self, clean, clean_line};
 use gitapps_core::thread::Comment;
 use gitapps_core::{clock, People};
@@ -212,11 +210,7 @@ fn shown_headers(c: &Comment) -> Vec<String> {
 pub fn show(ctx: &Ctx, a: ShowArgs) -> CommandResult {
     let (snapshot, people, id) = ctx.find(&a.issue, Depth::Full)?;
     let issue = snapshot.get(&id).expect("found in this snapshot");
-    let fixed_by: BTreeMap<ItemId, Vec<ItemId>> = links::fixed_by(&ctx.forge).unwrap_or_else(|e| {
-        ctx.ui
-            .warn(&format!("cannot read the merge requests' links: {e}"));
-        BTreeMap::new()
-    });
+    let fixed_by = ctx.fixed_by();
     let fixes = fixed_by.get(&id).cloned().unwrap_or_default();
     if a.json {
         return Ok(ctx.ui.json(&show_json(issue, &people, &fixes))?);
