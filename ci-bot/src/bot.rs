@@ -521,7 +521,7 @@ impl Bot {
         ci: &[Fingerprint],
         maintainers: &[Fingerprint],
     ) -> Result<Claimed, Error> {
-        let committed: Committed<Claimed> = transact(&self.forge, |_, snapshot, tx| {
+        let committed: Committed<Claimed> = transact(&self.forge, &t.mr, |_, snapshot, tx| {
             let Some(mr) = snapshot.get(&t.mr) else {
                 return Ok(Claimed::Skip("the merge request is gone".to_owned()));
             };
@@ -614,7 +614,7 @@ impl Bot {
         } else {
             "ci-pass"
         };
-        let result = transact(&self.forge, |forge, snapshot, tx| {
+        let result = transact(&self.forge, &t.mr, |forge, snapshot, tx| {
             let Some(mr) = snapshot.get(&t.mr) else {
                 return Ok(Posted::Skip("the merge request is gone".to_owned()));
             };
@@ -722,14 +722,16 @@ fn fetch(forge: &Forge) -> Result<(), git_mr::Error> {
     Ok(forge.fetch().map(|_| ())?)
 }
 
-/// [`Forge::transact_at`] with every comment read. The library re-applies the
-/// change when the push lost a race (read from git's porcelain status and the
-/// hook's `gitapps: code=` line, never from translated text), for a bounded time.
+/// [`Forge::transact_on`] the merge request `mr` alone, every comment read. The
+/// library re-applies the change when the push lost a race (read from git's
+/// porcelain status and the hook's `gitapps: code=` line, never from translated
+/// text), for a bounded time.
 fn transact<T>(
     forge: &Forge,
+    mr: &MrId,
     change: impl FnMut(&Forge, &Snapshot, &mut git_mr::tx::Tx) -> git_mr::Result<T>,
 ) -> git_mr::Result<Committed<T>> {
-    let result = forge.transact_at(Depth::Full, change);
+    let result = forge.transact_on(mr, Depth::Full, &[], change);
     // The push's output is the library's; what the hook warned about (its
     // audit log repaired, say) goes to the bot's log.
     for warning in forge.take_server_warnings() {

@@ -145,6 +145,14 @@ impl Forge {
 
     pub fn from_repo(mut repo: gix::Repository, remote: &str, app: App) -> Forge {
         repo.object_cache_size_if_unset(16 * 1024 * 1024);
+        // Delta bases: data branches are many small, similar files, stored as long
+        // delta chains (by fast-import, or a repack); without a cache every read
+        // of one resolves its chain from the start (most of `git mr show`'s time).
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                64 * 1024 * 1024,
+            ))
+        });
         let dir = repo
             .workdir()
             .map(Path::to_path_buf)
@@ -342,6 +350,19 @@ impl Forge {
         }
         let cached: Cached<T> = serde_json::from_slice(&data).ok()?;
         (ObjectId::from_hex(cached.commit.as_bytes()).ok() == Some(tip)).then_some(cached.data)
+    }
+
+    /// The cache of `kind` whatever data commit it was made of, with that
+    /// commit: what an incremental reader brings up to date by tree diff.
+    pub fn cache_load_latest<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        reader_version: u32,
+    ) -> Option<(ObjectId, T)> {
+        let data = std::fs::read(self.cache_path(kind, reader_version)).ok()?;
+        let cached: Cached<T> = serde_json::from_slice(&data).ok()?;
+        let commit = ObjectId::from_hex(cached.commit.as_bytes()).ok()?;
+        Some((commit, cached.data))
     }
 
     /// Keep what the reader made of `tip` (best effort: a cache that cannot be
@@ -657,6 +678,11 @@ mod tests {
         assert_eq!(forge.cache_load::<Vec<u32>>("full", 1, a), None);
         forge.cache_store("full", 1, a, &vec![1u32, 2]);
         assert_eq!(forge.cache_load::<Vec<u32>>("full", 1, a), Some(vec![1, 2]));
+        assert_eq!(
+            forge.cache_load_latest::<Vec<u32>>("full", 1),
+            Some((a, vec![1, 2]))
+        );
+        assert_eq!(forge.cache_load_latest::<Vec<u32>>("full", 2), None);
         assert_eq!(
             forge.cache_load::<Vec<u32>>("full", 1, b),
             None,

@@ -50,6 +50,31 @@ pub fn lookup<'a>(
     me: Option<&Fingerprint>,
     spec: &str,
 ) -> Result<Lookup> {
+    let ids: Vec<&ItemId> = ids.into_iter().collect();
+    let mut authors: Vec<Fingerprint> = ids.iter().map(|id| id.author.clone()).collect();
+    authors.dedup();
+    lookup_with(&authors, people, me, spec, |author, number| {
+        Ok::<_, Error>(
+            ids.iter()
+                .filter(|id| id.number == number && author.is_none_or(|a| &id.author == a))
+                .map(|id| (*id).clone())
+                .collect(),
+        )
+    })
+}
+
+/// [`lookup`] without the list of every item: `authors` are those with
+/// items, and `numbered(author, n)` says which items have the number `n` (of
+/// `author` alone, when given). A data branch answers that by opening one
+/// author's directory for `<who>/<n>`, each author's for `<n>`: never every
+/// item's.
+pub fn lookup_with<E: From<Error>>(
+    authors: &[Fingerprint],
+    people: &People,
+    me: Option<&Fingerprint>,
+    spec: &str,
+    mut numbered: impl FnMut(Option<&Fingerprint>, u32) -> std::result::Result<Vec<ItemId>, E>,
+) -> std::result::Result<Lookup, E> {
     let (who, n) = match spec.rsplit_once('/') {
         Some((who, n)) => (Some(who), n),
         None => (None, spec),
@@ -57,16 +82,11 @@ pub fn lookup<'a>(
     let Some(number) = parse_number(n).filter(|n| *n > 0) else {
         return Ok(Lookup::BadName);
     };
-    let ids: Vec<&ItemId> = ids.into_iter().collect();
-    let with_number = ids.iter().filter(|id| id.number == number);
     let candidates: Vec<ItemId> = match who {
-        None => with_number.map(|id| (*id).clone()).collect(),
+        None => numbered(None, number)?,
         Some(who) => {
-            let author = people.find(who, me, ids.iter().map(|id| &id.author))?;
-            with_number
-                .filter(|id| id.author == author)
-                .map(|id| (*id).clone())
-                .collect()
+            let author = people.find(who, me, authors)?;
+            numbered(Some(&author), number)?
         }
     };
     match candidates.len() {
@@ -77,7 +97,8 @@ pub fn lookup<'a>(
         _ => Err(Error::Ambiguous {
             spec: spec.to_owned(),
             candidates: candidates.iter().map(|c| c.to_string()).collect(),
-        }),
+        }
+        .into()),
     }
 }
 

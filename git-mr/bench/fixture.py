@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """A git fast-import stream of a data branch with N merge requests.
 
-usage: fixture.py [N] [AUTHORS] [APP] | git fast-import --quiet
+usage: fixture.py [N] [AUTHORS] [APP] [BIG] | git fast-import --quiet
 
 50 authors by default, each merge request with a title, a target, labels both ways
 (open or closed, plus needs-review on every third), three comments (the author's
 description and two others) and a v1 revision tag pointing at a commit on main.
 With APP `issues`, the same shape on apps/issues/data for `git issue` (a title,
-no target and no tags), so that both apps are measured on the same data.
+no target and no tags), so that both apps are measured on the same data. With BIG, the first merge request
+(the first author's number 1) has BIG more comments, from every author in turn.
 """
 import sys
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
 authors_n = int(sys.argv[2]) if len(sys.argv) > 2 else 50
 app = sys.argv[3] if len(sys.argv) > 3 else "merge-reqs"
+big = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 issues = app == "issues"
 authors = ["%040X" % (0x1000 + i * 7919) for i in range(authors_n)]
 out = sys.stdout.buffer
@@ -62,6 +64,11 @@ for i in range(n):
         body = "Date: %s\nRevision: 1\n\nComment %d on merge request %d: looks %s to me.\n" % (
             ts(i + j), j, i, ["good", "odd", "fine"][j])
         files.append(("100644", blob(body), "%s/comments/%s/0" % (mr, c)))
+    if i == 0:
+        for j in range(big):
+            c = authors[j % authors_n]
+            body = "Date: %s\nRevision: 1\n\nReview comment %d: please look at line %d again.\n" % (ts(j), j, j)
+            files.append(("100644", blob(body), "%s/comments/%s/%d" % (mr, c, 1 + j // authors_n)))
     tags.append("refs/tags/apps/merge-reqs/%s/%d-v1" % (a, k))
 
 out.write(b"commit refs/heads/apps/%s/data\ncommitter B <b@x> 1700000000 +0000\ndata 5\ndata\n" % app.encode())

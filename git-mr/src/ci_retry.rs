@@ -15,6 +15,7 @@ use crate::error::GitResultExt;
 use crate::forge::Committed;
 use crate::model::header;
 use crate::people::Roles;
+use crate::store::Depth;
 use crate::{clock, layout, Error, Fingerprint, Forge, MrId, Result, State};
 
 /// The header of a result comment that lists the requests it answers:
@@ -130,7 +131,7 @@ pub fn request(forge: &Forge, id: &MrId) -> Result<Committed<Request>> {
              `maintainers` on apps/access-control"
         )));
     }
-    forge.transact(|forge, snapshot, tx| {
+    forge.transact_on(id, Depth::Summary, &[], |forge, snapshot, tx| {
         let mr = snapshot
             .get(id)
             .ok_or_else(|| Error::NoSuchMr(id.to_string()))?;

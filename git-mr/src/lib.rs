@@ -29,6 +29,7 @@ pub mod ci_retry;
 pub mod diff;
 pub mod error;
 pub mod forge;
+pub mod incremental;
 pub mod layout;
 pub mod model;
 pub mod ops;

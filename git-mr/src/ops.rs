@@ -8,7 +8,7 @@ use crate::forge::{Committed, Forge};
 use crate::layout::{self, STANDARD_LABELS};
 use crate::model::{header, Comment, Fingerprint, MergeRequest, MrId, State};
 use crate::people::{People, Roles};
-use crate::store::{Depth, Snapshot};
+use crate::store::{Depth, Names, Snapshot};
 use crate::thread::{self, Anchor};
 use crate::tx::{self, Tx};
 use crate::{diff, policy, review, Error, Result};
@@ -16,12 +16,15 @@ use gitapps_core::id::{self, Lookup};
 
 /// Find the merge request `spec` names: `<who>/<n>` or `<n>` when unique.
 pub fn resolve_mr(
-    snapshot: &Snapshot,
+    names: &Names<'_>,
     people: &People,
     me: Option<&Fingerprint>,
     spec: &str,
 ) -> Result<MrId> {
-    match id::lookup(snapshot.mrs.iter().map(|m| &m.id), people, me, spec)? {
+    let lookup = id::lookup_with(&names.authors(), people, me, spec, |author, n| {
+        names.numbered(author, n)
+    })?;
+    match lookup {
         Lookup::Found(id) => Ok(id),
         Lookup::BadName => Err(Error::BadMrName(spec.to_owned())),
         Lookup::NotFound => Err(Error::NoSuchMr(spec.to_owned())),
@@ -211,7 +214,7 @@ pub fn comment(
     if body.trim().is_empty() {
         return Err(Error::Invalid("a comment needs some text".to_owned()));
     }
-    forge.transact_at(depth, |forge, snapshot, tx| {
+    forge.transact_on(id, depth, &[], |forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         let mut headers = revision_header(Some(mr));
         if let Some(line) = line {
@@ -285,7 +288,7 @@ pub fn label(
     add: &[String],
     remove: &[String],
 ) -> Result<Committed<LabelChange>> {
-    forge.transact(|_, snapshot, tx| {
+    forge.transact_on(id, Depth::Summary, &[], |_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         tx.message = format!("git mr label {id}\n");
         plan_labels(tx, snapshot, mr, add, remove)
@@ -294,7 +297,7 @@ pub fn label(
 
 /// `git mr close`: `closed` on, `open` and `needs-review` off.
 pub fn close(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
-    forge.transact(|_, snapshot, tx| {
+    forge.transact_on(id, Depth::Summary, &[], |_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         if mr.state() != State::Open {
             return Err(Error::Invalid(format!("{id} is already {}", mr.state())));
@@ -312,7 +315,7 @@ pub fn close(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
 
 /// `git mr reopen`: `open` on, `closed` off (a merged merge request stays merged).
 pub fn reopen(forge: &Forge, id: &MrId) -> Result<Committed<LabelChange>> {
-    forge.transact(|_, snapshot, tx| {
+    forge.transact_on(id, Depth::Summary, &[], |_, snapshot, tx| {
         let mr = get(snapshot, id)?;
         match mr.state() {
             State::Merged => {
@@ -363,7 +366,7 @@ pub fn revise(
             "only the author of {id} may revise it"
         )));
     }
-    forge.transact(|forge, snapshot, tx| {
+    forge.transact_on(id, Depth::Summary, &[], |forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         if mr.state() != State::Open {
             return Err(Error::Invalid(format!("{id} is {}", mr.state())));
@@ -445,7 +448,7 @@ pub fn merge(
     let mut seen_newest: Option<u32> = None;
     // The issues' branch comes in the same fetch: a merge closes what it fixes.
     let branches = [target.to_owned(), git_issue::APP.data_branch()];
-    forge.transact_fetching(Depth::Summary, &branches, |forge, snapshot, tx| {
+    forge.transact_on(id, Depth::Summary, &branches, |forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         if mr.state() != State::Open {
             return Err(Error::Invalid(format!("{id} is {}", mr.state())));

@@ -49,7 +49,7 @@ pub fn edit(
             "an empty description: retract it with `git mr comment MR --retract me/0`".to_owned(),
         ));
     }
-    forge.transact(|forge, snapshot, tx| {
+    forge.transact_on(id, Depth::Summary, &[], |forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         let dir = layout::mr_dir(id);
         let tree = snapshot.tree;
@@ -95,7 +95,7 @@ pub fn edit_comment(
             "an edit needs some text (to take a comment back: --retract)".to_owned(),
         ));
     }
-    forge.transact_at(Depth::Full, |forge, snapshot, tx| {
+    forge.transact_on(id, Depth::Full, &[], |forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         let people = forge.people()?;
         let c = ops::find_comment(mr, &people, Some(&me), spec)?;
@@ -164,7 +164,7 @@ pub fn vote(forge: &Forge, id: &MrId, verdict: Verdict, body: &str) -> Result<Co
             "say which changes (-m MSG or -F FILE)".to_owned(),
         ));
     }
-    forge.transact(|forge, snapshot, tx| {
+    forge.transact_on(id, Depth::Summary, &[], |forge, snapshot, tx| {
         let mr = get(snapshot, id)?;
         if mr.state() != State::Open {
             return Err(Error::Invalid(format!(

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use gix::objs::FindExt;
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +24,7 @@ pub use crate::tree_reader::Warning;
 /// What the reader makes of a data commit. Caches are keyed to the data
 /// commit *and* to this (and the package version): bump it whenever the
 /// reader reads the same tree differently, or an old cache would be served.
-pub const READER_VERSION: u32 = 5;
+pub const READER_VERSION: u32 = 6;
 
 /// How much to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +61,11 @@ pub struct Snapshot {
     /// The commenters whose every comment a [`Depth::Summary`] read holds.
     #[serde(default)]
     pub comments_of: BTreeSet<Fingerprint>,
+    /// `Some`: a read of these merge requests alone ([`read_only`]), for a
+    /// command on one of them: `mrs` holds no others, and `numbers` only their
+    /// authors'. Never cached, never listed.
+    #[serde(default)]
+    pub only: Option<BTreeSet<MrId>>,
 }
 
 impl gitapps_core::DataSnapshot for Snapshot {
@@ -138,8 +144,35 @@ pub fn read_tree(
     depth: Depth,
     comments_of: &BTreeSet<Fingerprint>,
 ) -> Result<Snapshot> {
+    read_tree_of(repo, commit, depth, comments_of, None)
+}
+
+/// [`read_tree`] of the merge requests `only` alone (with the labels and
+/// settings, and their authors' numbers): what a command on one merge request
+/// reads, the same in a project of 50 or 50,000 of them. Those that do not
+/// exist are not in it.
+pub fn read_only(
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
+    depth: Depth,
+    comments_of: &BTreeSet<Fingerprint>,
+    only: &BTreeSet<MrId>,
+) -> Result<Snapshot> {
+    read_tree_of(repo, commit, depth, comments_of, Some(only))
+}
+
+fn read_tree_of(
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
+    depth: Depth,
+    comments_of: &BTreeSet<Fingerprint>,
+    only: Option<&BTreeSet<MrId>>,
+) -> Result<Snapshot> {
     let Some(commit) = commit else {
-        return Ok(Snapshot::default());
+        return Ok(Snapshot {
+            only: only.cloned(),
+            ..Snapshot::default()
+        });
     };
     let tree_id = repo.find_commit(commit).git()?.tree_id().git()?.detach();
     let mut reader = Reader {
@@ -154,6 +187,7 @@ pub fn read_tree(
             Depth::Summary => comments_of.clone(),
             Depth::Full => BTreeSet::new(),
         },
+        only: only.cloned(),
         ..Snapshot::default()
     };
     let root = reader.tree(&tree_id)?;
@@ -162,7 +196,7 @@ pub fn read_tree(
     }
     if let Some(mrs) = root.iter().find(|e| e.name == MERGE_REQS_DIR) {
         if mrs.mode.is_tree() {
-            read_merge_reqs(&mut reader, &mrs.id, &mut snapshot)?;
+            read_merge_reqs(&mut reader, &mrs.id, only, &mut snapshot)?;
         } else {
             reader.warn(MERGE_REQS_DIR, "not a directory");
         }
@@ -170,7 +204,8 @@ pub fn read_tree(
     if let Some(settings) = root.iter().find(|e| e.name == review::SETTINGS_DIR) {
         snapshot.settings = read_settings(&mut reader, settings)?;
     }
-    if depth == Depth::Full {
+    // The label index is checked against every merge request: not by a read of some.
+    if depth == Depth::Full && only.is_none() {
         if let Some(labels) = root
             .iter()
             .find(|e| e.name == LABELS_DIR && e.mode.is_tree())
@@ -185,6 +220,9 @@ pub fn read_tree(
         }
     }
     snapshot.warnings = std::mem::take(&mut reader.warnings);
+    // By path: the same whichever way the snapshot was read (an incremental
+    // update adds the warnings of what it read again).
+    snapshot.warnings.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(snapshot)
 }
 
@@ -221,9 +259,13 @@ fn read_settings(reader: &mut Reader<'_, '_>, dir: &Entry) -> Result<Option<Sett
 fn read_merge_reqs(
     reader: &mut Reader<'_, '_>,
     dir: &ObjectId,
+    only: Option<&BTreeSet<MrId>>,
     snapshot: &mut Snapshot,
 ) -> Result<()> {
     for author in reader.tree(dir)? {
+        if only.is_some_and(|only| !only.iter().any(|id| id.author.as_str() == author.name)) {
+            continue;
+        }
         let path = format!("{MERGE_REQS_DIR}/{}", author.name);
         let Some(fpr) = Fingerprint::parse(&author.name)
             .ok()
@@ -237,21 +279,27 @@ fn read_merge_reqs(
             continue;
         }
         for n in reader.tree(&author.id)? {
+            let id = parse_number(&n.name).filter(|n| *n > 0).map(|number| MrId {
+                author: fpr.clone(),
+                number,
+            });
+            if let Some(id) = &id {
+                let max = snapshot.numbers.entry(fpr.clone()).or_insert(0);
+                *max = (*max).max(id.number);
+            }
+            // A read of some merge requests says nothing of the other entries.
+            if only.is_some_and(|only| !id.as_ref().is_some_and(|id| only.contains(id))) {
+                continue;
+            }
             let path = format!("{path}/{}", n.name);
-            let Some(number) = parse_number(&n.name).filter(|n| *n > 0) else {
+            let Some(id) = id else {
                 reader.warn(path, "not a merge request number");
                 continue;
             };
-            let max = snapshot.numbers.entry(fpr.clone()).or_insert(0);
-            *max = (*max).max(number);
             if !n.mode.is_tree() {
                 reader.warn(path, "not a directory");
                 continue;
             }
-            let id = MrId {
-                author: fpr.clone(),
-                number,
-            };
             if let Some(mr) = read_mr(reader, &path, id, &n.id, snapshot)? {
                 snapshot.mrs.push(mr);
             }
@@ -368,24 +416,101 @@ pub fn summarize(full: &Snapshot, comments_of: &BTreeSet<Fingerprint>) -> Snapsh
     s
 }
 
-/// Attach the revisions (from the tags `refs/tags/apps/merge-reqs/<id>/<n>-v<k>`).
+/// The names of the merge requests on a data commit, read as a name needs
+/// them: the authors' directories (one tree), and an author's numbers when
+/// asked (one tree each). Resolving `<who>/<n>` opens two trees however many
+/// merge requests there are.
+pub struct Names<'r> {
+    repo: &'r gix::Repository,
+    authors: Vec<(Fingerprint, ObjectId)>,
+}
+
+impl<'r> Names<'r> {
+    /// The authors on the data commit `commit` (none when `None`).
+    pub fn read(repo: &'r gix::Repository, commit: Option<ObjectId>) -> Result<Names<'r>> {
+        let mut names = Names {
+            repo,
+            authors: Vec::new(),
+        };
+        let Some(commit) = commit else {
+            return Ok(names);
+        };
+        let tree = repo.find_commit(commit).git()?.tree_id().git()?.detach();
+        let mut reader = TreeReader::new(repo);
+        let Some(dir) = reader
+            .tree(&tree)?
+            .into_iter()
+            .find(|e| e.name == MERGE_REQS_DIR && e.mode.is_tree())
+        else {
+            return Ok(names);
+        };
+        names.authors = reader
+            .tree(&dir.id)?
+            .into_iter()
+            .filter(|a| a.mode.is_tree())
+            .filter_map(|a| {
+                let fpr = Fingerprint::parse(&a.name).ok()?;
+                (fpr.as_str() == a.name).then_some((fpr, a.id))
+            })
+            .collect();
+        Ok(names)
+    }
+
+    /// Those with a directory of merge requests.
+    pub fn authors(&self) -> Vec<Fingerprint> {
+        self.authors.iter().map(|(f, _)| f.clone()).collect()
+    }
+
+    /// The merge requests numbered `number` (of `author` alone, when given).
+    pub fn numbered(&self, author: Option<&Fingerprint>, number: u32) -> Result<Vec<MrId>> {
+        let name = number.to_string();
+        let mut buf = Vec::new();
+        let mut found = Vec::new();
+        for (fpr, tree) in &self.authors {
+            if author.is_some_and(|a| a != fpr) {
+                continue;
+            }
+            let tree = self.repo.objects.find_tree(tree, &mut buf).git()?;
+            if tree.bisect_entry(name.as_str().into(), true).is_some() {
+                found.push(MrId {
+                    author: fpr.clone(),
+                    number,
+                });
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Attach the revisions (from the tags `refs/tags/apps/merge-reqs/<id>/<n>-v<k>`);
+/// of a read of some merge requests, only their authors' tags are looked at.
 pub fn attach_revisions(repo: &gix::Repository, snapshot: &mut Snapshot) -> Result<()> {
     let mut revisions: HashMap<MrId, Vec<Revision>> = HashMap::new();
     let platform = repo.references().git()?;
-    let prefix = layout::REVISION_TAG_PREFIX;
-    for r in platform.prefixed(prefix).git()? {
-        let r = r.git()?;
-        let name = r.name().as_bstr().to_string();
-        let Some((id, k)) = layout::parse_revision_tag(&name) else {
-            continue;
-        };
-        let Some(target) = r.target().try_id().map(|id| id.to_owned()) else {
-            continue;
-        };
-        revisions.entry(id).or_default().push(Revision {
-            number: k,
-            commit: target,
-        });
+    let prefixes: Vec<String> = match &snapshot.only {
+        None => vec![layout::REVISION_TAG_PREFIX.to_owned()],
+        Some(only) => only
+            .iter()
+            .map(|id| format!("{}{}/", layout::REVISION_TAG_PREFIX, id.author))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    for prefix in &prefixes {
+        for r in platform.prefixed(prefix.as_str()).git()? {
+            let r = r.git()?;
+            let name = r.name().as_bstr().to_string();
+            let Some((id, k)) = layout::parse_revision_tag(&name) else {
+                continue;
+            };
+            let Some(target) = r.target().try_id().map(|id| id.to_owned()) else {
+                continue;
+            };
+            revisions.entry(id).or_default().push(Revision {
+                number: k,
+                commit: target,
+            });
+        }
     }
     for mr in &mut snapshot.mrs {
         if let Some(mut revs) = revisions.remove(&mr.id) {

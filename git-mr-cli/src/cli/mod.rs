@@ -26,12 +26,14 @@ mod vote;
 
 use git_mr::policy::Roles;
 use gitapps_core::Error as CoreError;
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use git_mr::people::People;
-use git_mr::store::{Depth, Snapshot};
+use git_mr::store::{Depth, Names, Snapshot};
 use git_mr::{Error, Fingerprint, Forge, MrId};
+use gix::ObjectId;
 
 pub use error::{CommandError, CommandResult};
 use ui::Ui;
@@ -146,7 +148,9 @@ impl Ctx {
     }
 
     /// What every verb on one merge request starts with: fetch (unless
-    /// offline), read the data branch to `depth`, resolve `spec`.
+    /// offline), resolve `spec` among the names on the data branch, read that
+    /// merge request alone to `depth` (the snapshot holds no other: a verb on
+    /// one merge request costs the same among 50 or 50,000).
     pub fn find(&self, spec: &str, depth: Depth) -> CommandResult<Found> {
         self.find_fetching(spec, depth, false)
     }
@@ -157,19 +161,39 @@ impl Ctx {
     pub fn find_fetching(&self, spec: &str, depth: Depth, target: bool) -> CommandResult<Found> {
         let mut branches = Vec::new();
         if target && !offline() {
-            let before = self.forge.snapshot(Depth::Summary).ok();
-            let people = self.forge.people().ok();
-            if let (Some(s), Some(p)) = (before, people) {
-                let me = self.forge.me().ok();
-                if let Ok(id) = git_mr::ops::resolve_mr(&s, &p, me.as_ref(), spec) {
-                    branches.extend(s.get(&id).map(|m| m.target.clone()));
-                }
-            }
+            let before = self
+                .forge
+                .data_tip()
+                .ok()
+                .flatten()
+                .and_then(|tip| self.read_one(Some(tip), spec, Depth::Summary).ok());
+            branches.extend(before.and_then(|f| Some(f.snapshot.get(&f.id)?.target.clone())));
         }
         self.refresh_with(&branches);
-        let snapshot = self.snapshot(depth)?;
+        let tip = self.forge.data_tip()?;
+        if tip.is_none() {
+            return Err(self.forge.app().no_data_branch(self.forge.remote()).into());
+        }
+        let found = self.read_one(tip, spec, depth)?;
+        for w in &found.snapshot.warnings {
+            self.ui.warn(&format!("skipped {w}"));
+        }
+        if found.snapshot.get(&found.id).is_none() {
+            // Its directory is there, but not what makes it a merge request
+            // (the warnings above say what is wrong).
+            return Err(git_mr::Error::NoSuchMr(spec.to_owned()).into());
+        }
+        Ok(found)
+    }
+
+    /// Resolve `spec` on the data commit `tip` and read that merge request.
+    fn read_one(&self, tip: Option<ObjectId>, spec: &str, depth: Depth) -> CommandResult<Found> {
         let people = self.people()?;
-        let id = self.resolve(&snapshot, &people, spec)?;
+        let names = self.forge.names_at(tip)?;
+        let id = self.resolve(&names, &people, spec)?;
+        let snapshot = self
+            .forge
+            .snapshot_of(tip, &BTreeSet::from([id.clone()]), depth)?;
         Ok(Found {
             snapshot,
             people,
@@ -177,19 +201,14 @@ impl Ctx {
         })
     }
 
-    /// Resolve an MR name; `me` needs the signing key only when used.
-    pub fn resolve(&self, snapshot: &Snapshot, people: &People, spec: &str) -> CommandResult<MrId> {
+    /// Resolve an MR name among `names`; `me` needs the signing key only when used.
+    pub fn resolve(&self, names: &Names, people: &People, spec: &str) -> CommandResult<MrId> {
         let me = if spec.starts_with("me/") {
             Some(self.forge.me()?)
         } else {
             self.forge.me().ok()
         };
-        Ok(git_mr::ops::resolve_mr(
-            snapshot,
-            people,
-            me.as_ref(),
-            spec,
-        )?)
+        Ok(git_mr::ops::resolve_mr(names, people, me.as_ref(), spec)?)
     }
 
     /// Turn a library error of a change into a user error with the right hints.

@@ -1,0 +1,156 @@
+//! `git mr comment` as the data branch grows (issue 15, "Scale").
+//!
+//! `cargo bench -p gitapps-tests --bench mr_scale`: a server with the hook, the
+//! owner's merge request, and N more merge requests by 50 other authors (titles,
+//! targets, labels, a description each, a v1 revision tag each) put on the data
+//! branch with `git fast-import`. For N = 50, 5,000 and 50,000 it times, in
+//! alternate rounds:
+//!
+//! - `git mr comment` on the owner's merge request (a fetch, a read of that
+//!   merge request, a signed push with the hook);
+//! - the floor git sets for any push to that server: a signed push of one
+//!   commit to a branch, which receives the whole ref advertisement (every
+//!   revision tag) like the comment's push and fetch do.
+//!
+//! Goal: the comment at 50,000 within 1.5x of the comment at 50.
+//! GITAPPS_BENCH_QUICK=1: 50 and 500; GITAPPS_BENCH_ROUNDS: rounds (default 9).
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use gitapps_tests::bench::{self, alternate, env_usize, median, ms, Stream};
+use gitapps_tests::{Forge, Member, Server};
+
+const AUTHORS: usize = 50;
+
+fn author(i: usize) -> String {
+    format!("{:040X}", 0x1000 + i * 7919)
+}
+
+/// `count` merge requests more (numbers from `first` per author), on the
+/// server's data branch and as revision tags on `main`.
+fn add_merge_requests(server: &Server, home: &std::path::Path, first: usize, count: usize) {
+    let rev = |r: &str| {
+        let out = server.git(&["rev-parse", r]);
+        out.stdout.trim().to_owned()
+    };
+    let data = rev("refs/heads/apps/merge-reqs/data");
+    let main = rev("refs/heads/main");
+    let mut s = Stream::default();
+    let open = s.blob(b"/labels/open");
+    let main_target = s.blob(b"main\n");
+    let mut files: Vec<(&str, usize, String)> = Vec::new();
+    let mut tags = Vec::new();
+    for i in first..first + count {
+        let a = author(i % AUTHORS);
+        let k = i / AUTHORS + 1;
+        let dir = format!("merge-reqs/{a}/{k}");
+        let title = s.blob(format!("Merge request {i}: fix the frobnicator\n").as_bytes());
+        files.push(("100644", title, format!("{dir}/title")));
+        files.push(("100644", main_target, format!("{dir}/target")));
+        files.push(("120000", open, format!("{dir}/labels/open")));
+        let link = s.blob(format!("/{dir}").as_bytes());
+        files.push(("120000", link, format!("labels/open/{a}/{k}")));
+        let body = s.blob(
+            format!("Date: 2026-11-01T10:00:00Z\nRevision: 1\n\nDescription of {i}.\n").as_bytes(),
+        );
+        files.push(("100644", body, format!("{dir}/comments/{a}/0")));
+        tags.push(format!("refs/tags/apps/merge-reqs/{a}/{k}-v1"));
+    }
+    s.commit(
+        "refs/heads/apps/merge-reqs/data",
+        Some(&data),
+        &files,
+        "bench: merge requests",
+    );
+    for t in tags {
+        writeln!(s.bytes, "reset {t}\nfrom {main}\n").expect("write");
+    }
+    bench::fast_import(server.path(), home, &s.bytes);
+    bench::check(server.command("git").args(["pack-refs", "--all"]));
+}
+
+/// A signed push of one new commit to `refs/heads/bench-floor`.
+fn floor_push(owner: &Member, round: usize) -> Duration {
+    let tree = owner.git(&["rev-parse", "HEAD^{tree}"]);
+    let parent = owner.git(&["rev-parse", "HEAD"]);
+    let commit = owner.git(&[
+        "commit-tree",
+        tree.trim(),
+        "-p",
+        parent.trim(),
+        "-m",
+        &format!("floor {round}"),
+    ]);
+    let mut cmd = owner.cmd("git", &owner.clone);
+    cmd.args([
+        "push",
+        "-q",
+        "--signed",
+        "-f",
+        "origin",
+        &format!("{}:refs/heads/bench-floor", commit.trim()),
+    ]);
+    bench::time(&mut cmd)
+}
+
+fn main() {
+    let quick = std::env::var_os("GITAPPS_BENCH_QUICK").is_some();
+    let points: &[usize] = if quick {
+        &[50, 500]
+    } else {
+        &[50, 5_000, 50_000]
+    };
+    let rounds = env_usize("GITAPPS_BENCH_ROUNDS", 9);
+    let forge = Forge::new(&["owner"], &[]);
+    forge.push_main();
+    let owner = forge.owner();
+    owner.mr(&["init"]);
+    owner.git(&["checkout", "-q", "-b", "feature"]);
+    std::fs::write(owner.clone.join("f.txt"), "f\n").expect("write");
+    owner.git(&["add", "f.txt"]);
+    owner.git(&["commit", "-q", "-m", "f"]);
+    owner.mr(&[
+        "create",
+        "-t",
+        "Busy",
+        "-m",
+        "Comment here.",
+        "--target",
+        "main",
+    ]);
+    let mr = format!("{}/1", owner.fpr);
+    let mut have = 0;
+    let mut first_comment = None;
+    println!("git mr comment on one merge request among N, {rounds} alternate rounds each");
+    for &n in points {
+        add_merge_requests(&forge.server, forge.root.path(), have, n - have);
+        have = n;
+        owner.mr(&["fetch"]);
+        owner.mr(&["comment", &mr, "-m", "warm up"]);
+        let samples = alternate(2, rounds, |which, round| match which {
+            0 => {
+                let mut cmd = owner.mr_command();
+                cmd.args(["comment", &mr, "-m", &format!("at {n}, round {round}")]);
+                bench::time(&mut cmd)
+            }
+            _ => floor_push(owner, round),
+        });
+        let (comment, floor) = (median(&samples[0]), median(&samples[1]));
+        let base = *first_comment.get_or_insert(comment);
+        println!(
+            "{n} merge requests: comment {:.1} ms, signed push of one commit {:.1} ms \
+(comment / floor {:.2}); comment / comment at {} {:.2}",
+            ms(comment),
+            ms(floor),
+            comment.as_secs_f64() / floor.as_secs_f64(),
+            points[0],
+            comment.as_secs_f64() / base.as_secs_f64(),
+        );
+    }
+    println!(
+        "goal: comment at {} within 1.5x of the comment at {}",
+        points[points.len() - 1],
+        points[0]
+    );
+}
