@@ -28,6 +28,14 @@
 #    history of 1,000 -> 100,000 commits with a commit-graph (goal: within 1.5x of
 #    no hook), and the hook against two no-op hooks (goal <= 1.05).
 #    GITAPPS_BENCH_ONLY=keys,rules,branches,ancestry,floor runs some of them.
+# 6. git mr as the data branch grows (git-mr/bench/scale.sh): 50 -> 50,000 merge
+#    requests; `git mr show` of one with 1,000 comments against
+#    `git ls-tree -r | git cat-file --batch` of its files (goal <= 2 warm, <= 3
+#    right after a new data commit), `git mr list` right after one new comment
+#    against warm (goal <= 1.5).
+# 7. `git mr comment` as the data branch grows (cargo bench -p gitapps-tests
+#    --bench mr_scale): 50 -> 50,000 merge requests, with the floor of a signed
+#    push of one commit to the same server (goal: 50,000 within 1.5x of 50).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -37,8 +45,10 @@ if [ -n "${QUICK:-}" ]; then
   export GITAPPS_BENCH_QUICK=1
   mrs=300 runs=3 writers=10
   export GITAPPS_BENCH_RECORDS=1000
+  scale_points="50 500"
 else
   mrs=5000 runs=10 writers=100
+  scale_points="50 5000 50000"
 fi
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
@@ -68,3 +78,11 @@ cargo bench --quiet -p gitapps-tests --bench verify 2>/dev/null
 echo
 echo "== the hook's growth curves (each point against the same push without the hook)"
 cargo bench --quiet -p gitapps-tests --bench scale 2>/dev/null
+
+echo
+echo "== git mr as the data branch grows (show, list)"
+RUNS="$runs" sh git-mr/bench/scale.sh target/release/git-mr $scale_points
+
+echo
+echo "== git mr comment as the data branch grows"
+cargo bench --quiet -p gitapps-tests --bench mr_scale 2>/dev/null

@@ -96,6 +96,31 @@ pub fn backoff() -> Backoff {
     Backoff::new(retry_budget(), FIRST_WAIT, MAX_WAIT)
 }
 
+/// Loose tag files past which a fetch packs the app's tags.
+const LOOSE_TAGS_TO_PACK: usize = 256;
+
+/// The files under `dir`, counted up to `limit`.
+fn count_files(dir: &Path, limit: usize) -> usize {
+    let mut count = 0;
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(e.path()),
+                Ok(_) => count += 1,
+                Err(_) => {}
+            }
+            if count >= limit {
+                return count;
+            }
+        }
+    }
+    count
+}
+
 /// How long a fetch counts as "just now" for a change (a command's own fetch;
 /// a long-running process such as ci-bot fetches again after a job).
 const FRESH_FOR: Duration = Duration::from_secs(10);
@@ -107,6 +132,15 @@ pub struct Fetched {
     pub access_control: bool,
     /// The extra branches asked for that the remote has.
     pub branches: Vec<String>,
+}
+
+/// What a fetch of this process brought, and when.
+struct Fresh {
+    when: Instant,
+    branches: Vec<String>,
+    /// The app's tags it brought: `None` all, `Some(scope)` those whose name
+    /// (after the app's tag prefix) starts with `scope`.
+    tags: Option<String>,
 }
 
 /// The result of [`Forge::transact`].
@@ -126,9 +160,9 @@ pub struct Forge {
     app: App,
     git: Git,
     me: OnceCell<Fingerprint>,
-    /// When this process last fetched, and the extra branches it fetched: a
-    /// change made right after it (within [`FRESH_FOR`]) needs no fetch of its own.
-    fresh: RefCell<Option<(Instant, Vec<String>)>>,
+    /// When this process last fetched, what: a change made right after it
+    /// (within [`FRESH_FOR`]) needs no fetch of its own.
+    fresh: RefCell<Option<Fresh>>,
     /// [`Forge::people`] as read last, and from which commit.
     people: RefCell<Option<(Option<ObjectId>, People)>>,
     /// The hook's warnings from this process's pushes, not yet taken
@@ -215,6 +249,15 @@ impl Forge {
     /// `refs/remotes/<remote>/<branch>`) in the same fetch. A branch the remote
     /// lacks is no error, and its remote-tracking ref goes.
     pub fn fetch_with(&self, branches: &[String]) -> Result<Fetched> {
+        self.fetch_scoped(branches, None)
+    }
+
+    /// [`Forge::fetch_with`], bringing of the app's tags only those whose name
+    /// (after its tag prefix) starts with `tags` (`<FPR>/<n>-v`: one merge
+    /// request's revisions), when given: the remote then lists only those
+    /// (git's protocol v2 sends the refspec's prefix), and the fetch costs the
+    /// same among 50 or 50,000 items' tags.
+    pub fn fetch_scoped(&self, branches: &[String], tags: Option<&str>) -> Result<Fetched> {
         let tracking_data = self.tracking_data_ref();
         let tracking_ac = refs::tracking_access_control_ref(&self.remote);
         let mut wanted: Vec<(String, String)> = vec![
@@ -227,7 +270,11 @@ impl Forge {
                 refs::tracking_ref(&self.remote, b),
             ));
         }
-        let tags = self.app.tag_prefix.map(|p| format!("+{p}*:{p}*"));
+        let scope = tags.unwrap_or("");
+        let tags = self
+            .app
+            .tag_prefix
+            .map(|p| format!("+{p}{scope}*:{p}{scope}*"));
         let mut present: Vec<bool> = vec![true; wanted.len()];
         // A failed fetch whose refs are all there: another fetch into this
         // repository holds a ref lock, say. Worth a few seconds of waiting.
@@ -290,14 +337,45 @@ impl Forge {
                 .map(|(b, _)| b.clone())
                 .collect(),
         };
-        *self.fresh.borrow_mut() = Some((Instant::now(), branches.to_vec()));
+        self.pack_loose_tags();
+        *self.fresh.borrow_mut() = Some(Fresh {
+            when: Instant::now(),
+            branches: branches.to_vec(),
+            tags: scope_of(tags.as_deref(), scope),
+        });
         Ok(fetched)
+    }
+
+    /// Pack the app's tags into `packed-refs` (`git pack-refs`, as `git gc`
+    /// does) once fetches have left [`LOOSE_TAGS_TO_PACK`] of them as files:
+    /// git reads every loose ref file on each fetch and push (50,000 revision
+    /// tags cost a second each), a packed file is one read. Best effort.
+    fn pack_loose_tags(&self) {
+        let Some(prefix) = self.app.tag_prefix else {
+            return;
+        };
+        let dir = self.repo.common_dir().join(prefix);
+        if count_files(&dir, LOOSE_TAGS_TO_PACK) >= LOOSE_TAGS_TO_PACK {
+            let _ = self.git.output(["pack-refs"]);
+        }
     }
 
     /// Whether this process fetched just now, with (at least) these branches.
     pub fn fetched_with(&self, branches: &[String]) -> bool {
-        self.fresh.borrow().as_ref().is_some_and(|(when, had)| {
-            when.elapsed() < FRESH_FOR && branches.iter().all(|b| had.contains(b))
+        self.fetched_scoped(branches, None)
+    }
+
+    /// [`Forge::fetched_with`], with (at least) the tags of `tags` (see
+    /// [`Forge::fetch_scoped`]; `None`: all).
+    pub fn fetched_scoped(&self, branches: &[String], tags: Option<&str>) -> bool {
+        self.fresh.borrow().as_ref().is_some_and(|f| {
+            f.when.elapsed() < FRESH_FOR
+                && branches.iter().all(|b| f.branches.contains(b))
+                && match (&f.tags, tags) {
+                    (None, _) => true,
+                    (Some(had), Some(want)) => want.starts_with(had.as_str()),
+                    (Some(_), None) => false,
+                }
         })
     }
 
@@ -563,6 +641,23 @@ impl Forge {
     pub fn transact<S, T, E>(
         &self,
         branches: &[String],
+        read: impl FnMut(ObjectId) -> Result<S, E>,
+        change: impl FnMut(&S, &mut Tx) -> Result<T, E>,
+    ) -> Result<Committed<T>, E>
+    where
+        S: DataSnapshot,
+        E: From<Error>,
+    {
+        self.transact_scoped(branches, None, read, change)
+    }
+
+    /// [`Forge::transact`], each fetch bringing of the app's tags only those
+    /// of `tags` (see [`Forge::fetch_scoped`]): a change to one item, which
+    /// reads that item's tags alone.
+    pub fn transact_scoped<S, T, E>(
+        &self,
+        branches: &[String],
+        tags: Option<&str>,
         mut read: impl FnMut(ObjectId) -> Result<S, E>,
         mut change: impl FnMut(&S, &mut Tx) -> Result<T, E>,
     ) -> Result<Committed<T>, E>
@@ -574,8 +669,8 @@ impl Forge {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            if attempt > 1 || !self.fetched_with(branches) {
-                let fetched = self.fetch_with(branches)?;
+            if attempt > 1 || !self.fetched_scoped(branches, tags) {
+                let fetched = self.fetch_scoped(branches, tags)?;
                 if !fetched.data {
                     return Err(self.app.no_data_branch(&self.remote).into());
                 }
@@ -669,6 +764,21 @@ mod tests {
     };
 
     #[test]
+    fn loose_files_are_counted_up_to_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(count_files(&dir.path().join("none"), 3), 0);
+        for (d, n) in [("a", 2), ("b/c", 2)] {
+            let sub = dir.path().join(d);
+            std::fs::create_dir_all(&sub).unwrap();
+            for i in 0..n {
+                std::fs::write(sub.join(format!("{i}-v1")), "x").unwrap();
+            }
+        }
+        assert_eq!(count_files(dir.path(), 10), 4);
+        assert_eq!(count_files(dir.path(), 3), 3);
+    }
+
+    #[test]
     fn the_cache_is_keyed_by_commit() {
         let dir = tempfile::tempdir().unwrap();
         let repo = gix::init(dir.path()).unwrap();
@@ -743,4 +853,10 @@ pub mod oid_hex {
         let hex = String::deserialize(d)?;
         ObjectId::from_hex(hex.as_bytes()).map_err(serde::de::Error::custom)
     }
+}
+
+/// The tag scope a fetch brought: `None` when it brought all (or the app has
+/// no tags: nothing to miss).
+fn scope_of(tags: Option<&str>, scope: &str) -> Option<String> {
+    tags.filter(|_| !scope.is_empty()).map(|_| scope.to_owned())
 }

@@ -172,9 +172,10 @@ impl Forge {
         self.transact_fetching(depth, &[], change)
     }
 
-    /// [`Forge::transact_at`] on the merge request `id` alone: each attempt reads
-    /// only it ([`Forge::snapshot_of`]), so that a change to one merge request
-    /// costs the same among 50 or 50,000. The closure's snapshot holds no other.
+    /// [`Forge::transact_at`] on the merge request `id` alone: each attempt
+    /// fetches its revision tags alone and reads only it ([`Forge::snapshot_of`]),
+    /// so that a change to one merge request costs the same among 50 or 50,000.
+    /// The closure's snapshot holds no other.
     pub fn transact_on<T>(
         &self,
         id: &MrId,
@@ -183,8 +184,9 @@ impl Forge {
         mut change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
     ) -> Result<Committed<T>> {
         let only = BTreeSet::from([id.clone()]);
-        self.core.transact(
+        self.core.transact_scoped(
             branches,
+            Some(&crate::layout::revision_tag_scope(id)),
             |tip| self.snapshot_of(Some(tip), &only, depth),
             |snapshot, tx| change(self, snapshot, tx),
         )

@@ -96,6 +96,13 @@ pub fn revision_tag(id: &MrId, k: u32) -> String {
     format!("{REVISION_TAG_PREFIX}{}/{}-v{k}", id.author, id.number)
 }
 
+/// What the names of `id`'s revision tags start with after
+/// [`REVISION_TAG_PREFIX`]: `<FPR>/<n>-v` (a fetch of that merge request's
+/// tags alone).
+pub fn revision_tag_scope(id: &MrId) -> String {
+    format!("{}/{}-v", id.author, id.number)
+}
+
 /// Parse a revision tag name (full ref name) into its merge request and `k`.
 pub fn parse_revision_tag(name: &str) -> Option<(MrId, u32)> {
     let rest = name.strip_prefix(REVISION_TAG_PREFIX)?;

@@ -13,7 +13,9 @@
 //!   revision tag) like the comment's push and fetch do.
 //!
 //! Goal: the comment at 50,000 within 1.5x of the comment at 50.
-//! GITAPPS_BENCH_QUICK=1: 50 and 500; GITAPPS_BENCH_ROUNDS: rounds (default 9).
+//! GITAPPS_BENCH_QUICK=1: 50 and 500; GITAPPS_BENCH_POINTS=50,5000: the points;
+//! GITAPPS_BENCH_ROUNDS: rounds (default 9); GITAPPS_BENCH_TRACE=FILE: git's
+//! GIT_TRACE2_PERF of the timed commands (the hook's processes included).
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -29,7 +31,7 @@ fn author(i: usize) -> String {
 
 /// `count` merge requests more (numbers from `first` per author), on the
 /// server's data branch and as revision tags on `main`.
-fn add_merge_requests(server: &Server, home: &std::path::Path, first: usize, count: usize) {
+fn add_merge_requests(server: &Server, first: usize, count: usize) {
     let rev = |r: &str| {
         let out = server.git(&["rev-parse", r]);
         out.stdout.trim().to_owned()
@@ -66,12 +68,37 @@ fn add_merge_requests(server: &Server, home: &std::path::Path, first: usize, cou
     for t in tags {
         writeln!(s.bytes, "reset {t}\nfrom {main}\n").expect("write");
     }
-    bench::fast_import(server.path(), home, &s.bytes);
-    bench::check(server.command("git").args(["pack-refs", "--all"]));
+    // Without hooks: this is the fixture, not a push (and the transaction hook
+    // would run twice for each of fast-import's ref updates).
+    let mut child = server
+        .command("git")
+        .args([
+            "-c",
+            "core.hooksPath=/dev/null",
+            "fast-import",
+            "--quiet",
+            "--force",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("fast-import");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&s.bytes)
+        .expect("feed fast-import");
+    assert!(child.wait().expect("wait").success(), "fast-import failed");
+    bench::check(server.command("git").args([
+        "-c",
+        "core.hooksPath=/dev/null",
+        "pack-refs",
+        "--all",
+    ]));
 }
 
 /// A signed push of one new commit to `refs/heads/bench-floor`.
-fn floor_push(owner: &Member, round: usize) -> Duration {
+fn floor_push(owner: &Member, round: usize, trace: Option<&std::ffi::OsStr>) -> Duration {
     let tree = owner.git(&["rev-parse", "HEAD^{tree}"]);
     let parent = owner.git(&["rev-parse", "HEAD"]);
     let commit = owner.git(&[
@@ -91,16 +118,24 @@ fn floor_push(owner: &Member, round: usize) -> Duration {
         "origin",
         &format!("{}:refs/heads/bench-floor", commit.trim()),
     ]);
+    if let Some(t) = trace {
+        cmd.env("GIT_TRACE2_PERF", t);
+    }
     bench::time(&mut cmd)
 }
 
 fn main() {
     let quick = std::env::var_os("GITAPPS_BENCH_QUICK").is_some();
-    let points: &[usize] = if quick {
-        &[50, 500]
-    } else {
-        &[50, 5_000, 50_000]
+    let points: Vec<usize> = match std::env::var("GITAPPS_BENCH_POINTS") {
+        Ok(list) => list
+            .split(',')
+            .map(|p| p.trim().parse().expect("GITAPPS_BENCH_POINTS: numbers"))
+            .collect(),
+        Err(_) if quick => vec![50, 500],
+        Err(_) => vec![50, 5_000, 50_000],
     };
+    // GIT_TRACE2_PERF for the timed commands (and, through git, the hook).
+    let trace = std::env::var_os("GITAPPS_BENCH_TRACE");
     let rounds = env_usize("GITAPPS_BENCH_ROUNDS", 9);
     let forge = Forge::new(&["owner"], &[]);
     forge.push_main();
@@ -123,8 +158,8 @@ fn main() {
     let mut have = 0;
     let mut first_comment = None;
     println!("git mr comment on one merge request among N, {rounds} alternate rounds each");
-    for &n in points {
-        add_merge_requests(&forge.server, forge.root.path(), have, n - have);
+    for &n in &points {
+        add_merge_requests(&forge.server, have, n - have);
         have = n;
         owner.mr(&["fetch"]);
         owner.mr(&["comment", &mr, "-m", "warm up"]);
@@ -132,9 +167,12 @@ fn main() {
             0 => {
                 let mut cmd = owner.mr_command();
                 cmd.args(["comment", &mr, "-m", &format!("at {n}, round {round}")]);
+                if let Some(t) = &trace {
+                    cmd.env("GIT_TRACE2_PERF", t);
+                }
                 bench::time(&mut cmd)
             }
-            _ => floor_push(owner, round),
+            _ => floor_push(owner, round, trace.as_deref()),
         });
         let (comment, floor) = (median(&samples[0]), median(&samples[1]));
         let base = *first_comment.get_or_insert(comment);

@@ -120,10 +120,16 @@ impl Ctx {
 
     /// [`Ctx::refresh`], these branches of the remote in the same fetch.
     pub fn refresh_with(&self, branches: &[String]) {
+        self.refresh_scoped(branches, None);
+    }
+
+    /// [`Ctx::refresh_with`], the revision tags of `tags` alone (see
+    /// [`gitapps_core::Forge::fetch_scoped`]).
+    pub fn refresh_scoped(&self, branches: &[String], tags: Option<&str>) {
         if offline() {
             return;
         }
-        if let Err(e) = self.forge.fetch_with(branches) {
+        if let Err(e) = self.forge.fetch_scoped(branches, tags) {
             self.ui.warn(&format!(
                 "could not fetch from {}: {e}",
                 self.forge.remote()
@@ -159,22 +165,33 @@ impl Ctx {
     /// the same fetch when the data as last fetched already knows the merge
     /// request (else the verb fetches it with its change).
     pub fn find_fetching(&self, spec: &str, depth: Depth, target: bool) -> CommandResult<Found> {
+        // The name as the data last fetched has it: then the fetch brings that
+        // merge request's revision tags alone (and its target, for `target`),
+        // not every merge request's.
+        let before = self.forge.data_tip().ok().flatten().filter(|_| !offline());
+        let guess = before.and_then(|tip| self.resolve_at(Some(tip), spec).ok());
         let mut branches = Vec::new();
-        if target && !offline() {
-            let before = self
-                .forge
-                .data_tip()
-                .ok()
-                .flatten()
-                .and_then(|tip| self.read_one(Some(tip), spec, Depth::Summary).ok());
-            branches.extend(before.and_then(|f| Some(f.snapshot.get(&f.id)?.target.clone())));
+        if let (true, Some(id)) = (target, &guess) {
+            let only = BTreeSet::from([id.clone()]);
+            let s = self.forge.snapshot_of(before, &only, Depth::Summary).ok();
+            branches.extend(s.and_then(|s| Some(s.get(id)?.target.clone())));
         }
-        self.refresh_with(&branches);
+        match &guess {
+            Some(id) => {
+                self.refresh_scoped(&branches, Some(&git_mr::layout::revision_tag_scope(id)))
+            }
+            None => self.refresh_with(&branches),
+        }
         let tip = self.forge.data_tip()?;
         if tip.is_none() {
             return Err(self.forge.app().no_data_branch(self.forge.remote()).into());
         }
-        let found = self.read_one(tip, spec, depth)?;
+        let mut found = self.read_one(tip, spec, depth)?;
+        if guess.is_some_and(|g| g != found.id) {
+            // The fetch changed what the name means: fetch every tag.
+            self.refresh_with(&branches);
+            found = self.read_one(self.forge.data_tip()?, spec, depth)?;
+        }
         for w in &found.snapshot.warnings {
             self.ui.warn(&format!("skipped {w}"));
         }
@@ -184,6 +201,13 @@ impl Ctx {
             return Err(git_mr::Error::NoSuchMr(spec.to_owned()).into());
         }
         Ok(found)
+    }
+
+    /// The merge request `spec` names on the data commit `tip`.
+    fn resolve_at(&self, tip: Option<ObjectId>, spec: &str) -> CommandResult<MrId> {
+        let people = self.people()?;
+        let names = self.forge.names_at(tip)?;
+        self.resolve(&names, &people, spec)
     }
 
     /// Resolve `spec` on the data commit `tip` and read that merge request.
