@@ -188,6 +188,9 @@ pub struct Ledger {
     text: String,
     /// Lines at most this old count (seconds since the epoch).
     fresh_after: u64,
+    /// The certificates (hex) of the pushes the running receive-pack
+    /// accepted ([`Ledger::ongoing`]): their lines count however old.
+    ongoing: Vec<String>,
 }
 
 impl Ledger {
@@ -226,7 +229,33 @@ impl Ledger {
             path,
             text,
             fresh_after: now.saturating_sub(window_secs),
+            ongoing: Vec::new(),
         })
+    }
+
+    /// Count the lines of the pushes that the receive-pack `receive_pack`
+    /// (which runs this process, so it is alive) accepted, however old: a
+    /// push of 10,000 refs without `--atomic` is 10,000 transactions, one
+    /// record each, and may outlast the window; its acceptance must still
+    /// explain its last ref, and its records still say what is recorded.
+    pub fn ongoing(mut self, receive_pack: u32) -> Ledger {
+        self.ongoing = self
+            .lines()
+            .filter_map(|l| match l {
+                Line::Accepted {
+                    pending: Some(p), ..
+                } if p.receive_pack == receive_pack && receive_pack != 0 => {
+                    Some(p.cert.to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        self
+    }
+
+    /// Whether a line of the push of `cert` made at `when` still counts.
+    fn counts(&self, when: u64, cert: &str) -> bool {
+        when >= self.fresh_after || self.ongoing.iter().any(|c| c == cert)
     }
 
     /// The window a push's lines are kept for: the nonce slop and a margin.
@@ -274,7 +303,7 @@ impl Ledger {
             .filter_map(|l| match l {
                 Line::Accepted {
                     pending: Some(p), ..
-                } if p.when >= self.fresh_after && !self.abandoned(&p) => Some(p),
+                } if self.counts(p.when, &p.cert.to_string()) && !self.abandoned(&p) => Some(p),
                 _ => None,
             })
             .collect()
@@ -289,7 +318,7 @@ impl Ledger {
                     when,
                     cert: c,
                     refs,
-                } if c == cert && when >= self.fresh_after => Some(refs),
+                } if c == cert && self.counts(when, c) => Some(refs),
                 _ => None,
             })
             .flatten()
@@ -320,7 +349,14 @@ impl Ledger {
     /// acceptance of a push that was abandoned (so that a killed hook or a
     /// push git refused leaves no line behind for long).
     fn stale(&self, line: &Line<'_>) -> bool {
-        line.when() < self.fresh_after
+        let cert = match line {
+            Line::Accepted {
+                pending: Some(p), ..
+            } => p.cert.to_string(),
+            Line::Recorded { cert, .. } => (*cert).to_owned(),
+            Line::Accepted { .. } => String::new(),
+        };
+        !self.counts(line.when(), &cert)
             || matches!(line, Line::Accepted { pending: Some(p), .. } if self.abandoned(p))
     }
 
@@ -399,6 +435,38 @@ mod tests {
             signed_digest(b"abc").expect("sha256"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    /// A push that outlasts the window (10,000 refs without `--atomic`, one
+    /// transaction each) is still explained, and its records still count,
+    /// for the transactions of the receive-pack that runs it; not for others.
+    #[test]
+    fn the_running_push_outlasts_the_window() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut ledger = lock(dir.path(), 100, 30);
+        let p = pending('1', "p1", 100);
+        ledger.accept(&p).expect("accept");
+        ledger
+            .recorded(100, id('1'), id('9'), &["refs/heads/a"])
+            .expect("record");
+        drop(ledger);
+        let late = 100 + 31 + 1000;
+        let ours = lock(dir.path(), late, 30).ongoing(p.receive_pack);
+        assert_eq!(ours.pending(), vec![p.clone()]);
+        assert_eq!(ours.recorded_refs(id('1')), ["refs/heads/a"]);
+        drop(ours);
+        let other = lock(dir.path(), late, 30).ongoing(p.receive_pack + 1);
+        assert!(other.pending().is_empty());
+        assert!(other.recorded_refs(id('1')).is_empty());
+        drop(other);
+        // Writing under the running push keeps its lines; another prunes them.
+        let mut ours = lock(dir.path(), late, 30).ongoing(p.receive_pack);
+        for k in 0..PRUNE_AT + 1 {
+            ours.recorded(late, id('2'), id('8'), &[&format!("refs/heads/x{k}")])
+                .expect("record");
+        }
+        assert_eq!(ours.pending(), vec![p]);
+        assert_eq!(ours.recorded_refs(id('1')), ["refs/heads/a"]);
     }
 
     #[test]

@@ -93,7 +93,8 @@ pub fn run(git_dir: &Path, state: &str, stdin: &str) -> Result<Option<ObjectId>,
         w.shared,
         unix_secs(now),
         Ledger::window(config.nonce_slop_secs),
-    )?;
+    )?
+    .ongoing(std::os::unix::process::parent_id());
     let found = if unreadable.is_empty() {
         find_push(&repo, &ledger, &updates, config.limits.cert_size)?
     } else {
