@@ -192,6 +192,24 @@ impl Forge {
         )
     }
 
+    /// [`Forge::transact`] for a new merge request of `author`: each attempt
+    /// reads no merge request, only the label names, the settings and the
+    /// numbers `author` has used ([`store::read_for_new`]), and fetches no tag.
+    pub fn transact_new<T>(
+        &self,
+        author: &Fingerprint,
+        mut change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
+    ) -> Result<Committed<T>> {
+        // No revision tag can start with this: the fetch brings none.
+        let no_tags = format!("{author}/0-v");
+        self.core.transact_scoped(
+            &[],
+            Some(&no_tags),
+            |tip| store::read_for_new(self.repo(), Some(tip), author),
+            |snapshot, tx| change(self, snapshot, tx),
+        )
+    }
+
     /// [`Forge::transact_at`], each fetch also bringing these branches of the
     /// remote (a merge's target). The first attempt fetches only when this
     /// process has not fetched them yet: a command fetches once.

@@ -142,7 +142,7 @@ pub fn create(forge: &Forge, new: &NewMergeRequest) -> Result<Committed<MrId>> {
             new.target
         )));
     }
-    forge.transact(|_, snapshot, tx| {
+    forge.transact_new(&me, |_, snapshot, tx| {
         let id = MrId {
             author: me.clone(),
             number: snapshot.next_number(&me),

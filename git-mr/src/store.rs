@@ -144,7 +144,7 @@ pub fn read_tree(
     depth: Depth,
     comments_of: &BTreeSet<Fingerprint>,
 ) -> Result<Snapshot> {
-    read_tree_of(repo, commit, depth, comments_of, None)
+    read_tree_of(repo, commit, depth, comments_of, None, None)
 }
 
 /// [`read_tree`] of the merge requests `only` alone (with the labels and
@@ -158,15 +158,36 @@ pub fn read_only(
     comments_of: &BTreeSet<Fingerprint>,
     only: &BTreeSet<MrId>,
 ) -> Result<Snapshot> {
-    read_tree_of(repo, commit, depth, comments_of, Some(only))
+    read_tree_of(repo, commit, depth, comments_of, Some(only), None)
 }
 
+/// A read of no merge request: the label names, the settings, and the
+/// numbers `author` has used (`numbers`): what a new merge request of
+/// theirs needs, the same among 50 or 50,000.
+pub fn read_for_new(
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
+    author: &Fingerprint,
+) -> Result<Snapshot> {
+    read_tree_of(
+        repo,
+        commit,
+        Depth::Summary,
+        &BTreeSet::new(),
+        Some(&BTreeSet::new()),
+        Some(author),
+    )
+}
+
+/// `only`: read these merge requests alone (`None`: all); `numbers_of`: an
+/// author whose numbers are counted besides theirs.
 fn read_tree_of(
     repo: &gix::Repository,
     commit: Option<ObjectId>,
     depth: Depth,
     comments_of: &BTreeSet<Fingerprint>,
     only: Option<&BTreeSet<MrId>>,
+    numbers_of: Option<&Fingerprint>,
 ) -> Result<Snapshot> {
     let Some(commit) = commit else {
         return Ok(Snapshot {
@@ -196,7 +217,7 @@ fn read_tree_of(
     }
     if let Some(mrs) = root.iter().find(|e| e.name == MERGE_REQS_DIR) {
         if mrs.mode.is_tree() {
-            read_merge_reqs(&mut reader, &mrs.id, only, &mut snapshot)?;
+            read_merge_reqs(&mut reader, &mrs.id, only, numbers_of, &mut snapshot)?;
         } else {
             reader.warn(MERGE_REQS_DIR, "not a directory");
         }
@@ -260,10 +281,15 @@ fn read_merge_reqs(
     reader: &mut Reader<'_, '_>,
     dir: &ObjectId,
     only: Option<&BTreeSet<MrId>>,
+    numbers_of: Option<&Fingerprint>,
     snapshot: &mut Snapshot,
 ) -> Result<()> {
     for author in reader.tree(dir)? {
-        if only.is_some_and(|only| !only.iter().any(|id| id.author.as_str() == author.name)) {
+        let wanted = |only: &BTreeSet<MrId>| {
+            numbers_of.is_some_and(|a| a.as_str() == author.name)
+                || only.iter().any(|id| id.author.as_str() == author.name)
+        };
+        if only.is_some_and(|only| !wanted(only)) {
             continue;
         }
         let path = format!("{MERGE_REQS_DIR}/{}", author.name);
@@ -762,6 +788,31 @@ mod tests {
         let t = repo.find_tree(tree).unwrap();
         assert!(t.lookup_entry_by_path("a/b").unwrap().is_none());
         assert!(t.lookup_entry_by_path("a/d").unwrap().is_some());
+    }
+
+    /// A read for a new merge request holds no merge request: the label
+    /// names, and the numbers its author used (malformed ones too).
+    #[test]
+    fn a_read_for_a_new_merge_request_counts_its_authors_numbers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let (a, b) = (fpr('A'), fpr('B'));
+        let c = commit(
+            &repo,
+            &[
+                file("labels/open/description", "open\n"),
+                file(&format!("merge-reqs/{a}/1/title"), "one\n"),
+                file(&format!("merge-reqs/{a}/4/title"), "four\n"),
+                file(&format!("merge-reqs/{b}/9/title"), "b's\n"),
+            ],
+        );
+        let s = read_for_new(&repo, Some(c), &a).unwrap();
+        assert!(s.mrs.is_empty());
+        assert!(s.label_exists("open"));
+        assert_eq!(s.next_number(&a), 5);
+        assert_eq!(s.next_number(&fpr('C')), 1);
+        assert!(s.only.as_ref().is_some_and(|o| o.is_empty()));
+        assert!(!s.numbers.contains_key(&b), "{:?}", s.numbers);
     }
 
     #[test]

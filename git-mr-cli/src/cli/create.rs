@@ -4,6 +4,7 @@ use super::ui::Draft;
 use std::path::PathBuf;
 
 use git_mr::ops::{self, NewMergeRequest};
+use git_mr::store::Depth;
 
 use super::{ui, CommandError, CommandResult, Ctx};
 
@@ -62,7 +63,15 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
     ctx.refresh_with(&branches);
     let fixes = resolve_issues(ctx, &args.fixes)?;
     check_target(ctx, &target, revision)?;
-    if let Ok(snapshot) = ctx.forge.snapshot(git_mr::store::Depth::Summary) {
+    // The label names alone (no merge request is read), before the editor opens.
+    let labels = match args.labels.is_empty() {
+        true => None,
+        false => ctx
+            .forge
+            .snapshot_of(ctx.forge.data_tip()?, &Default::default(), Depth::Summary)
+            .ok(),
+    };
+    if let Some(snapshot) = labels {
         for l in &args.labels {
             if !snapshot.label_exists(l) {
                 return Err(ctx.explain(git_mr::Error::UnknownLabel(l.clone())));
