@@ -139,22 +139,8 @@ fn main() {
     let rounds = env_usize("GITAPPS_BENCH_ROUNDS", 9);
     let forge = Forge::new(&["owner"], &[]);
     forge.push_main();
+    let mr = gitapps_tests::bench::owner_merge_request(&forge);
     let owner = forge.owner();
-    owner.mr(&["init"]);
-    owner.git(&["checkout", "-q", "-b", "feature"]);
-    std::fs::write(owner.clone.join("f.txt"), "f\n").expect("write");
-    owner.git(&["add", "f.txt"]);
-    owner.git(&["commit", "-q", "-m", "f"]);
-    owner.mr(&[
-        "create",
-        "-t",
-        "Busy",
-        "-m",
-        "Comment here.",
-        "--target",
-        "main",
-    ]);
-    let mr = format!("{}/1", owner.fpr);
     let mut have = 0;
     let mut first_comment = None;
     println!("git mr comment on one merge request among N, {rounds} alternate rounds each");

@@ -152,22 +152,8 @@ fn main() {
     let forge = Forge::new(&handles, &[]);
     forge.clone_all();
     forge.push_main();
+    let mr = gitapps_tests::bench::owner_merge_request(&forge);
     let owner = forge.owner();
-    owner.mr(&["init"]);
-    owner.git(&["checkout", "-q", "-b", "feature"]);
-    std::fs::write(owner.clone.join("f.txt"), "f\n").expect("write");
-    owner.git(&["add", "f.txt"]);
-    owner.git(&["commit", "-q", "-m", "f"]);
-    owner.mr(&[
-        "create",
-        "-t",
-        "Busy",
-        "-m",
-        "Comment here.",
-        "--target",
-        "main",
-    ]);
-    let mr = format!("{}/1", owner.fpr);
     let writers = &forge.users[1..];
     for u in writers {
         u.mr(&["fetch"]);

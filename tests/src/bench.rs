@@ -173,3 +173,25 @@ pub fn main_stream(files: usize, dirs: usize) -> Stream {
 pub fn main_file(i: usize, dirs: usize) -> String {
     format!("d{:03}/f{:05}.txt", i % dirs.max(1), i)
 }
+
+/// The owner of `forge` runs `git mr init`, pushes a branch `feature` of one
+/// commit and opens a merge request of it on `main` (after
+/// [`crate::Forge::push_main`]); its name, `<FPR>/1`.
+pub fn owner_merge_request(forge: &crate::Forge) -> String {
+    let owner = forge.owner();
+    owner.mr(&["init"]);
+    owner.git(&["checkout", "-q", "-b", "feature"]);
+    std::fs::write(owner.clone.join("f.txt"), "f\n").expect("write");
+    owner.git(&["add", "f.txt"]);
+    owner.git(&["commit", "-q", "-m", "f"]);
+    owner.mr(&[
+        "create",
+        "-t",
+        "Busy",
+        "-m",
+        "Comment here.",
+        "--target",
+        "main",
+    ]);
+    format!("{}/1", owner.fpr)
+}
