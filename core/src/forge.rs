@@ -134,13 +134,63 @@ pub struct Fetched {
     pub branches: Vec<String>,
 }
 
+/// Which of the app's tags a fetch brings (forced and pruned, within them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tags<'a> {
+    /// Every one: for reads of every item.
+    All,
+    /// Those whose name, after the app's tag prefix, starts with this
+    /// (`<FPR>/<n>-v`: one merge request's revisions). The remote then lists
+    /// only those (git's protocol v2 sends the refspec's prefix): the fetch
+    /// costs the same among 50 or 50,000 items' tags.
+    Of(&'a str),
+    /// None: for a change that reads no tag.
+    None,
+}
+
+impl Tags<'_> {
+    /// The refspec that fetches these tags of `prefix`.
+    fn refspec(self, prefix: &str) -> Option<String> {
+        match self {
+            Tags::All => Some(format!("+{prefix}*:{prefix}*")),
+            Tags::Of(scope) => Some(format!("+{prefix}{scope}*:{prefix}{scope}*")),
+            Tags::None => None,
+        }
+    }
+
+    /// Whether a fetch of `self` brought (at least) what `want` asks for.
+    fn covers(self, want: Tags<'_>) -> bool {
+        match (self, want) {
+            (_, Tags::None) | (Tags::All, _) => true,
+            (Tags::Of(had), Tags::Of(want)) => want.starts_with(had),
+            (Tags::Of(_) | Tags::None, Tags::All) | (Tags::None, Tags::Of(_)) => false,
+        }
+    }
+}
+
 /// What a fetch of this process brought, and when.
 struct Fresh {
     when: Instant,
     branches: Vec<String>,
-    /// The app's tags it brought: `None` all, `Some(scope)` those whose name
-    /// (after the app's tag prefix) starts with `scope`.
-    tags: Option<String>,
+    /// The app's tags it brought (all, for an app without tags: nothing to miss).
+    tags: Brought,
+}
+
+/// [`Tags`], owned.
+enum Brought {
+    All,
+    Of(String),
+    None,
+}
+
+impl Fresh {
+    fn tags(&self) -> Tags<'_> {
+        match &self.tags {
+            Brought::All => Tags::All,
+            Brought::Of(scope) => Tags::Of(scope),
+            Brought::None => Tags::None,
+        }
+    }
 }
 
 /// The result of [`Forge::transact`].
@@ -249,15 +299,11 @@ impl Forge {
     /// `refs/remotes/<remote>/<branch>`) in the same fetch. A branch the remote
     /// lacks is no error, and its remote-tracking ref goes.
     pub fn fetch_with(&self, branches: &[String]) -> Result<Fetched> {
-        self.fetch_scoped(branches, None)
+        self.fetch_scoped(branches, Tags::All)
     }
 
-    /// [`Forge::fetch_with`], bringing of the app's tags only those whose name
-    /// (after its tag prefix) starts with `tags` (`<FPR>/<n>-v`: one merge
-    /// request's revisions), when given: the remote then lists only those
-    /// (git's protocol v2 sends the refspec's prefix), and the fetch costs the
-    /// same among 50 or 50,000 items' tags.
-    pub fn fetch_scoped(&self, branches: &[String], tags: Option<&str>) -> Result<Fetched> {
+    /// [`Forge::fetch_with`], bringing these of the app's tags ([`Tags`]).
+    pub fn fetch_scoped(&self, branches: &[String], tags: Tags<'_>) -> Result<Fetched> {
         let tracking_data = self.tracking_data_ref();
         let tracking_ac = refs::tracking_access_control_ref(&self.remote);
         let mut wanted: Vec<(String, String)> = vec![
@@ -270,11 +316,7 @@ impl Forge {
                 refs::tracking_ref(&self.remote, b),
             ));
         }
-        let scope = tags.unwrap_or("");
-        let tags = self
-            .app
-            .tag_prefix
-            .map(|p| format!("+{p}{scope}*:{p}{scope}*"));
+        let tag_spec = self.app.tag_prefix.and_then(|p| tags.refspec(p));
         let mut present: Vec<bool> = vec![true; wanted.len()];
         // A failed fetch whose refs are all there: another fetch into this
         // repository holds a ref lock, say. Worth a few seconds of waiting.
@@ -286,7 +328,7 @@ impl Forge {
                 .filter(|(_, here)| **here)
                 .map(|((from, to), _)| format!("+{from}:{to}"))
                 .collect();
-            specs.extend(tags.clone());
+            specs.extend(tag_spec.clone());
             let done = self.git.fetch(&self.remote, &specs)?;
             if done.success {
                 break;
@@ -341,7 +383,11 @@ impl Forge {
         *self.fresh.borrow_mut() = Some(Fresh {
             when: Instant::now(),
             branches: branches.to_vec(),
-            tags: scope_of(tags.as_deref(), scope),
+            tags: match (self.app.tag_prefix, tags) {
+                (None, _) | (_, Tags::All) => Brought::All,
+                (Some(_), Tags::Of(scope)) => Brought::Of(scope.to_owned()),
+                (Some(_), Tags::None) => Brought::None,
+            },
         });
         Ok(fetched)
     }
@@ -362,20 +408,15 @@ impl Forge {
 
     /// Whether this process fetched just now, with (at least) these branches.
     pub fn fetched_with(&self, branches: &[String]) -> bool {
-        self.fetched_scoped(branches, None)
+        self.fetched_scoped(branches, Tags::All)
     }
 
-    /// [`Forge::fetched_with`], with (at least) the tags of `tags` (see
-    /// [`Forge::fetch_scoped`]; `None`: all).
-    pub fn fetched_scoped(&self, branches: &[String], tags: Option<&str>) -> bool {
+    /// [`Forge::fetched_with`], with (at least) the tags `tags`.
+    pub fn fetched_scoped(&self, branches: &[String], tags: Tags<'_>) -> bool {
         self.fresh.borrow().as_ref().is_some_and(|f| {
             f.when.elapsed() < FRESH_FOR
                 && branches.iter().all(|b| f.branches.contains(b))
-                && match (&f.tags, tags) {
-                    (None, _) => true,
-                    (Some(had), Some(want)) => want.starts_with(had.as_str()),
-                    (Some(_), None) => false,
-                }
+                && f.tags().covers(tags)
         })
     }
 
@@ -648,16 +689,15 @@ impl Forge {
         S: DataSnapshot,
         E: From<Error>,
     {
-        self.transact_scoped(branches, None, read, change)
+        self.transact_scoped(branches, Tags::All, read, change)
     }
 
-    /// [`Forge::transact`], each fetch bringing of the app's tags only those
-    /// of `tags` (see [`Forge::fetch_scoped`]): a change to one item, which
-    /// reads that item's tags alone.
+    /// [`Forge::transact`], each fetch bringing these of the app's tags
+    /// ([`Tags`]): a change to one item reads that item's tags alone.
     pub fn transact_scoped<S, T, E>(
         &self,
         branches: &[String],
-        tags: Option<&str>,
+        tags: Tags<'_>,
         mut read: impl FnMut(ObjectId) -> Result<S, E>,
         mut change: impl FnMut(&S, &mut Tx) -> Result<T, E>,
     ) -> Result<Committed<T>, E>
@@ -764,6 +804,20 @@ mod tests {
     };
 
     #[test]
+    fn a_fetch_covers_the_tags_it_brought() {
+        let one = Tags::Of("AB/1-v");
+        assert!(Tags::All.covers(one) && Tags::All.covers(Tags::None));
+        assert!(one.covers(one) && one.covers(Tags::None));
+        assert!(!one.covers(Tags::Of("AB/2-v")) && !one.covers(Tags::All));
+        assert!(!Tags::None.covers(one) && Tags::None.covers(Tags::None));
+        assert_eq!(Tags::None.refspec("refs/tags/x/"), None);
+        assert_eq!(
+            one.refspec("refs/tags/x/").as_deref(),
+            Some("+refs/tags/x/AB/1-v*:refs/tags/x/AB/1-v*")
+        );
+    }
+
+    #[test]
     fn loose_files_are_counted_up_to_the_limit() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(count_files(&dir.path().join("none"), 3), 0);
@@ -853,10 +907,4 @@ pub mod oid_hex {
         let hex = String::deserialize(d)?;
         ObjectId::from_hex(hex.as_bytes()).map_err(serde::de::Error::custom)
     }
-}
-
-/// The tag scope a fetch brought: `None` when it brought all (or the app has
-/// no tags: nothing to miss).
-fn scope_of(tags: Option<&str>, scope: &str) -> Option<String> {
-    tags.filter(|_| !scope.is_empty()).map(|_| scope.to_owned())
 }

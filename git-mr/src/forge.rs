@@ -8,7 +8,7 @@ use std::path::Path;
 
 use gix::ObjectId;
 
-pub use gitapps_core::forge::{backoff, Committed, Fetched, RETRY_BUDGET};
+pub use gitapps_core::forge::{backoff, Committed, Fetched, Tags, RETRY_BUDGET};
 
 use crate::incremental;
 use crate::layout::APP;
@@ -186,7 +186,7 @@ impl Forge {
         let only = BTreeSet::from([id.clone()]);
         self.core.transact_scoped(
             branches,
-            Some(&crate::layout::revision_tag_scope(id)),
+            Tags::Of(&crate::layout::revision_tag_scope(id)),
             |tip| self.snapshot_of(Some(tip), &only, depth),
             |snapshot, tx| change(self, snapshot, tx),
         )
@@ -200,11 +200,9 @@ impl Forge {
         author: &Fingerprint,
         mut change: impl FnMut(&Forge, &Snapshot, &mut Tx) -> Result<T>,
     ) -> Result<Committed<T>> {
-        // No revision tag can start with this: the fetch brings none.
-        let no_tags = format!("{author}/0-v");
         self.core.transact_scoped(
             &[],
-            Some(&no_tags),
+            Tags::None,
             |tip| store::read_for_new(self.repo(), Some(tip), author),
             |snapshot, tx| change(self, snapshot, tx),
         )

@@ -30,6 +30,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use git_mr::forge::Tags;
 use git_mr::people::People;
 use git_mr::store::{Depth, Names, Snapshot};
 use git_mr::{Error, Fingerprint, Forge, MrId};
@@ -120,12 +121,11 @@ impl Ctx {
 
     /// [`Ctx::refresh`], these branches of the remote in the same fetch.
     pub fn refresh_with(&self, branches: &[String]) {
-        self.refresh_scoped(branches, None);
+        self.refresh_scoped(branches, Tags::All);
     }
 
-    /// [`Ctx::refresh_with`], the revision tags of `tags` alone (see
-    /// [`gitapps_core::Forge::fetch_scoped`]).
-    pub fn refresh_scoped(&self, branches: &[String], tags: Option<&str>) {
+    /// [`Ctx::refresh_with`], these of the revision tags ([`Tags`]).
+    pub fn refresh_scoped(&self, branches: &[String], tags: Tags<'_>) {
         if offline() {
             return;
         }
@@ -178,7 +178,7 @@ impl Ctx {
         }
         match &guess {
             Some(id) => {
-                self.refresh_scoped(&branches, Some(&git_mr::layout::revision_tag_scope(id)))
+                self.refresh_scoped(&branches, Tags::Of(&git_mr::layout::revision_tag_scope(id)))
             }
             None => self.refresh_with(&branches),
         }
@@ -212,9 +212,8 @@ impl Ctx {
 
     /// Resolve `spec` on the data commit `tip` and read that merge request.
     fn read_one(&self, tip: Option<ObjectId>, spec: &str, depth: Depth) -> CommandResult<Found> {
+        let id = self.resolve_at(tip, spec)?;
         let people = self.people()?;
-        let names = self.forge.names_at(tip)?;
-        let id = self.resolve(&names, &people, spec)?;
         let snapshot = self
             .forge
             .snapshot_of(tip, &BTreeSet::from([id.clone()]), depth)?;
