@@ -38,6 +38,7 @@
 //! [`PRUNE_AT`] older ones. Rewriting or removing files on every push cost
 //! milliseconds here (freeing disk blocks), hence the bulk.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -97,30 +98,41 @@ impl Pending {
     }
 }
 
-enum Line<'a> {
+/// A line of the ledger, parsed once when the ledger is locked.
+enum Line {
     /// Accepted by pre-receive. `pending` is `None` on lines of older
     /// versions (four fields; one before replays were keyed on the payload).
     Accepted {
         when: u64,
-        signed: Option<&'a str>,
+        signed: Option<String>,
         pending: Option<Pending>,
     },
     Recorded {
         when: u64,
-        cert: &'a str,
-        refs: Vec<&'a str>,
+        cert: String,
+        refs: Vec<String>,
     },
 }
 
-impl Line<'_> {
+impl Line {
     fn when(&self) -> u64 {
         match self {
             Line::Accepted { when, .. } | Line::Recorded { when, .. } => *when,
         }
     }
+
+    fn cert(&self) -> Option<String> {
+        match self {
+            Line::Accepted {
+                pending: Some(p), ..
+            } => Some(p.cert.to_string()),
+            Line::Recorded { cert, .. } => Some(cert.clone()),
+            Line::Accepted { .. } => None,
+        }
+    }
 }
 
-fn parse(line: &str) -> Option<Line<'_>> {
+fn parse(line: &str) -> Option<Line> {
     let mut parts = line.split(' ');
     let when = parts.next()?.parse().ok()?;
     let cert = parts.next()?;
@@ -129,8 +141,8 @@ fn parse(line: &str) -> Option<Line<'_>> {
         let _record = parts.next()?;
         return Some(Line::Recorded {
             when,
-            cert,
-            refs: parts.collect(),
+            cert: cert.to_owned(),
+            refs: parts.map(str::to_owned).collect(),
         });
     }
     let signed = parts.next();
@@ -153,17 +165,35 @@ fn parse(line: &str) -> Option<Line<'_>> {
     };
     Some(Line::Accepted {
         when,
-        signed,
+        signed: signed.map(str::to_owned),
         pending,
     })
 }
 
-/// Whether process `pid` exists (of any user: a group-shared server's
-/// pushes run as many).
+/// Which processes exist (of any user: a group-shared server's pushes run
+/// as many), asked of `/proc` once per process id.
 /// Where `/proc` is not mounted, every process counts as alive: the line
 /// stays for the window, as it did before.
-fn process_alive(pid: u32) -> bool {
-    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
+#[derive(Default)]
+struct Processes {
+    proc_mounted: std::cell::OnceCell<bool>,
+    alive: std::cell::RefCell<HashMap<u32, bool>>,
+}
+
+impl Processes {
+    fn alive(&self, pid: u32) -> bool {
+        if !*self
+            .proc_mounted
+            .get_or_init(|| Path::new("/proc/self").exists())
+        {
+            return true;
+        }
+        *self
+            .alive
+            .borrow_mut()
+            .entry(pid)
+            .or_insert_with(|| Path::new(&format!("/proc/{pid}")).exists())
+    }
 }
 
 /// The ledger's key for a certificate: the SHA-256 of its payload (the
@@ -182,15 +212,24 @@ pub fn signed_digest(payload: &[u8]) -> Result<String, HookError> {
 }
 
 /// The ledger, locked for as long as this lives.
+///
+/// Its lines are parsed once, and the records indexed by certificate, so
+/// that every question costs one pass or less: a push of 10,000 refs
+/// without `--atomic` is 10,000 transactions, each of which reads a ledger
+/// of up to 10,000 lines.
 pub struct Ledger {
     file: std::fs::File,
     path: PathBuf,
-    text: String,
+    /// The lines as read (and appended): (text, what it says, if readable).
+    lines: Vec<(String, Option<Line>)>,
+    /// For each certificate (hex), the indexes of its `recorded` lines.
+    records: HashMap<String, Vec<usize>>,
     /// Lines at most this old count (seconds since the epoch).
     fresh_after: u64,
     /// The certificates (hex) of the pushes the running receive-pack
     /// accepted ([`Ledger::ongoing`]): their lines count however old.
-    ongoing: Vec<String>,
+    ongoing: HashSet<String>,
+    processes: Processes,
 }
 
 impl Ledger {
@@ -224,13 +263,30 @@ impl Ledger {
         let mut text = String::new();
         file.read_to_string(&mut text)
             .io(format!("reading {}", path.display()))?;
-        Ok(Ledger {
+        let mut ledger = Ledger {
             file,
             path,
-            text,
+            lines: Vec::new(),
+            records: HashMap::new(),
             fresh_after: now.saturating_sub(window_secs),
-            ongoing: Vec::new(),
-        })
+            ongoing: HashSet::new(),
+            processes: Processes::default(),
+        };
+        for line in text.lines() {
+            ledger.push_line(line.to_owned());
+        }
+        Ok(ledger)
+    }
+
+    fn push_line(&mut self, text: String) {
+        let line = parse(&text);
+        if let Some(Line::Recorded { cert, .. }) = &line {
+            self.records
+                .entry(cert.clone())
+                .or_default()
+                .push(self.lines.len());
+        }
+        self.lines.push((text, line));
     }
 
     /// Count the lines of the pushes that the receive-pack `receive_pack`
@@ -240,7 +296,7 @@ impl Ledger {
     /// explain its last ref, and its records still say what is recorded.
     pub fn ongoing(mut self, receive_pack: u32) -> Ledger {
         self.ongoing = self
-            .lines()
+            .parsed()
             .filter_map(|l| match l {
                 Line::Accepted {
                     pending: Some(p), ..
@@ -255,7 +311,7 @@ impl Ledger {
 
     /// Whether a line of the push of `cert` made at `when` still counts.
     fn counts(&self, when: u64, cert: &str) -> bool {
-        when >= self.fresh_after || self.ongoing.iter().any(|c| c == cert)
+        when >= self.fresh_after || self.ongoing.contains(cert)
     }
 
     /// The window a push's lines are kept for: the nonce slop and a margin.
@@ -263,8 +319,8 @@ impl Ledger {
         slop_secs + MARGIN_SECS
     }
 
-    fn lines(&self) -> impl Iterator<Item = Line<'_>> {
-        self.text.lines().filter_map(parse)
+    fn parsed(&self) -> impl Iterator<Item = &Line> {
+        self.lines.iter().filter_map(|(_, l)| l.as_ref())
     }
 
     /// Whether a certificate whose payload has the digest `signed` was
@@ -273,15 +329,15 @@ impl Ledger {
     /// receive-pack is gone without a record was never applied (git applies
     /// nothing unrecorded): it is no replay to send its certificate again.
     pub fn seen(&self, signed: &str) -> bool {
-        self.lines().any(|l| match l {
+        self.parsed().any(|l| match l {
             Line::Accepted {
                 when,
                 signed: s,
                 pending,
             } => {
-                s == Some(signed)
-                    && when >= self.fresh_after
-                    && !pending.is_some_and(|p| self.abandoned(&p))
+                s.as_deref() == Some(signed)
+                    && *when >= self.fresh_after
+                    && !pending.as_ref().is_some_and(|p| self.abandoned(p))
             }
             Line::Recorded { .. } => false,
         })
@@ -292,18 +348,45 @@ impl Ledger {
     /// or done after git refused the push).
     fn abandoned(&self, p: &Pending) -> bool {
         p.receive_pack != 0
-            && !process_alive(p.receive_pack)
-            && self.recorded_refs(p.cert).is_empty()
+            && !self.processes.alive(p.receive_pack)
+            && !self.any_records(&p.cert.to_string())
+    }
+
+    /// The refs of the `recorded` lines of `cert` that count.
+    fn records_of(&self, cert: &str) -> impl Iterator<Item = &String> + '_ {
+        let ongoing = self.ongoing.contains(cert);
+        self.records
+            .get(cert)
+            .into_iter()
+            .flatten()
+            .filter_map(move |&i| match &self.lines[i].1 {
+                Some(Line::Recorded { when, refs, .. }) if ongoing || *when >= self.fresh_after => {
+                    Some(refs)
+                }
+                _ => None,
+            })
+            .flatten()
+    }
+
+    fn any_records(&self, cert: &str) -> bool {
+        self.records_of(cert).next().is_some()
+    }
+
+    /// Whether any record within the window names certificate `cert`.
+    pub fn has_records(&self, cert: ObjectId) -> bool {
+        self.any_records(&cert.to_string())
     }
 
     /// The pushes accepted within the window and not abandoned, oldest
     /// first.
     pub fn pending(&self) -> Vec<Pending> {
-        self.lines()
+        self.parsed()
             .filter_map(|l| match l {
                 Line::Accepted {
                     pending: Some(p), ..
-                } if self.counts(p.when, &p.cert.to_string()) && !self.abandoned(&p) => Some(p),
+                } if self.counts(p.when, &p.cert.to_string()) && !self.abandoned(p) => {
+                    Some(p.clone())
+                }
                 _ => None,
             })
             .collect()
@@ -311,18 +394,13 @@ impl Ledger {
 
     /// The refs recorded within the window for certificate `cert`.
     pub fn recorded_refs(&self, cert: ObjectId) -> Vec<String> {
-        let cert = cert.to_string();
-        self.lines()
-            .filter_map(|l| match l {
-                Line::Recorded {
-                    when,
-                    cert: c,
-                    refs,
-                } if c == cert && self.counts(when, c) => Some(refs),
-                _ => None,
-            })
-            .flatten()
-            .map(str::to_owned)
+        self.records_of(&cert.to_string()).cloned().collect()
+    }
+
+    /// [`Ledger::recorded_refs`], as a set to look refs up in.
+    pub fn recorded_ref_set(&self, cert: ObjectId) -> HashSet<&str> {
+        self.records_of(&cert.to_string())
+            .map(String::as_str)
             .collect()
     }
 
@@ -345,46 +423,55 @@ impl Ledger {
         ))
     }
 
-    /// Whether a line is of no more use: older than the window, or the
-    /// acceptance of a push that was abandoned (so that a killed hook or a
-    /// push git refused leaves no line behind for long).
-    fn stale(&self, line: &Line<'_>) -> bool {
-        let cert = match line {
-            Line::Accepted {
-                pending: Some(p), ..
-            } => p.cert.to_string(),
-            Line::Recorded { cert, .. } => (*cert).to_owned(),
-            Line::Accepted { .. } => String::new(),
+    /// Whether a line is of no more use: unreadable, older than the window,
+    /// or the acceptance of a push that was abandoned (so that a killed hook
+    /// or a push git refused leaves no line behind for long).
+    fn stale(&self, line: Option<&Line>) -> bool {
+        let Some(line) = line else {
+            return true;
         };
+        let cert = line.cert().unwrap_or_default();
         !self.counts(line.when(), &cert)
             || matches!(line, Line::Accepted { pending: Some(p), .. } if self.abandoned(p))
     }
 
     fn append(&mut self, entry: String) -> Result<(), HookError> {
-        let stale = self.lines().filter(|l| self.stale(l)).count();
-        let abandoned = self
-            .lines()
-            .any(|l| l.when() >= self.fresh_after && self.stale(&l));
+        let mut stale = 0;
+        let mut abandoned = false;
+        for (_, line) in &self.lines {
+            if line.is_some() && self.stale(line.as_ref()) {
+                stale += 1;
+                abandoned |= line.as_ref().is_some_and(|l| l.when() >= self.fresh_after);
+            }
+        }
         if stale >= PRUNE_AT || abandoned {
-            let mut kept: String = self
-                .text
-                .lines()
-                .filter(|line| parse(line).is_some_and(|l| !self.stale(&l)))
-                .flat_map(|line| [line, "\n"])
+            let keep: Vec<bool> = self
+                .lines
+                .iter()
+                .map(|(_, line)| !self.stale(line.as_ref()))
                 .collect();
-            kept.push_str(&entry);
+            let kept: Vec<String> = std::mem::take(&mut self.lines)
+                .into_iter()
+                .zip(keep)
+                .filter_map(|((text, _), keep)| keep.then_some(text))
+                .collect();
+            let mut text: String = kept.iter().flat_map(|l| [l.as_str(), "\n"]).collect();
+            text.push_str(&entry);
             // In append mode, writing after truncating starts the file anew.
             self.file
                 .set_len(0)
-                .and_then(|()| self.file.write_all(kept.as_bytes()))
+                .and_then(|()| self.file.write_all(text.as_bytes()))
                 .io(format!("rewriting {}", self.path.display()))?;
-            self.text = kept;
+            self.records.clear();
+            for line in kept {
+                self.push_line(line);
+            }
         } else {
             self.file
                 .write_all(entry.as_bytes())
                 .io(format!("writing {}", self.path.display()))?;
-            self.text.push_str(&entry);
         }
+        self.push_line(entry.trim_end_matches('\n').to_owned());
         Ok(())
     }
 }

@@ -112,7 +112,7 @@ pub fn run(git_dir: &Path, state: &str, stdin: &str) -> Result<Option<ObjectId>,
     };
     let cert = PushCertificate::parse(&cert_bytes)
         .map_err(|e| HookError::Protocol(format!("the certificate {}: {e}", pending.cert)))?;
-    let first = ledger.recorded_refs(pending.cert).is_empty();
+    let first = !ledger.has_records(pending.cert);
 
     // What the record says the push was judged by: what pre-receive used,
     // unless the policy or the settings changed since (then judge again).
@@ -208,10 +208,10 @@ fn find_push(
         let Ok(cert) = PushCertificate::parse(&bytes) else {
             continue;
         };
-        let recorded = ledger.recorded_refs(pending.cert);
+        let recorded = ledger.recorded_ref_set(pending.cert);
         let fits = updates
             .iter()
-            .all(|u| cert.commands.contains(u) && !recorded.contains(&u.name));
+            .all(|u| cert.commands.contains(u) && !recorded.contains(u.name.as_str()));
         if fits {
             return Ok(Some((pending, bytes)));
         }
