@@ -17,6 +17,14 @@ use gix::ObjectId;
 use crate::error::{GitContext, HookError};
 use crate::fsmode::Shared;
 
+/// Set the modification time of the loose object `file` to now, if it
+/// exists and this process may; whether it did.
+fn freshen(file: &std::path::Path) -> bool {
+    std::fs::File::open(file)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .is_ok()
+}
+
 /// The identity of commits the server writes.
 pub fn server_signature() -> gix::actor::Signature {
     gix::actor::Signature {
@@ -49,6 +57,16 @@ impl<'r> Writer<'r> {
             .git("hashing an object")?;
         let hex = id.to_hex().to_string();
         let fan_out = self.objects.join(&hex[..2]);
+        let file = fan_out.join(&hex[2..]);
+        // Most of a record's objects exist already (the pusher, the
+        // settings, the keys: the same as the last record's), and making a
+        // file is the dearest thing a push's record does. As git does, an
+        // object that exists loose is freshened instead (so that a gc
+        // pruning old unreachable objects keeps it), and written again only
+        // when that fails (a file of another member of a shared group).
+        if freshen(&file) {
+            return Ok(id);
+        }
         // Made here with the shared permissions, before gix makes it
         // with the umask's.
         self.shared.create_dir_all(&fan_out)?;
@@ -56,7 +74,6 @@ impl<'r> Writer<'r> {
             .objects
             .write_buf(kind, data)
             .git(format!("writing object {id}"))?;
-        let file = fan_out.join(&hex[2..]);
         if self.shared != Shared::Umask && file.exists() {
             self.shared.apply(&file)?;
         }
@@ -187,5 +204,38 @@ impl<'r> Writer<'r> {
             )
             .git(format!("updating {refname}"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An object that exists loose is not written again but freshened, as
+    /// git does, so that a gc pruning old unreachable objects between the
+    /// write and the ref that makes it reachable keeps it.
+    #[test]
+    fn an_existing_loose_object_is_freshened_not_rewritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = gix::init_bare(dir.path()).expect("init");
+        let w = Writer::new(&repo);
+        let id = w.blob(b"hello\n").expect("write");
+        let hex = id.to_hex().to_string();
+        let file = dir.path().join("objects").join(&hex[..2]).join(&hex[2..]);
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        std::fs::File::open(&file)
+            .and_then(|f| f.set_modified(old))
+            .expect("age the object");
+        let inode = |p: &std::path::Path| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(p).expect("stat").ino()
+        };
+        let before = inode(&file);
+        assert_eq!(w.blob(b"hello\n").expect("write again"), id);
+        let meta = std::fs::metadata(&file).expect("stat");
+        assert!(meta.modified().expect("mtime") > old, "freshened");
+        assert_eq!(inode(&file), before, "the same file, not a new one");
+        let found = repo.find_object(id).expect("readable");
+        assert_eq!(&*found.data, b"hello\n");
     }
 }
