@@ -10,7 +10,10 @@
 //!   merge request, a signed push with the hook);
 //! - the floor git sets for any push to that server: a signed push of one
 //!   commit to a branch, which receives the whole ref advertisement (every
-//!   revision tag) like the comment's push and fetch do.
+//!   revision tag) like the comment's push and fetch do;
+//! - git's own cost of the comment's push: a signed push of one commit that
+//!   adds one comment file on the data branch (made with plumbing, untimed),
+//!   whose server side also walks the data branch's tree.
 //!
 //! Goal: the comment at 50,000 within 1.5x of the comment at 50.
 //! GITAPPS_BENCH_QUICK=1: 50 and 500; GITAPPS_BENCH_POINTS=50,5000: the points;
@@ -124,6 +127,69 @@ fn floor_push(owner: &Member, round: usize, trace: Option<&std::ffi::OsStr>) -> 
     bench::time(&mut cmd)
 }
 
+/// git's own cost of a comment's push: a signed push of one commit that
+/// adds one comment file to the owner's merge request on the data branch.
+/// The commit is made with plumbing, untimed; the push is timed. Its server
+/// side walks the data branch's tree (receive-pack's connectivity check
+/// marks every tree of the old tip uninteresting), as the comment's does.
+fn data_floor_push(
+    owner: &Member,
+    mr: &str,
+    seq: usize,
+    trace: Option<&std::ffi::OsStr>,
+) -> Duration {
+    owner.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/heads/apps/merge-reqs/data:refs/bench/data",
+    ]);
+    let file = owner.clone.join(".git").join("bench-comment");
+    std::fs::write(
+        &file,
+        format!("Date: 2026-11-30T12:00:00Z\nRevision: 1\n\nfloor {seq}\n"),
+    )
+    .expect("write the comment");
+    let blob = owner.git(&["hash-object", "-w", &file.to_string_lossy()]);
+    let index = owner.clone.join(".git").join("bench-index");
+    let (who, n) = mr.split_once('/').expect("<who>/<n>");
+    let path = format!("merge-reqs/{who}/{n}/comments/{who}/{}", 1_000_000 + seq);
+    let with_index = |args: &[&str]| {
+        let mut cmd = owner.cmd("git", &owner.clone);
+        cmd.env("GIT_INDEX_FILE", &index).args(args);
+        let out = bench::check(&mut cmd);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    with_index(&["read-tree", "refs/bench/data"]);
+    with_index(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{},{path}", blob.trim()),
+    ]);
+    let tree = with_index(&["write-tree"]);
+    let commit = owner.git(&[
+        "commit-tree",
+        &tree,
+        "-p",
+        "refs/bench/data",
+        "-m",
+        &format!("floor {seq}"),
+    ]);
+    let mut cmd = owner.cmd("git", &owner.clone);
+    cmd.args([
+        "push",
+        "-q",
+        "--signed",
+        "origin",
+        &format!("{}:refs/heads/apps/merge-reqs/data", commit.trim()),
+    ]);
+    if let Some(t) = trace {
+        cmd.env("GIT_TRACE2_PERF", t);
+    }
+    bench::time(&mut cmd)
+}
+
 fn main() {
     let quick = std::env::var_os("GITAPPS_BENCH_QUICK").is_some();
     let points: Vec<usize> = match std::env::var("GITAPPS_BENCH_POINTS") {
@@ -142,14 +208,14 @@ fn main() {
     let mr = gitapps_tests::bench::owner_merge_request(&forge);
     let owner = forge.owner();
     let mut have = 0;
-    let mut first_comment = None;
+    let mut first = None;
     println!("git mr comment on one merge request among N, {rounds} alternate rounds each");
     for &n in &points {
         add_merge_requests(&forge.server, have, n - have);
         have = n;
         owner.mr(&["fetch"]);
         owner.mr(&["comment", &mr, "-m", "warm up"]);
-        let samples = alternate(2, rounds, |which, round| match which {
+        let samples = alternate(3, rounds, |which, round| match which {
             0 => {
                 let mut cmd = owner.mr_command();
                 cmd.args(["comment", &mr, "-m", &format!("at {n}, round {round}")]);
@@ -158,18 +224,25 @@ fn main() {
                 }
                 bench::time(&mut cmd)
             }
-            _ => floor_push(owner, round, trace.as_deref()),
+            1 => floor_push(owner, round, trace.as_deref()),
+            _ => data_floor_push(owner, &mr, n * 100 + round, trace.as_deref()),
         });
-        let (comment, floor) = (median(&samples[0]), median(&samples[1]));
-        let base = *first_comment.get_or_insert(comment);
+        let [comment, floor, data_floor] = [0, 1, 2].map(|i| median(&samples[i]));
+        let (base, data_base) = *first.get_or_insert((comment, data_floor));
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         println!(
             "{n} merge requests: comment {:.1} ms, signed push of one commit {:.1} ms \
-(comment / floor {:.2}); comment / comment at {} {:.2}",
+(comment / floor {:.2}), signed push of one comment file on the data branch {:.1} ms \
+(comment / that {:.2}); comment / comment at {} {:.2}, data-branch push / the same at {} {:.2}",
             ms(comment),
             ms(floor),
-            comment.as_secs_f64() / floor.as_secs_f64(),
+            ratio(comment, floor),
+            ms(data_floor),
+            ratio(comment, data_floor),
             points[0],
-            comment.as_secs_f64() / base.as_secs_f64(),
+            ratio(comment, base),
+            points[0],
+            ratio(data_floor, data_base),
         );
     }
     println!(
