@@ -53,6 +53,7 @@ pub mod push;
 pub mod refs;
 pub mod register;
 pub mod setup;
+pub mod testing;
 pub mod thread;
 pub mod tree_reader;
 pub mod tx;

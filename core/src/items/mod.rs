@@ -87,6 +87,25 @@ pub trait Item {
     }
 }
 
+/// Implement [`Item`] for a struct whose fields `id`, `labels` and
+/// `comments` are what the trait asks: every app's item is such a struct.
+#[macro_export]
+macro_rules! impl_item {
+    ($item:ty) => {
+        impl $crate::items::Item for $item {
+            fn id(&self) -> &$crate::ItemId {
+                &self.id
+            }
+            fn labels(&self) -> &[String] {
+                &self.labels
+            }
+            fn comments(&self) -> &[$crate::thread::Comment] {
+                &self.comments
+            }
+        }
+    };
+}
+
 /// The item `id` among `items`, sorted by id (as every snapshot keeps them).
 pub fn find<'a, I: Item>(items: &'a [I], id: &ItemId) -> Option<&'a I> {
     items

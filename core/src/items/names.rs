@@ -111,39 +111,13 @@ pub fn resolve(
 mod tests {
     use super::*;
     use crate::identity::Person;
-    use crate::tx::{write_commit, write_tree, TreeEdit};
+    use crate::testing::{self, file, fpr, item as id};
     use crate::Error;
-
-    fn fpr(c: char) -> Fingerprint {
-        Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
-    }
-
-    fn id(c: char, number: u32) -> ItemId {
-        ItemId {
-            author: fpr(c),
-            number,
-        }
-    }
 
     /// A data commit holding these files.
     fn commit(repo: &gix::Repository, files: &[String]) -> ObjectId {
-        let edits: Vec<TreeEdit> = files
-            .iter()
-            .map(|path| TreeEdit::File {
-                path: path.clone(),
-                data: b"x\n".to_vec(),
-            })
-            .collect();
-        let tree = write_tree(repo, None, &edits).unwrap();
-        let sig = gix::actor::Signature {
-            name: "t".into(),
-            email: "t@example.org".into(),
-            time: gix::date::Time {
-                seconds: 0,
-                offset: 0,
-            },
-        };
-        write_commit(repo, tree, &[], "test", sig).unwrap()
+        let edits: Vec<_> = files.iter().map(|path| file(path.clone(), "x\n")).collect();
+        testing::commit(repo, None, &edits).unwrap()
     }
 
     fn person(name: &str) -> Person {

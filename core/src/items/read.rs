@@ -270,8 +270,8 @@ pub fn first_line(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{self, file, fpr, link};
     use crate::thread::Comment;
-    use crate::tx::{write_commit, write_tree, TreeEdit};
 
     const KIND: Kind = Kind {
         dir: "things",
@@ -288,21 +288,7 @@ mod tests {
         colour: Option<String>,
     }
 
-    impl Item for Thing {
-        fn id(&self) -> &ItemId {
-            &self.id
-        }
-        fn labels(&self) -> &[String] {
-            &self.labels
-        }
-        fn comments(&self) -> &[Comment] {
-            &self.comments
-        }
-    }
-
-    fn fpr(c: char) -> Fingerprint {
-        Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
-    }
+    crate::impl_item!(Thing);
 
     fn read<'r>(
         repo: &'r gix::Repository,
@@ -344,12 +330,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let repo = gix::init_bare(dir.path()).unwrap();
         let (a, b) = (fpr('A'), fpr('B'));
-        let file = |path: String, data: &str| TreeEdit::File {
-            path,
-            data: data.as_bytes().to_vec(),
-        };
         let edits = vec![
-            file("labels/open/description".into(), "open\n"),
+            file("labels/open/description", "open\n"),
             file(format!("things/{a}/1/title"), "One\n"),
             file(format!("things/{a}/1/colour"), "red\n"),
             file(
@@ -358,29 +340,14 @@ mod tests {
             ),
             file(format!("things/{a}/1/comments/{b}/4"), "no date\n"),
             file(format!("things/{a}/1/stray"), "x\n"),
-            TreeEdit::Symlink {
-                path: format!("things/{a}/1/labels/open"),
-                target: "/labels/open".into(),
-            },
-            TreeEdit::Symlink {
-                path: format!("labels/open/{a}/1"),
-                target: format!("/things/{a}/1"),
-            },
+            link(format!("things/{a}/1/labels/open"), "/labels/open"),
+            link(format!("labels/open/{a}/1"), format!("/things/{a}/1")),
             file(format!("things/{a}/3/comments/{a}/0"), "no title\n"),
             file(format!("things/{a}/x/title"), "not a number\n"),
             file(format!("things/{b}/7/title"), "B's\n"),
-            file("things/lower/1/title".into(), "not a user\n"),
+            file("things/lower/1/title", "not a user\n"),
         ];
-        let tree = write_tree(&repo, None, &edits).unwrap();
-        let sig = gix::actor::Signature {
-            name: "t".into(),
-            email: "t@example.org".into(),
-            time: gix::date::Time {
-                seconds: 0,
-                offset: 0,
-            },
-        };
-        let commit = write_commit(&repo, tree, &[], "test", sig).unwrap();
+        let commit = testing::commit(&repo, None, &edits).unwrap();
 
         let mut all = read(&repo, commit, &Selection::all());
         let ids: Vec<String> = all.items.iter().map(|t| t.id.to_string()).collect();

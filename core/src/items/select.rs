@@ -69,13 +69,7 @@ impl Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(c: char, number: u32) -> ItemId {
-        ItemId {
-            author: Fingerprint::parse(&c.to_string().repeat(40)).unwrap(),
-            number,
-        }
-    }
+    use crate::testing::item as id;
 
     #[test]
     fn a_selection_opens_its_authors_and_reads_its_items() {
