@@ -500,6 +500,45 @@ fn hostile_data_is_shown_harmless_and_malformed_files_are_skipped() {
     assert_eq!(mine[0]["index"], 1, "{json}");
 }
 
+/// A verb on one issue reads that one alone: another issue's malformed data
+/// is neither read nor warned about, by `show` or by a change; `list` reads
+/// them all and says what it skipped. Its directory still takes its name.
+#[test]
+fn a_verb_on_one_issue_reads_no_other() {
+    let forge = project();
+    let (alice, carol) = (forge.user("alice"), forge.user("carol"));
+    alice.issue(&["create", "-t", "Fine", "-m", "ok"]);
+    let c = &carol.fpr;
+    let stray = format!("issues/{c}/1");
+    // Carol's issue 1, by hand: a comment without a date, and no title.
+    push_by_hand(
+        &forge,
+        carol,
+        &[(
+            format!("{stray}/comments/{c}/0"),
+            Some("no headers here".to_owned()),
+        )],
+    )
+    .assert_ok();
+    let shown = alice.issue_out(&["show", "alice/1", "--json"]);
+    shown.assert_ok();
+    assert!(!shown.stderr.contains(&stray), "{shown}");
+    let commented = alice.issue_out(&["comment", "alice/1", "-m", "still fine"]);
+    commented.assert_ok();
+    assert!(!commented.stderr.contains(&stray), "{commented}");
+    let listed = alice.issue_out(&["list", "--state", "all"]);
+    listed.assert_ok();
+    assert!(
+        listed.stderr.contains(&format!("skipped {stray}/title")),
+        "{listed}"
+    );
+    // `1` could be Alice's or Carol's (whose issue cannot be read): ambiguous.
+    let err = alice.issue_fails(&["show", "1"]);
+    assert!(err.contains("could mean more than one"), "{err}");
+    let err = alice.issue_fails(&["show", &format!("{}/1", &c[..8])]);
+    assert!(err.contains("no issue"), "{err}");
+}
+
 #[test]
 fn help_completions_and_manual_pages() {
     let forge = Forge::new(&["owner"], &[("GITAPPS_NOW", NOW)]);
