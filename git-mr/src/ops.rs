@@ -605,7 +605,10 @@ fn close_fixed(
         }
         return Ok((closed, open));
     };
-    let issues = git_issue::store::read(forge.repo(), Some(tip), git_issue::store::Depth::Summary)
+    // The issues it fixes alone, not every issue.
+    let fixed: std::collections::BTreeSet<MrId> = mr.fixes.iter().cloned().collect();
+    let summary = git_issue::store::Depth::Summary;
+    let issues = git_issue::store::read_only(forge.repo(), Some(tip), summary, &fixed)
         .map_err(issue_error)?;
     let mut changes = Tx::default();
     for fixed in &mr.fixes {
