@@ -441,11 +441,19 @@ fn a_merge_closes_the_issues_it_fixes_in_the_same_push() {
     assert_eq!(json(bob, &["show", "alice/1", "--json"])["state"], "open");
 }
 
+/// The project with Alice's issue 1, "Fine".
+fn with_alices_issue() -> Forge {
+    let forge = project();
+    forge
+        .user("alice")
+        .issue(&["create", "-t", "Fine", "-m", "ok"]);
+    forge
+}
+
 #[test]
 fn hostile_data_is_shown_harmless_and_malformed_files_are_skipped() {
-    let forge = project();
+    let forge = with_alices_issue();
     let (alice, carol) = (forge.user("alice"), forge.user("carol"));
-    alice.issue(&["create", "-t", "Fine", "-m", "ok"]);
     let c = &carol.fpr;
     let a = &alice.fpr;
     // Carol's own issue, by hand: a title with terminal escapes and a bidi
@@ -505,9 +513,8 @@ fn hostile_data_is_shown_harmless_and_malformed_files_are_skipped() {
 /// them all and says what it skipped. Its directory still takes its name.
 #[test]
 fn a_verb_on_one_issue_reads_no_other() {
-    let forge = project();
+    let forge = with_alices_issue();
     let (alice, carol) = (forge.user("alice"), forge.user("carol"));
-    alice.issue(&["create", "-t", "Fine", "-m", "ok"]);
     let c = &carol.fpr;
     let stray = format!("issues/{c}/1");
     // Carol's issue 1, by hand: a comment without a date, and no title.

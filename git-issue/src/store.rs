@@ -124,34 +124,25 @@ fn read_selected(
     depth: Depth,
     selection: &Selection,
 ) -> Result<Snapshot> {
-    let Some(commit) = commit else {
-        return Ok(Snapshot {
-            only: selection.only.clone(),
-            ..Snapshot::default()
-        });
-    };
     let full = depth == Depth::Full;
-    let mut data = read_data(
-        repo,
-        commit,
-        &KIND,
-        selection,
-        full,
-        |reader, counters, at| read_issue(reader, counters, at, full),
-    )?;
+    let read = |reader: &mut TreeReader<'_>, counters: &mut Counters, at: At<'_>| {
+        read_issue(reader, counters, at, full)
+    };
+    let mut data = read_data(repo, commit, &KIND, selection, full, read)?;
+    // The tracker keeps nothing else at the root: anything there is a mistake.
     for e in &data.root {
         if e.name != ISSUES_DIR && e.name != label::LABELS_DIR {
             data.reader.warn(e.name.clone(), "unexpected entry");
         }
     }
     Ok(Snapshot {
-        commit: Some(commit.to_string()),
-        tree: Some(data.tree),
+        commit: data.commit.map(|c| c.to_string()),
+        tree: data.tree,
         warnings: data.warnings(),
         issues: data.items,
         labels: data.labels,
         counters: data.counters,
-        only: selection.only.clone(),
+        only: data.only,
     })
 }
 

@@ -154,12 +154,6 @@ fn read_selected(
     comments_of: &BTreeSet<Fingerprint>,
     selection: &Selection,
 ) -> Result<Snapshot> {
-    let Some(commit) = commit else {
-        return Ok(Snapshot {
-            only: selection.only.clone(),
-            ..Snapshot::default()
-        });
-    };
     let full = depth == Depth::Full;
     let mut data = read_data(
         repo,
@@ -174,18 +168,18 @@ fn read_selected(
         None => None,
     };
     Ok(Snapshot {
-        commit: Some(commit),
-        tree: Some(data.tree),
+        commit: data.commit,
+        tree: data.tree,
         warnings: data.warnings(),
+        settings,
+        comments_of: match depth {
+            Depth::Summary if data.commit.is_some() => comments_of.clone(),
+            _ => BTreeSet::new(),
+        },
         mrs: data.items,
         labels: data.labels,
         counters: data.counters,
-        settings,
-        comments_of: match depth {
-            Depth::Summary => comments_of.clone(),
-            Depth::Full => BTreeSet::new(),
-        },
-        only: selection.only.clone(),
+        only: data.only,
     })
 }
 
@@ -346,26 +340,26 @@ mod tests {
         let edits = vec![
             file("labels/open/description", "open\n"),
             file("labels/bug/description", ""),
-            file(&format!("{mr}/title"), "Fix it\n"),
-            file(&format!("{mr}/target"), "main\n"),
-            link(&format!("{mr}/labels/open"), "/labels/open"),
-            link(&format!("{mr}/labels/bug"), "/labels/bug"),
-            link(&format!("{mr}/labels/gone"), "/labels/gone"),
-            link(&format!("labels/open/{a}/1"), &format!("/{mr}")),
-            link(&format!("labels/open/{a}/7"), &format!("/merge-reqs/{a}/7")),
+            file(format!("{mr}/title"), "Fix it\n"),
+            file(format!("{mr}/target"), "main\n"),
+            link(format!("{mr}/labels/open"), "/labels/open"),
+            link(format!("{mr}/labels/bug"), "/labels/bug"),
+            link(format!("{mr}/labels/gone"), "/labels/gone"),
+            link(format!("labels/open/{a}/1"), format!("/{mr}")),
+            link(format!("labels/open/{a}/7"), format!("/merge-reqs/{a}/7")),
             file(
-                &format!("{mr}/comments/{a}/0"),
+                format!("{mr}/comments/{a}/0"),
                 "Date: 2026-11-26T11:00:00Z\nRevision: 1\n\nThe description.\n",
             ),
             file(
-                &format!("{mr}/comments/{b}/0"),
+                format!("{mr}/comments/{b}/0"),
                 "Date: 2026-11-26T10:00:00Z\nRevision: 1\n\nEarlier.\n",
             ),
-            file(&format!("{mr}/comments/{b}/1"), "Revision: 1\n\nno date\n"),
-            file(&format!("merge-reqs/{a}/two/title"), "x\n"),
-            file(&format!("merge-reqs/{b}/3/target"), "main\n"),
+            file(format!("{mr}/comments/{b}/1"), "Revision: 1\n\nno date\n"),
+            file(format!("merge-reqs/{a}/two/title"), "x\n"),
+            file(format!("merge-reqs/{b}/3/target"), "main\n"),
             // A CI bot's claim is no malformed data.
-            file(&format!("{mr}/ci/v1/claim-1"), "Bot: x\n"),
+            file(format!("{mr}/ci/v1/claim-1"), "Bot: x\n"),
         ];
         let c = commit(&repo, &edits);
         let s = read(&repo, Some(c), Depth::Full).unwrap();
@@ -412,43 +406,43 @@ mod tests {
         let mr = format!("merge-reqs/{a}/1");
         let d = "Date: 2026-11-26T11:00:00Z\n";
         let edits = vec![
-            file(&format!("{mr}/title"), "Old title\n"),
-            file(&format!("{mr}/target"), "main\n"),
+            file(format!("{mr}/title"), "Old title\n"),
+            file(format!("{mr}/target"), "main\n"),
             file(
-                &format!("{mr}/comments/{a}/0"),
+                format!("{mr}/comments/{a}/0"),
                 &format!("{d}Revision: 1\n\nfirst\n"),
             ),
             file(
-                &format!("{mr}/comments/{b}/0"),
+                format!("{mr}/comments/{b}/0"),
                 &format!("{d}Revision: 1\n\nb says\n"),
             ),
             file(
-                &format!("{mr}/comments/{c}/0"),
+                format!("{mr}/comments/{c}/0"),
                 &format!("{d}Revision: 1\nCI-Status: pass\n\nok\n"),
             ),
             file(
-                &format!("{mr}/edits/{a}/title/1"),
+                format!("{mr}/edits/{a}/title/1"),
                 &format!("{d}\nNew title\n"),
             ),
-            file(&format!("{mr}/edits/{a}/0/1"), &format!("{d}\nsecond\n")),
-            file(&format!("{mr}/edits/{a}/0/2"), &format!("{d}\nthird\n")),
+            file(format!("{mr}/edits/{a}/0/1"), &format!("{d}\nsecond\n")),
+            file(format!("{mr}/edits/{a}/0/2"), &format!("{d}\nthird\n")),
             file(
-                &format!("{mr}/edits/{b}/0/1"),
+                format!("{mr}/edits/{b}/0/1"),
                 &format!("{d}Retracted: yes\n\n"),
             ),
             // Not there, not the author's, not a version: warned about and skipped.
-            file(&format!("{mr}/edits/{b}/7/1"), &format!("{d}\nghost\n")),
+            file(format!("{mr}/edits/{b}/7/1"), &format!("{d}\nghost\n")),
             file(
-                &format!("{mr}/edits/{b}/title/1"),
+                format!("{mr}/edits/{b}/title/1"),
                 &format!("{d}\nHijacked\n"),
             ),
-            file(&format!("{mr}/edits/{a}/0/x"), &format!("{d}\nx\n")),
+            file(format!("{mr}/edits/{a}/0/x"), &format!("{d}\nx\n")),
             file(
-                &format!("{mr}/votes/{b}/0"),
+                format!("{mr}/votes/{b}/0"),
                 &format!("{d}Revision: 1\nVote: approve\n\n"),
             ),
             file(
-                &format!("{mr}/votes/{b}/1"),
+                format!("{mr}/votes/{b}/1"),
                 &format!("{d}Revision: 1\nVote: maybe\n\n"),
             ),
             file(
@@ -540,9 +534,9 @@ mod tests {
             &repo,
             &[
                 file("labels/open/description", "open\n"),
-                file(&format!("merge-reqs/{a}/1/title"), "one\n"),
-                file(&format!("merge-reqs/{a}/4/title"), "four\n"),
-                file(&format!("merge-reqs/{b}/9/title"), "b's\n"),
+                file(format!("merge-reqs/{a}/1/title"), "one\n"),
+                file(format!("merge-reqs/{a}/4/title"), "four\n"),
+                file(format!("merge-reqs/{b}/9/title"), "b's\n"),
             ],
         );
         let s = read_for_new(&repo, Some(c), &a).unwrap();

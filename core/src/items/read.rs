@@ -23,8 +23,11 @@ pub const TITLE: &str = "title";
 /// from `root` with `reader`, then takes the [`Data::warnings`].
 pub struct Data<'r, I> {
     pub reader: TreeReader<'r>,
-    pub commit: ObjectId,
-    pub tree: ObjectId,
+    /// The data commit (`None`: no data branch, nothing read).
+    pub commit: Option<ObjectId>,
+    pub tree: Option<ObjectId>,
+    /// The selection's `only`: the snapshot's marker of a partial read.
+    pub only: Option<BTreeSet<ItemId>>,
     /// The root's entries.
     pub root: Vec<Entry>,
     /// Label names and their descriptions.
@@ -62,12 +65,12 @@ pub struct At<'a> {
 }
 
 /// Read the label names and the items of `selection` on the data commit
-/// `commit`; `read_item` reads one item's directory (with [`read_item`]). A
+/// `commit` (nothing when `None`); `read_item` reads one item's directory (with [`read_item`]). A
 /// `full` read of every item also checks the label index against them (a
 /// read of some cannot: the index names the others).
 pub fn read_data<'r, I, E>(
     repo: &'r gix::Repository,
-    commit: ObjectId,
+    commit: Option<ObjectId>,
     kind: &Kind,
     selection: &Selection,
     full: bool,
@@ -77,9 +80,12 @@ where
     I: Item,
     E: From<Error>,
 {
-    let tree = commit_tree(repo, commit)?;
     let mut reader = TreeReader::new(repo);
-    let root = reader.tree(&tree)?;
+    let tree = commit.map(|c| commit_tree(repo, c)).transpose()?;
+    let root = match &tree {
+        Some(tree) => reader.tree(tree)?,
+        None => Vec::new(),
+    };
     let mut labels = BTreeMap::new();
     if let Some(dir) = root.iter().find(|e| e.name == LABELS_DIR) {
         labels = label::read_names(&mut reader, dir)?;
@@ -114,6 +120,7 @@ where
         reader,
         commit,
         tree,
+        only: selection.only.clone(),
         root,
         labels,
         items,
@@ -298,7 +305,7 @@ mod tests {
         let nobody = BTreeSet::new();
         read_data(
             repo,
-            commit,
+            Some(commit),
             &KIND,
             selection,
             true,
@@ -330,18 +337,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let repo = gix::init_bare(dir.path()).unwrap();
         let (a, b) = (fpr('A'), fpr('B'));
+        let one = format!("things/{a}/1");
+        let description = "Date: 2026-11-26T11:00:00Z\n\nThe description.\n";
         let edits = vec![
+            link(format!("{one}/labels/open"), "/labels/open"),
+            link(format!("labels/open/{a}/1"), format!("/{one}")),
             file("labels/open/description", "open\n"),
-            file(format!("things/{a}/1/title"), "One\n"),
-            file(format!("things/{a}/1/colour"), "red\n"),
-            file(
-                format!("things/{a}/1/comments/{a}/0"),
-                "Date: 2026-11-26T11:00:00Z\n\nThe description.\n",
-            ),
-            file(format!("things/{a}/1/comments/{b}/4"), "no date\n"),
-            file(format!("things/{a}/1/stray"), "x\n"),
-            link(format!("things/{a}/1/labels/open"), "/labels/open"),
-            link(format!("labels/open/{a}/1"), format!("/things/{a}/1")),
+            file(format!("{one}/title"), "One\n"),
+            file(format!("{one}/colour"), "red\n"),
+            file(format!("{one}/comments/{a}/0"), description),
+            file(format!("{one}/comments/{b}/4"), "no date\n"),
+            file(format!("{one}/stray"), "x\n"),
             file(format!("things/{a}/3/comments/{a}/0"), "no title\n"),
             file(format!("things/{a}/x/title"), "not a number\n"),
             file(format!("things/{b}/7/title"), "B's\n"),
@@ -399,5 +405,16 @@ mod tests {
         assert!(new.items.is_empty() && new.warnings().is_empty());
         assert_eq!(new.counters.next_number(&a), 4);
         assert_eq!(KIND.a_noun(), "an item");
+        let nothing = read_data(
+            &repo,
+            None,
+            &KIND,
+            &Selection::for_new(&a),
+            false,
+            |_, _, _| Ok::<Option<Thing>, Error>(None),
+        )
+        .unwrap();
+        assert!(nothing.commit.is_none() && nothing.items.is_empty());
+        assert_eq!(nothing.only, Some(BTreeSet::new()), "marked partial");
     }
 }
