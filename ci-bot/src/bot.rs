@@ -1,5 +1,6 @@
 //! The bot: its clone, its identity, and one pass over the merge requests.
 
+use git_mr::Item;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};

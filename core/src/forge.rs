@@ -69,6 +69,13 @@ pub trait DataSnapshot {
     /// The tree of the data commit the snapshot was read from (`None`: no data
     /// branch yet).
     fn tree(&self) -> Option<ObjectId>;
+
+    /// Whether it holds some items alone (a verb on one item, a new item:
+    /// [`crate::items::Selection`]): such a snapshot is never cached
+    /// ([`Forge::cache_snapshot`]), for it is not what the commit holds.
+    fn is_partial(&self) -> bool {
+        false
+    }
 }
 
 /// How long a change is tried again when the data branch keeps moving under it
@@ -509,6 +516,21 @@ impl Forge {
         }
     }
 
+    /// [`Forge::cache_store`] of a snapshot, unless it is partial
+    /// ([`DataSnapshot::is_partial`]): a later read of the same commit would
+    /// take it for every item.
+    pub fn cache_snapshot<S: DataSnapshot + Serialize>(
+        &self,
+        kind: &str,
+        reader_version: u32,
+        tip: ObjectId,
+        snapshot: &S,
+    ) {
+        if !snapshot.is_partial() {
+            self.cache_store(kind, reader_version, tip, snapshot);
+        }
+    }
+
     /// Users and the app's groups from `apps/access-control` as last fetched
     /// (read once per commit of it: every snapshot may ask).
     pub fn people(&self) -> Result<People> {
@@ -830,6 +852,34 @@ mod tests {
         }
         assert_eq!(count_files(dir.path(), 10), 4);
         assert_eq!(count_files(dir.path(), 3), 3);
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Read {
+        partial: bool,
+    }
+
+    impl DataSnapshot for Read {
+        fn tree(&self) -> Option<ObjectId> {
+            None
+        }
+        fn is_partial(&self) -> bool {
+            self.partial
+        }
+    }
+
+    #[test]
+    fn a_partial_snapshot_is_never_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let forge = Forge::from_repo(gix::init(dir.path()).unwrap(), "origin", APP);
+        let tip = ObjectId::from_hex(b"0123456789012345678901234567890123456789").unwrap();
+        forge.cache_snapshot("summary", 1, tip, &Read { partial: true });
+        assert_eq!(forge.cache_load::<Read>("summary", 1, tip), None);
+        forge.cache_snapshot("summary", 1, tip, &Read { partial: false });
+        assert_eq!(
+            forge.cache_load::<Read>("summary", 1, tip),
+            Some(Read { partial: false })
+        );
     }
 
     #[test]

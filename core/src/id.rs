@@ -105,13 +105,7 @@ pub fn lookup_with<E: From<Error>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(c: char, number: u32) -> ItemId {
-        ItemId {
-            author: Fingerprint::parse(&c.to_string().repeat(40)).unwrap(),
-            number,
-        }
-    }
+    use crate::testing::item as id;
 
     #[test]
     fn numbers_alone_must_be_unique() {

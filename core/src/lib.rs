@@ -28,7 +28,9 @@
 //! * [`thread`]: comments (the one file format), replies, edits, line anchors, votes.
 //! * [`label`]: two-way label links, reserved names, existence by description.
 //! * [`claim`]: claims with leases (ci-bot).
-//! * [`id`]: `<FPR>/<n>` names of items and their lookup.
+//! * [`id`]: `<FPR>/<n>` names of items and their lookup; [`items`]: items on
+//!   a data branch, resolved through the authors' directories and read one
+//!   by one or all (the readers' shared walk, selection and counters).
 //! * [`register`]: one's own key onto `apps/access-control`.
 //! * [`clock`]: the clock (`GITAPPS_NOW` for tests).
 //!
@@ -43,6 +45,7 @@ pub mod forge;
 pub mod git;
 pub mod id;
 pub mod identity;
+pub mod items;
 pub mod label;
 pub mod link;
 pub mod policy;
@@ -50,6 +53,7 @@ pub mod push;
 pub mod refs;
 pub mod register;
 pub mod setup;
+pub mod testing;
 pub mod thread;
 pub mod tree_reader;
 pub mod tx;

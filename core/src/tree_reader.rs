@@ -32,6 +32,11 @@ pub struct Entry {
     pub id: ObjectId,
 }
 
+/// The tree of the commit `commit`.
+pub fn commit_tree(repo: &gix::Repository, commit: ObjectId) -> Result<ObjectId> {
+    Ok(repo.find_commit(commit).git()?.tree_id().git()?.detach())
+}
+
 /// The directory `dir` (a `/`-separated path) of the tree `tree`: `None` when
 /// either is missing or `dir` is no directory. A tree id that is not in the
 /// repository is an error, never an empty directory.

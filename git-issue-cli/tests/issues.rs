@@ -441,11 +441,19 @@ fn a_merge_closes_the_issues_it_fixes_in_the_same_push() {
     assert_eq!(json(bob, &["show", "alice/1", "--json"])["state"], "open");
 }
 
+/// The project with Alice's issue 1, "Fine".
+fn with_alices_issue() -> Forge {
+    let forge = project();
+    forge
+        .user("alice")
+        .issue(&["create", "-t", "Fine", "-m", "ok"]);
+    forge
+}
+
 #[test]
 fn hostile_data_is_shown_harmless_and_malformed_files_are_skipped() {
-    let forge = project();
+    let forge = with_alices_issue();
     let (alice, carol) = (forge.user("alice"), forge.user("carol"));
-    alice.issue(&["create", "-t", "Fine", "-m", "ok"]);
     let c = &carol.fpr;
     let a = &alice.fpr;
     // Carol's own issue, by hand: a title with terminal escapes and a bidi
@@ -498,6 +506,44 @@ fn hostile_data_is_shown_harmless_and_malformed_files_are_skipped() {
         .collect();
     assert_eq!(mine.len(), 1, "{json}");
     assert_eq!(mine[0]["index"], 1, "{json}");
+}
+
+/// A verb on one issue reads that one alone: another issue's malformed data
+/// is neither read nor warned about, by `show` or by a change; `list` reads
+/// them all and says what it skipped. Its directory still takes its name.
+#[test]
+fn a_verb_on_one_issue_reads_no_other() {
+    let forge = with_alices_issue();
+    let (alice, carol) = (forge.user("alice"), forge.user("carol"));
+    let c = &carol.fpr;
+    let stray = format!("issues/{c}/1");
+    // Carol's issue 1, by hand: a comment without a date, and no title.
+    push_by_hand(
+        &forge,
+        carol,
+        &[(
+            format!("{stray}/comments/{c}/0"),
+            Some("no headers here".to_owned()),
+        )],
+    )
+    .assert_ok();
+    let shown = alice.issue_out(&["show", "alice/1", "--json"]);
+    shown.assert_ok();
+    assert!(!shown.stderr.contains(&stray), "{shown}");
+    let commented = alice.issue_out(&["comment", "alice/1", "-m", "still fine"]);
+    commented.assert_ok();
+    assert!(!commented.stderr.contains(&stray), "{commented}");
+    let listed = alice.issue_out(&["list", "--state", "all"]);
+    listed.assert_ok();
+    assert!(
+        listed.stderr.contains(&format!("skipped {stray}/title")),
+        "{listed}"
+    );
+    // `1` could be Alice's or Carol's (whose issue cannot be read): ambiguous.
+    let err = alice.issue_fails(&["show", "1"]);
+    assert!(err.contains("could mean more than one"), "{err}");
+    let err = alice.issue_fails(&["show", &format!("{}/1", &c[..8])]);
+    assert!(err.contains("no issue"), "{err}");
 }
 
 #[test]

@@ -17,8 +17,8 @@ use gitapps_core::{Fingerprint, ItemId};
 
 /// The app's top-level directory on its data branch.
 pub const ISSUES_DIR: &str = "issues";
-/// The one-line files of an issue.
-pub const TITLE: &str = "title";
+/// The one-line title file of an issue (every item's, the core's).
+pub use gitapps_core::items::read::TITLE;
 /// The directory of an issue's assignees.
 pub const ASSIGNEES_DIR: &str = "assignees";
 

@@ -15,7 +15,7 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use gitapps_core::{Fingerprint, Forge, ItemId};
-pub use model::{Issue, State};
+pub use model::{Issue, Item, State};
 
 /// The issue tracker, as the core knows it.
 pub const APP: gitapps_core::App = gitapps_core::App {

@@ -3,6 +3,9 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+/// What every app's item has: `has_label`, `description`, `created` (the
+/// core's, the same for every app).
+pub use gitapps_core::items::Item;
 use gitapps_core::thread::{Comment, Version};
 use gitapps_core::{Fingerprint, ItemId};
 use serde::{Deserialize, Serialize};
@@ -62,6 +65,8 @@ pub struct Issue {
     pub title_history: Vec<Version>,
 }
 
+gitapps_core::impl_item!(Issue);
+
 impl Issue {
     pub fn state(&self) -> State {
         if self.has_label("closed") {
@@ -69,22 +74,6 @@ impl Issue {
         } else {
             State::Open
         }
-    }
-
-    pub fn has_label(&self, label: &str) -> bool {
-        self.labels.iter().any(|l| l == label)
-    }
-
-    /// The author's comment 0.
-    pub fn description(&self) -> Option<&Comment> {
-        self.comments
-            .iter()
-            .find(|c| c.index == 0 && c.author == self.id.author)
-    }
-
-    /// When it was opened: the description's date.
-    pub fn created(&self) -> Option<DateTime<Utc>> {
-        self.description().map(|c| c.date)
     }
 
     /// When anything was last written to it (a comment or an edit).

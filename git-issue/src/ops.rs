@@ -4,7 +4,10 @@
 use std::path::Path;
 
 use gitapps_core::forge::Committed;
-use gitapps_core::id::{lookup, Lookup};
+use std::collections::BTreeSet;
+
+use gitapps_core::id::Lookup;
+use gitapps_core::items::names;
 use gitapps_core::thread::edit::Target;
 use gitapps_core::thread::{write as thread_write, Comment};
 use gitapps_core::{label, Fingerprint, Forge, ItemId, People, Tx};
@@ -43,25 +46,41 @@ pub fn snapshot_at(forge: &Forge, tip: ObjectId, depth: Depth) -> Result<Snapsho
     }
     let snapshot = store::read(forge.repo(), Some(tip), depth)?;
     if depth == Depth::Summary {
-        forge.cache_store("summary", store::READER_VERSION, tip, &snapshot);
+        forge.cache_snapshot("summary", store::READER_VERSION, tip, &snapshot);
     }
     Ok(snapshot)
 }
 
-/// The issue `spec` names (`<who>/<n>` or `<n>` when unique).
-pub fn find<'s>(
-    snapshot: &'s Snapshot,
+/// The issue `spec` names (`<who>/<n>` or `<n>` when unique) on the data
+/// commit `tip`, resolved through the authors' directories: no issue is
+/// read. A directory named like an issue is a name taken even when the issue
+/// in it cannot be read ([`one`] then says it is not there).
+pub fn resolve(
+    repo: &gix::Repository,
+    tip: Option<ObjectId>,
     people: &People,
     me: Option<&Fingerprint>,
     spec: &str,
-) -> Result<&'s Issue> {
-    match lookup(snapshot.issues.iter().map(|i| &i.id), people, me, spec)? {
-        Lookup::Found(id) => snapshot.get(&id).ok_or_else(|| Error::NotFound(spec.to_owned())),
+) -> Result<ItemId> {
+    match names::resolve(repo, tip, ISSUES_DIR, people, me, spec)? {
+        Lookup::Found(id) => Ok(id),
         Lookup::BadName => Err(Error::Invalid(format!(
             "`{spec}` is not an issue's name: <who>/<n> (a fingerprint prefix, a name or `me`), or <n>"
         ))),
         Lookup::NotFound => Err(Error::NotFound(spec.to_owned())),
     }
+}
+
+/// The issue `id` on the data commit `tip`, read alone to `depth` (with the
+/// label names): what a verb on one issue reads, never cached. Its warnings
+/// are about that issue (and the labels) only.
+pub fn one(
+    repo: &gix::Repository,
+    tip: Option<ObjectId>,
+    id: &ItemId,
+    depth: Depth,
+) -> Result<Snapshot> {
+    store::read_only(repo, tip, depth, &BTreeSet::from([id.clone()]))
 }
 
 /// The comment `spec` (`<who>/<k>`) of `issue`.
@@ -82,15 +101,17 @@ pub fn find_comment<'i>(
         .ok_or_else(|| Error::Invalid(format!("{} has no comment {author}/{k}", issue.id)))
 }
 
-/// Run `change` on the newest full snapshot and push it.
-fn transact<T>(
+/// Run `change` on the issue `id` alone, read in full on the newest data
+/// commit (each attempt reads it again), and push it.
+fn transact_on<T>(
     forge: &Forge,
-    mut change: impl FnMut(&Snapshot, &mut Tx) -> Result<T>,
+    id: &ItemId,
+    change: impl FnMut(&Snapshot, &mut Tx) -> Result<T>,
 ) -> Result<Committed<T>> {
     forge.transact(
         &[],
-        |tip| store::read(forge.repo(), Some(tip), Depth::Full),
-        |snapshot, tx| change(snapshot, tx),
+        |tip| one(forge.repo(), Some(tip), id, Depth::Full),
+        change,
     )
 }
 
@@ -137,7 +158,9 @@ pub fn create(
 ) -> Result<Committed<ItemId>> {
     let me = forge.me()?;
     let title = one_line("the title", title)?;
-    transact(forge, |snapshot, tx| {
+    // No issue is read: the label names and the numbers its author used.
+    let read = |tip| store::read_for_new(forge.repo(), Some(tip), &me);
+    forge.transact(&[], read, |snapshot, tx| {
         let mut all = vec!["open".to_owned()];
         all.extend(labels.iter().filter(|l| *l != "open").cloned());
         check_labels(snapshot, &all)?;
@@ -172,7 +195,7 @@ pub fn comment(
     if body.trim().is_empty() {
         return Err(Error::Invalid("a comment needs some text".to_owned()));
     }
-    transact(forge, |snapshot, tx| {
+    transact_on(forge, spec_id, |snapshot, tx| {
         let issue = get(snapshot, spec_id)?;
         let mut headers = Vec::new();
         if let Some(r) = reply_to {
@@ -206,7 +229,7 @@ pub fn edit(
             "nothing to edit: give -t, -m or -F".to_owned(),
         ));
     }
-    transact(forge, |snapshot, tx| {
+    transact_on(forge, id, |snapshot, tx| {
         let issue = get(snapshot, id)?;
         let dir = layout::issue_dir(id);
         tx.message = format!("git issue edit {id}\n");
@@ -246,7 +269,7 @@ pub fn edit_comment(
     text: Option<&str>,
 ) -> Result<Committed<Fingerprint>> {
     let me = forge.me()?;
-    transact(forge, |snapshot, tx| {
+    transact_on(forge, id, |snapshot, tx| {
         let issue = get(snapshot, id)?;
         let people = forge.people()?;
         let c = find_comment(issue, &people, Some(&me), spec)?;
@@ -296,7 +319,7 @@ pub fn label(
     remove: &[String],
 ) -> Result<Committed<LabelChange>> {
     let me = forge.me()?;
-    transact(forge, |snapshot, tx| {
+    transact_on(forge, id, |snapshot, tx| {
         let issue = get(snapshot, id)?;
         check_labels(snapshot, add)?;
         let people = forge.people()?;
@@ -356,7 +379,7 @@ pub fn set_state(
     reason: Option<&str>,
 ) -> Result<Committed<bool>> {
     let me = forge.me()?;
-    transact(forge, |snapshot, tx| {
+    transact_on(forge, id, |snapshot, tx| {
         let issue = get(snapshot, id)?;
         let people = forge.people()?;
         if !may_triage(&people, &me, issue) {
@@ -381,7 +404,7 @@ pub fn assign(
     assign: bool,
 ) -> Result<Committed<Vec<Fingerprint>>> {
     let me = forge.me()?;
-    transact(forge, |snapshot, tx| {
+    transact_on(forge, id, |snapshot, tx| {
         let issue = get(snapshot, id)?;
         let people = forge.people()?;
         let maintainer = people.is_member(MAINTAINERS_GROUP, &me);

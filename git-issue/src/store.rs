@@ -2,22 +2,27 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gitapps_core::error::GitResultExt;
+use gitapps_core::items::read::{read_data, read_item, At, Common};
+use gitapps_core::items::{self, Counters, Kind, Selection};
 use gitapps_core::label;
-use gitapps_core::refs::parse_number;
-use gitapps_core::thread::read::{self as thread_read, Scope};
-use gitapps_core::tree_reader::{Entry, TreeReader, Warning};
+use gitapps_core::tree_reader::{commit_tree, Entry, TreeReader, Warning};
 use gitapps_core::{DataSnapshot, Fingerprint, ItemId};
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
-use crate::layout::{ASSIGNEES_DIR, ISSUES_DIR, TITLE};
+use crate::layout::{ASSIGNEES_DIR, ISSUES_DIR};
 use crate::model::Issue;
 use crate::Result;
 
 /// What the reader makes of a data commit: bump it whenever the reader reads
 /// the same tree differently, or an old cache would be served.
-pub const READER_VERSION: u32 = 1;
+pub const READER_VERSION: u32 = 2;
+
+/// Issues, as the core's readers know them.
+pub const KIND: Kind = Kind {
+    dir: ISSUES_DIR,
+    noun: "issue",
+};
 
 /// How much to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,49 +46,38 @@ pub struct Snapshot {
     /// Label names and their descriptions.
     pub labels: BTreeMap<String, String>,
     pub warnings: Vec<Warning>,
-    /// The highest number in use per author (malformed ones included).
-    pub numbers: BTreeMap<Fingerprint, u32>,
-    /// The next free comment index, per `<issue>/<commenter>` (malformed ones included).
-    pub comment_slots: BTreeMap<String, u32>,
+    /// The numbers and comment indexes in use (malformed ones included).
+    pub counters: Counters,
+    /// `Some`: a read of these issues alone ([`read_only`]), for a verb on
+    /// one of them: `issues` holds no others, and the numbers only their
+    /// authors'. Never cached, never listed.
+    #[serde(default)]
+    pub only: Option<BTreeSet<ItemId>>,
 }
 
 impl DataSnapshot for Snapshot {
     fn tree(&self) -> Option<ObjectId> {
         self.tree
     }
+
+    fn is_partial(&self) -> bool {
+        self.only.is_some()
+    }
 }
 
 impl Snapshot {
     pub fn get(&self, id: &ItemId) -> Option<&Issue> {
-        self.issues
-            .binary_search_by(|i| i.id.cmp(id))
-            .ok()
-            .map(|i| &self.issues[i])
+        items::find(&self.issues, id)
     }
 
     /// The number a new issue of `author` gets.
     pub fn next_number(&self, author: &Fingerprint) -> u32 {
-        self.numbers.get(author).copied().unwrap_or(0) + 1
+        self.counters.next_number(author)
     }
 
     /// The index `who`'s next comment on `id` gets.
     pub fn next_comment_index(&self, id: &ItemId, who: &Fingerprint) -> u32 {
-        let slot = self
-            .comment_slots
-            .get(&format!("{id}/{who}"))
-            .copied()
-            .unwrap_or(0);
-        let seen = self
-            .get(id)
-            .and_then(|i| {
-                i.comments
-                    .iter()
-                    .filter(|c| &c.author == who)
-                    .map(|c| c.index + 1)
-                    .max()
-            })
-            .unwrap_or(0);
-        slot.max(seen)
+        self.counters.next_comment_index(id, who, self.get(id))
     }
 
     pub fn label_exists(&self, label: &str) -> bool {
@@ -93,149 +87,84 @@ impl Snapshot {
 
 /// The tree of the data commit `commit`.
 pub fn tree_of(repo: &gix::Repository, commit: ObjectId) -> Result<ObjectId> {
-    Ok(repo.find_commit(commit).git()?.tree_id().git()?.detach())
+    Ok(commit_tree(repo, commit)?)
 }
 
 /// Read the issues on the data commit `commit` (nothing when `None`).
 pub fn read(repo: &gix::Repository, commit: Option<ObjectId>, depth: Depth) -> Result<Snapshot> {
-    let Some(commit) = commit else {
-        return Ok(Snapshot::default());
-    };
-    let tree_id = tree_of(repo, commit)?;
-    let mut reader = TreeReader::new(repo);
-    let mut snapshot = Snapshot {
-        commit: Some(commit.to_string()),
-        tree: Some(tree_id),
-        ..Snapshot::default()
-    };
-    let root = reader.tree(&tree_id)?;
-    if let Some(labels) = root.iter().find(|e| e.name == label::LABELS_DIR) {
-        snapshot.labels = label::read_names(&mut reader, labels)?;
-    }
-    match root.iter().find(|e| e.name == ISSUES_DIR) {
-        Some(dir) if dir.mode.is_tree() => read_issues(&mut reader, &dir.id, depth, &mut snapshot)?,
-        Some(_) => reader.warn(ISSUES_DIR, "not a directory"),
-        None => {}
-    }
-    for e in &root {
-        if e.name != ISSUES_DIR && e.name != label::LABELS_DIR {
-            reader.warn(e.name.clone(), "unexpected entry");
-        }
-    }
-    if depth == Depth::Full {
-        if let Some(labels) = root
-            .iter()
-            .find(|e| e.name == label::LABELS_DIR && e.mode.is_tree())
-        {
-            let s = &snapshot;
-            label::check_index(&mut reader, &labels.id, ISSUES_DIR, "issue", |id, l| {
-                s.get(id).map(|i| i.has_label(l))
-            })?;
-        }
-    }
-    snapshot.warnings = std::mem::take(&mut reader.warnings);
-    Ok(snapshot)
+    read_selected(repo, commit, depth, &Selection::all())
 }
 
-fn read_issues(
-    reader: &mut TreeReader<'_>,
-    dir: &ObjectId,
+/// [`read`] of the issues `only` alone (with the label names, and their
+/// authors' numbers): what a verb on one issue reads, the same among 50
+/// issues or 50,000. Those that do not exist are not in it.
+pub fn read_only(
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
     depth: Depth,
-    snapshot: &mut Snapshot,
-) -> Result<()> {
-    for author in reader.tree(dir)? {
-        let path = format!("{ISSUES_DIR}/{}", author.name);
-        let Some(fpr) = Fingerprint::parse(&author.name)
-            .ok()
-            .filter(|f| f.as_str() == author.name)
-        else {
-            reader.warn(path, "not a user id (an upper-case fingerprint)");
-            continue;
-        };
-        if !author.mode.is_tree() {
-            reader.warn(path, "not a directory");
-            continue;
-        }
-        for n in reader.tree(&author.id)? {
-            let path = format!("{path}/{}", n.name);
-            let Some(number) = parse_number(&n.name).filter(|n| *n > 0) else {
-                reader.warn(path, "not an issue number");
-                continue;
-            };
-            let max = snapshot.numbers.entry(fpr.clone()).or_insert(0);
-            *max = (*max).max(number);
-            if !n.mode.is_tree() {
-                reader.warn(path, "not a directory");
-                continue;
-            }
-            let id = ItemId {
-                author: fpr.clone(),
-                number,
-            };
-            if let Some(issue) = read_issue(reader, &path, id, &n.id, depth, snapshot)? {
-                snapshot.issues.push(issue);
-            }
-        }
-    }
-    snapshot.issues.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(())
+    only: &BTreeSet<ItemId>,
+) -> Result<Snapshot> {
+    read_selected(repo, commit, depth, &Selection::only(only.clone()))
 }
 
+/// A read of no issue: the label names and the numbers `author` has used,
+/// what a new issue of theirs needs.
+pub fn read_for_new(
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
+    author: &Fingerprint,
+) -> Result<Snapshot> {
+    read_selected(repo, commit, Depth::Summary, &Selection::for_new(author))
+}
+
+/// The snapshot of the issues `selection` holds.
+fn read_selected(
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
+    depth: Depth,
+    selection: &Selection,
+) -> Result<Snapshot> {
+    let full = depth == Depth::Full;
+    let read = |reader: &mut TreeReader<'_>, counters: &mut Counters, at: At<'_>| {
+        read_issue(reader, counters, at, full)
+    };
+    let mut data = read_data(repo, commit, &KIND, selection, full, read)?;
+    // The tracker keeps nothing else at the root: anything there is a mistake.
+    for e in &data.root {
+        if e.name != ISSUES_DIR && e.name != label::LABELS_DIR {
+            data.reader.warn(e.name.clone(), "unexpected entry");
+        }
+    }
+    Ok(Snapshot {
+        commit: data.commit.map(|c| c.to_string()),
+        tree: data.tree,
+        warnings: data.warnings(),
+        issues: data.items,
+        labels: data.labels,
+        counters: data.counters,
+        only: data.only,
+    })
+}
+
+/// One issue's directory: the core's title, thread and labels, and its
+/// assignees.
 fn read_issue(
     reader: &mut TreeReader<'_>,
-    path: &str,
-    id: ItemId,
-    tree: &ObjectId,
-    depth: Depth,
-    snapshot: &mut Snapshot,
+    counters: &mut Counters,
+    at: At<'_>,
+    full: bool,
 ) -> Result<Option<Issue>> {
-    let mut title = None;
-    let mut labels = Vec::new();
     let mut assignees = Vec::new();
     let nobody = BTreeSet::new();
-    let scope = Scope {
-        path,
-        author: &id.author,
-        full: depth == Depth::Full,
-        also: &nobody,
-    };
-    let mut parts = thread_read::Parts::default();
-    for e in reader.tree(tree)? {
-        let epath = || format!("{path}/{}", e.name);
-        if thread_read::read_entry(reader, &scope, &e, &mut parts)? {
-            continue;
+    let common = read_item(reader, counters, &at, full, &nobody, |reader, e| {
+        if e.name != ASSIGNEES_DIR || !e.mode.is_tree() {
+            return Ok(false);
         }
-        match e.name.as_str() {
-            TITLE if e.mode.is_blob() => title = Some(first_line(&reader.blob(&e.id)?)),
-            label::ITEM_LABELS_DIR if e.mode.is_tree() => {
-                labels =
-                    label::read_item(reader, &epath(), &e, &snapshot.labels, depth == Depth::Full)?;
-            }
-            ASSIGNEES_DIR if e.mode.is_tree() => {
-                assignees = read_assignees(reader, &epath(), &e)?;
-            }
-            _ => reader.warn(epath(), "unexpected entry"),
-        }
-    }
-    for (who, slot) in &parts.comment_slots {
-        let s = snapshot
-            .comment_slots
-            .entry(format!("{id}/{who}"))
-            .or_insert(0);
-        *s = (*s).max(*slot);
-    }
-    let Some(title) = title else {
-        reader.warn(format!("{path}/{TITLE}"), "missing: issue skipped");
-        return Ok(None);
-    };
-    let created = parts
-        .comments
-        .iter()
-        .find(|c| c.index == 0 && c.author == id.author)
-        .map(|c| c.date);
-    let thread = thread_read::finish(reader, &scope, parts, title, created);
-    Ok(Some(Issue {
-        id,
+        assignees = read_assignees(reader, &format!("{}/{}", at.path, e.name), e)?;
+        Ok::<_, crate::Error>(true)
+    })?;
+    Ok(common.map(|Common { thread, labels }| Issue {
+        id: at.id.clone(),
         title: thread.title,
         labels,
         assignees,
@@ -263,11 +192,107 @@ fn read_assignees(
     Ok(out)
 }
 
-fn first_line(data: &[u8]) -> String {
-    String::from_utf8_lossy(data)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_owned()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitapps_core::testing::{self, file, fpr, item, link};
+    use gitapps_core::tx::TreeEdit;
+
+    fn issue(id: &ItemId, title: &str) -> Vec<TreeEdit> {
+        let dir = crate::layout::issue_dir(id);
+        vec![
+            file(format!("{dir}/title"), &format!("{title}\n")),
+            file(
+                format!("{dir}/comments/{}/0", id.author),
+                "Date: 2026-11-26T11:00:00Z\n\ndescribed\n",
+            ),
+            link(format!("{dir}/labels/open"), "/labels/open"),
+            link(
+                format!("labels/open/{}/{}", id.author, id.number),
+                format!("/{dir}"),
+            ),
+        ]
+    }
+
+    /// A's issues 1 (good) and 2 (malformed: no title, a bad assignee), B's 5.
+    fn data(repo: &gix::Repository) -> ObjectId {
+        let (a, b) = (item('A', 1), item('B', 5));
+        let bad = crate::layout::issue_dir(&item('A', 2));
+        let mut edits = vec![
+            file("labels/open/description", "open\n"),
+            file(crate::layout::assignee_path(&a, &b.author), ""),
+            file(format!("{bad}/comments/{}/0", a.author), "no date\n"),
+            file(format!("{bad}/assignees/nobody"), ""),
+            file("stray", "x\n"),
+        ];
+        edits.extend(issue(&a, "Good"));
+        edits.extend(issue(&b, "B's"));
+        testing::commit(repo, None, &edits).unwrap()
+    }
+
+    #[test]
+    fn every_issue_is_read_and_malformed_ones_are_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let s = read(&repo, Some(data(&repo)), Depth::Full).unwrap();
+        let ids: Vec<&ItemId> = s.issues.iter().map(|i| &i.id).collect();
+        assert_eq!(ids, [&item('A', 1), &item('B', 5)]);
+        let good = s.get(&item('A', 1)).unwrap();
+        assert_eq!(good.title, "Good");
+        assert_eq!(good.labels, ["open"]);
+        assert_eq!(good.assignees, [fpr('B')]);
+        let paths: Vec<&str> = s.warnings.iter().map(|w| w.path.as_str()).collect();
+        let bad = crate::layout::issue_dir(&item('A', 2));
+        for expected in [
+            format!("{bad}/title"),
+            format!("{bad}/assignees/nobody"),
+            "stray".into(),
+        ] {
+            assert!(
+                paths.contains(&expected.as_str()),
+                "{expected} in {paths:?}"
+            );
+        }
+        assert_eq!(s.next_number(&fpr('A')), 3);
+        assert_eq!(s.next_comment_index(&item('A', 2), &fpr('A')), 1);
+        assert!(!s.is_partial());
+    }
+
+    /// A verb on one issue reads that one: another issue's malformed data is
+    /// neither read nor warned about, and the snapshot says it is partial.
+    #[test]
+    fn a_read_of_one_issue_reads_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let tip = data(&repo);
+        let one = read_only(&repo, Some(tip), Depth::Full, &[item('A', 1)].into()).unwrap();
+        let ids: Vec<&ItemId> = one.issues.iter().map(|i| &i.id).collect();
+        assert_eq!(ids, [&item('A', 1)]);
+        let paths: Vec<&str> = one.warnings.iter().map(|w| w.path.as_str()).collect();
+        assert!(
+            paths.iter().all(|p| !p.starts_with("issues/")),
+            "only the root's own: {paths:?}"
+        );
+        assert!(one.is_partial() && one.label_exists("open"));
+        assert_eq!(one.next_number(&fpr('A')), 3, "its author's numbers");
+        assert!(!one.counters.numbers.contains_key(&fpr('B')));
+        // One that is not there is not in it.
+        let none = read_only(&repo, Some(tip), Depth::Full, &[item('C', 1)].into()).unwrap();
+        assert!(none.issues.is_empty());
+    }
+
+    /// A new issue reads none: the label names and its author's numbers.
+    #[test]
+    fn a_read_for_a_new_issue_counts_its_authors_numbers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        let s = read_for_new(&repo, Some(data(&repo)), &fpr('A')).unwrap();
+        assert!(s.issues.is_empty() && s.is_partial());
+        assert!(s.label_exists("open"));
+        assert_eq!(s.next_number(&fpr('A')), 3);
+        assert_eq!(s.next_number(&fpr('C')), 1);
+        assert!(!s.counters.numbers.contains_key(&fpr('B')));
+        let nothing = read_for_new(&repo, None, &fpr('A')).unwrap();
+        assert!(nothing.is_partial() && nothing.commit.is_none());
+    }
 }

@@ -106,7 +106,7 @@ impl Forge {
 
     /// The names of the merge requests on the data commit `tip` (none read).
     pub fn names_at(&self, tip: Option<ObjectId>) -> Result<store::Names<'_>> {
-        store::Names::read(self.repo(), tip)
+        Ok(store::Names::read(self.repo(), tip, store::KIND.dir)?)
     }
 
     /// The merge requests `only` on the data commit `tip`, read alone (with
@@ -143,7 +143,7 @@ impl Forge {
     }
 
     fn store_cache(&self, tip: ObjectId, snapshot: &Snapshot, depth: Depth) {
-        self.core.cache_store(
+        self.core.cache_snapshot(
             Self::cache_kind(depth),
             store::READER_VERSION,
             tip,
@@ -228,7 +228,7 @@ impl Forge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tx::{write_commit, write_tree, TreeEdit};
+    use crate::tx::{write_tree, TreeEdit};
 
     /// A cache whose tree id is not an object id is a miss, read again from
     /// the repository: never a snapshot without a tree, which a change would
@@ -246,15 +246,7 @@ mod tests {
             }],
         )
         .unwrap();
-        let sig = gix::actor::Signature {
-            name: "t".into(),
-            email: "t@example.org".into(),
-            time: gix::date::Time {
-                seconds: 0,
-                offset: 0,
-            },
-        };
-        let tip = write_commit(&repo, tree, &[], "data", sig).unwrap();
+        let tip = gitapps_core::testing::commit_tree_of(&repo, tree).unwrap();
         let forge = Forge::from_repo(repo, "origin");
         let read = forge.snapshot_at(Some(tip), Depth::Full).unwrap();
         assert_eq!(read.tree, Some(tree));

@@ -76,14 +76,15 @@ pub fn update(
     old.mrs.extend(fresh.mrs);
     old.mrs.sort_by(|a, b| a.id.cmp(&b.id));
     for id in &changes.mrs {
-        let prefix = format!("{id}/");
-        old.comment_slots.retain(|k, _| !k.starts_with(&prefix));
+        old.counters.forget_slots(id);
     }
-    old.comment_slots.extend(fresh.comment_slots);
+    old.counters
+        .comment_slots
+        .extend(fresh.counters.comment_slots);
     for author in &changes.authors {
-        match fresh.numbers.get(author) {
-            Some(n) => old.numbers.insert(author.clone(), *n),
-            None => old.numbers.remove(author),
+        match fresh.counters.numbers.get(author) {
+            Some(n) => old.counters.numbers.insert(author.clone(), *n),
+            None => old.counters.numbers.remove(author),
         };
     }
     old.settings = fresh.settings;
@@ -206,31 +207,15 @@ fn changed_authors(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tx::{write_commit, write_tree, TreeEdit};
-
-    fn fpr(c: char) -> Fingerprint {
-        Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
-    }
+    use crate::tx::TreeEdit;
+    use gitapps_core::testing::{self, fpr, item as id};
 
     fn file(path: String, data: &str) -> TreeEdit {
-        TreeEdit::File {
-            path,
-            data: data.as_bytes().to_vec(),
-        }
+        testing::file(path, data)
     }
 
     fn commit(repo: &gix::Repository, base: Option<ObjectId>, edits: &[TreeEdit]) -> ObjectId {
-        let base = base.map(|c| repo.find_commit(c).unwrap().tree_id().unwrap().detach());
-        let tree = write_tree(repo, base, edits).unwrap();
-        let sig = gix::actor::Signature {
-            name: "t".into(),
-            email: "t@example.org".into(),
-            time: gix::date::Time {
-                seconds: 0,
-                offset: 0,
-            },
-        };
-        write_commit(repo, tree, &[], "test", sig).unwrap()
+        testing::commit(repo, base, edits).unwrap()
     }
 
     fn mr(id: &MrId, title: &str) -> Vec<TreeEdit> {
@@ -243,13 +228,6 @@ mod tests {
                 "Date: 2026-11-26T11:00:00Z\nRevision: 1\n\ndescribed\n",
             ),
         ]
-    }
-
-    fn id(c: char, number: u32) -> MrId {
-        MrId {
-            author: fpr(c),
-            number,
-        }
     }
 
     /// Everything a snapshot holds, to compare an updated one with a full read.

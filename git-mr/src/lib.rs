@@ -49,5 +49,5 @@ pub mod people {
 
 pub use error::{Error, Result};
 pub use forge::Forge;
-pub use model::{Comment, Fingerprint, MergeRequest, MrId, Revision, State};
+pub use model::{Comment, Fingerprint, Item, MergeRequest, MrId, Revision, State};
 pub use store::{Snapshot, Warning};

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A user id: the full upper-case hex fingerprint of a primary key. The
@@ -62,6 +61,9 @@ pub mod header {
 }
 
 pub use crate::thread::{Comment, Version, Vote};
+/// What every app's item has: `has_label`, `description`, `created`,
+/// `next_comment_index` (the core's, the same for every app).
+pub use gitapps_core::items::Item;
 
 /// A merge request as read from the data branch and the revision tags.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +91,8 @@ pub struct MergeRequest {
     pub fixes: Vec<MrId>,
 }
 
+gitapps_core::impl_item!(MergeRequest);
+
 impl MergeRequest {
     /// `merged` wins over `closed`, which wins over open.
     pub fn state(&self) -> State {
@@ -101,22 +105,6 @@ impl MergeRequest {
         }
     }
 
-    pub fn has_label(&self, label: &str) -> bool {
-        self.labels.iter().any(|l| l == label)
-    }
-
-    /// The author's comment 0.
-    pub fn description(&self) -> Option<&Comment> {
-        self.comments
-            .iter()
-            .find(|c| c.index == 0 && c.author == self.id.author)
-    }
-
-    /// When it was opened: the description's date.
-    pub fn created(&self) -> Option<DateTime<Utc>> {
-        self.description().map(|c| c.date)
-    }
-
     /// The newest revision.
     pub fn latest_revision(&self) -> Option<&Revision> {
         self.revisions.iter().max_by_key(|r| r.number)
@@ -124,16 +112,6 @@ impl MergeRequest {
 
     pub fn revision(&self, k: u32) -> Option<&Revision> {
         self.revisions.iter().find(|r| r.number == k)
-    }
-
-    /// The next free comment index of `who`.
-    pub fn next_comment_index(&self, who: &Fingerprint) -> u32 {
-        self.comments
-            .iter()
-            .filter(|c| &c.author == who)
-            .map(|c| c.index + 1)
-            .max()
-            .unwrap_or(0)
     }
 
     /// Headers and bodies of comments, grouped by author (for lookups).

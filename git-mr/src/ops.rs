@@ -6,13 +6,13 @@ use gix::ObjectId;
 use crate::error::GitResultExt;
 use crate::forge::{Committed, Forge};
 use crate::layout::{self, STANDARD_LABELS};
-use crate::model::{header, Comment, Fingerprint, MergeRequest, MrId, State};
+use crate::model::{header, Comment, Fingerprint, Item, MergeRequest, MrId, State};
 use crate::people::{People, Roles};
 use crate::store::{Depth, Names, Snapshot};
 use crate::thread::{self, Anchor};
 use crate::tx::{self, Tx};
 use crate::{diff, policy, review, Error, Result};
-use gitapps_core::id::{self, Lookup};
+use gitapps_core::id::Lookup;
 
 /// Find the merge request `spec` names: `<who>/<n>` or `<n>` when unique.
 pub fn resolve_mr(
@@ -21,10 +21,7 @@ pub fn resolve_mr(
     me: Option<&Fingerprint>,
     spec: &str,
 ) -> Result<MrId> {
-    let lookup = id::lookup_with(&names.authors(), people, me, spec, |author, n| {
-        names.numbered(author, n)
-    })?;
-    match lookup {
+    match names.resolve(people, me, spec)? {
         Lookup::Found(id) => Ok(id),
         Lookup::BadName => Err(Error::BadMrName(spec.to_owned())),
         Lookup::NotFound => Err(Error::NoSuchMr(spec.to_owned())),
@@ -608,7 +605,10 @@ fn close_fixed(
         }
         return Ok((closed, open));
     };
-    let issues = git_issue::store::read(forge.repo(), Some(tip), git_issue::store::Depth::Summary)
+    // The issues it fixes alone, not every issue.
+    let fixed: std::collections::BTreeSet<MrId> = mr.fixes.iter().cloned().collect();
+    let summary = git_issue::store::Depth::Summary;
+    let issues = git_issue::store::read_only(forge.repo(), Some(tip), summary, &fixed)
         .map_err(issue_error)?;
     let mut changes = Tx::default();
     for fixed in &mr.fixes {

@@ -3,7 +3,7 @@
 //! own id (the settings file: maintainers'), re-applied when it loses a race.
 
 use crate::forge::{Committed, Forge};
-use crate::model::{Fingerprint, MergeRequest, MrId, State};
+use crate::model::{Fingerprint, Item, MergeRequest, MrId, State};
 use crate::people::Roles;
 use crate::review::{self, Settings};
 use crate::store::Depth;

@@ -5,17 +5,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use gix::objs::FindExt;
+use gitapps_core::items::read::{first_line, read_data, read_item, At, Common};
+use gitapps_core::items::{self, Counters, Kind, Selection};
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::error::GitResultExt;
-use gitapps_core::label;
-
-use crate::layout::{self, parse_number, LABELS_DIR, MERGE_REQS_DIR};
+use crate::layout::{self, MERGE_REQS_DIR};
 use crate::model::{Fingerprint, MergeRequest, MrId, Revision};
 use crate::review::{self, Settings};
-use crate::thread::read::{self as thread_read, Scope};
 use crate::tree_reader::{Entry, TreeReader};
 use crate::Result;
 
@@ -24,7 +22,13 @@ pub use crate::tree_reader::Warning;
 /// What the reader makes of a data commit. Caches are keyed to the data
 /// commit *and* to this (and the package version): bump it whenever the
 /// reader reads the same tree differently, or an old cache would be served.
-pub const READER_VERSION: u32 = 6;
+pub const READER_VERSION: u32 = 7;
+
+/// Merge requests, as the core's readers know them.
+pub const KIND: Kind = Kind {
+    dir: MERGE_REQS_DIR,
+    noun: "merge request",
+};
 
 /// How much to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,10 +55,8 @@ pub struct Snapshot {
     /// Label names and their descriptions.
     pub labels: BTreeMap<String, String>,
     pub warnings: Vec<Warning>,
-    /// The highest number in use per author (malformed ones included).
-    pub numbers: BTreeMap<Fingerprint, u32>,
-    /// The next free comment index, per merge request and commenter (malformed ones included).
-    pub comment_slots: BTreeMap<String, u32>,
+    /// The numbers and comment indexes in use (malformed ones included).
+    pub counters: Counters,
     /// What `git mr merge` requires (`settings/merge`), when there is such a file.
     #[serde(default)]
     pub settings: Option<Settings>,
@@ -62,8 +64,8 @@ pub struct Snapshot {
     #[serde(default)]
     pub comments_of: BTreeSet<Fingerprint>,
     /// `Some`: a read of these merge requests alone ([`read_only`]), for a
-    /// command on one of them: `mrs` holds no others, and `numbers` only their
-    /// authors'. Never cached, never listed.
+    /// command on one of them: `mrs` holds no others, and the numbers only
+    /// their authors'. Never cached, never listed.
     #[serde(default)]
     pub only: Option<BTreeSet<MrId>>,
 }
@@ -72,39 +74,30 @@ impl gitapps_core::DataSnapshot for Snapshot {
     fn tree(&self) -> Option<ObjectId> {
         self.tree
     }
+
+    fn is_partial(&self) -> bool {
+        self.only.is_some()
+    }
 }
 
 impl Snapshot {
     pub fn get(&self, id: &MrId) -> Option<&MergeRequest> {
-        self.mrs
-            .binary_search_by(|m| m.id.cmp(id))
-            .ok()
-            .map(|i| &self.mrs[i])
+        items::find(&self.mrs, id)
     }
 
     /// The number a new merge request of `author` gets.
     pub fn next_number(&self, author: &Fingerprint) -> u32 {
-        self.numbers.get(author).copied().unwrap_or(0) + 1
+        self.counters.next_number(author)
     }
 
     /// The index `who`'s next comment on `id` gets.
     pub fn next_comment_index(&self, id: &MrId, who: &Fingerprint) -> u32 {
-        let slot = self
-            .comment_slots
-            .get(&slot_key(id, who))
-            .copied()
-            .unwrap_or(0);
-        let seen = self.get(id).map(|m| m.next_comment_index(who)).unwrap_or(0);
-        slot.max(seen)
+        self.counters.next_comment_index(id, who, self.get(id))
     }
 
     pub fn label_exists(&self, label: &str) -> bool {
         self.labels.contains_key(label)
     }
-}
-
-fn slot_key(id: &MrId, who: &Fingerprint) -> String {
-    format!("{id}/{who}")
 }
 
 /// Read the merge requests on the data branch commit `commit` (or nothing when `None`),
@@ -115,27 +108,6 @@ pub fn read(repo: &gix::Repository, commit: Option<ObjectId>, depth: Depth) -> R
     Ok(snapshot)
 }
 
-/// The reader, the depth, and the commenters a summary reads in full.
-struct Reader<'r, 'a> {
-    objects: TreeReader<'r>,
-    depth: Depth,
-    comments_of: &'a BTreeSet<Fingerprint>,
-}
-
-impl<'r> std::ops::Deref for Reader<'r, '_> {
-    type Target = TreeReader<'r>;
-
-    fn deref(&self) -> &TreeReader<'r> {
-        &self.objects
-    }
-}
-
-impl std::ops::DerefMut for Reader<'_, '_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.objects
-    }
-}
-
 /// Read the tree part of a snapshot (everything but revisions); a
 /// [`Depth::Summary`] also holds every comment of `comments_of`.
 pub fn read_tree(
@@ -144,7 +116,7 @@ pub fn read_tree(
     depth: Depth,
     comments_of: &BTreeSet<Fingerprint>,
 ) -> Result<Snapshot> {
-    read_tree_of(repo, commit, depth, comments_of, None, None)
+    read_selected(repo, commit, depth, comments_of, &Selection::all())
 }
 
 /// [`read_tree`] of the merge requests `only` alone (with the labels and
@@ -158,99 +130,63 @@ pub fn read_only(
     comments_of: &BTreeSet<Fingerprint>,
     only: &BTreeSet<MrId>,
 ) -> Result<Snapshot> {
-    read_tree_of(repo, commit, depth, comments_of, Some(only), None)
+    let selection = Selection::only(only.clone());
+    read_selected(repo, commit, depth, comments_of, &selection)
 }
 
 /// A read of no merge request: the label names, the settings, and the
-/// numbers `author` has used (`numbers`): what a new merge request of
-/// theirs needs, the same among 50 or 50,000.
+/// numbers `author` has used: what a new merge request of theirs needs, the
+/// same among 50 or 50,000.
 pub fn read_for_new(
     repo: &gix::Repository,
     commit: Option<ObjectId>,
     author: &Fingerprint,
 ) -> Result<Snapshot> {
-    read_tree_of(
-        repo,
-        commit,
-        Depth::Summary,
-        &BTreeSet::new(),
-        Some(&BTreeSet::new()),
-        Some(author),
-    )
+    let selection = Selection::for_new(author);
+    read_selected(repo, commit, Depth::Summary, &BTreeSet::new(), &selection)
 }
 
-/// `only`: read these merge requests alone (`None`: all); `numbers_of`: an
-/// author whose numbers are counted besides theirs.
-fn read_tree_of(
+/// The snapshot of the merge requests `selection` holds.
+fn read_selected(
     repo: &gix::Repository,
     commit: Option<ObjectId>,
     depth: Depth,
     comments_of: &BTreeSet<Fingerprint>,
-    only: Option<&BTreeSet<MrId>>,
-    numbers_of: Option<&Fingerprint>,
+    selection: &Selection,
 ) -> Result<Snapshot> {
-    let Some(commit) = commit else {
-        return Ok(Snapshot {
-            only: only.cloned(),
-            ..Snapshot::default()
-        });
+    let full = depth == Depth::Full;
+    let mut data = read_data(
+        repo,
+        commit,
+        &KIND,
+        selection,
+        full,
+        |reader, counters, at| read_mr(reader, counters, at, full, comments_of),
+    )?;
+    let settings = match data.entry(review::SETTINGS_DIR).cloned() {
+        Some(dir) => read_settings(&mut data.reader, &dir)?,
+        None => None,
     };
-    let tree_id = repo.find_commit(commit).git()?.tree_id().git()?.detach();
-    let mut reader = Reader {
-        objects: TreeReader::new(repo),
-        depth,
-        comments_of,
-    };
-    let mut snapshot = Snapshot {
-        commit: Some(commit),
-        tree: Some(tree_id),
+    Ok(Snapshot {
+        commit: data.commit,
+        tree: data.tree,
+        warnings: data.warnings(),
+        settings,
         comments_of: match depth {
-            Depth::Summary => comments_of.clone(),
-            Depth::Full => BTreeSet::new(),
+            Depth::Summary if data.commit.is_some() => comments_of.clone(),
+            _ => BTreeSet::new(),
         },
-        only: only.cloned(),
-        ..Snapshot::default()
-    };
-    let root = reader.tree(&tree_id)?;
-    if let Some(labels) = root.iter().find(|e| e.name == LABELS_DIR) {
-        snapshot.labels = label::read_names(&mut reader, labels)?;
-    }
-    if let Some(mrs) = root.iter().find(|e| e.name == MERGE_REQS_DIR) {
-        if mrs.mode.is_tree() {
-            read_merge_reqs(&mut reader, &mrs.id, only, numbers_of, &mut snapshot)?;
-        } else {
-            reader.warn(MERGE_REQS_DIR, "not a directory");
-        }
-    }
-    if let Some(settings) = root.iter().find(|e| e.name == review::SETTINGS_DIR) {
-        snapshot.settings = read_settings(&mut reader, settings)?;
-    }
-    // The label index is checked against every merge request: not by a read of some.
-    if depth == Depth::Full && only.is_none() {
-        if let Some(labels) = root
-            .iter()
-            .find(|e| e.name == LABELS_DIR && e.mode.is_tree())
-        {
-            label::check_index(
-                &mut reader,
-                &labels.id,
-                MERGE_REQS_DIR,
-                "merge request",
-                |id, name| snapshot.get(id).map(|m| m.has_label(name)),
-            )?;
-        }
-    }
-    snapshot.warnings = std::mem::take(&mut reader.warnings);
-    // By path: the same whichever way the snapshot was read (an incremental
-    // update adds the warnings of what it read again).
-    snapshot.warnings.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(snapshot)
+        mrs: data.items,
+        labels: data.labels,
+        counters: data.counters,
+        only: data.only,
+    })
 }
 
 /// `settings/merge`: a malformed file is a warning, and then the strictest
 /// reading holds: a requirement nobody can meet, so that no merge goes through
 /// on settings nobody can read (unless forced).
-fn read_settings(reader: &mut Reader<'_, '_>, dir: &Entry) -> Result<Option<Settings>> {
+fn read_settings(reader: &mut TreeReader<'_>, dir: &Entry) -> Result<Option<Settings>> {
     if !dir.mode.is_tree() {
         reader.warn(review::SETTINGS_DIR, "not a directory");
         return Ok(None);
@@ -277,147 +213,40 @@ fn read_settings(reader: &mut Reader<'_, '_>, dir: &Entry) -> Result<Option<Sett
     Ok(settings)
 }
 
-fn read_merge_reqs(
-    reader: &mut Reader<'_, '_>,
-    dir: &ObjectId,
-    only: Option<&BTreeSet<MrId>>,
-    numbers_of: Option<&Fingerprint>,
-    snapshot: &mut Snapshot,
-) -> Result<()> {
-    for author in reader.tree(dir)? {
-        let wanted = |only: &BTreeSet<MrId>| {
-            numbers_of.is_some_and(|a| a.as_str() == author.name)
-                || only.iter().any(|id| id.author.as_str() == author.name)
-        };
-        if only.is_some_and(|only| !wanted(only)) {
-            continue;
-        }
-        let path = format!("{MERGE_REQS_DIR}/{}", author.name);
-        let Some(fpr) = Fingerprint::parse(&author.name)
-            .ok()
-            .filter(|f| f.as_str() == author.name)
-        else {
-            reader.warn(path, "not a user id (an upper-case fingerprint)");
-            continue;
-        };
-        if !author.mode.is_tree() {
-            reader.warn(path, "not a directory");
-            continue;
-        }
-        for n in reader.tree(&author.id)? {
-            let id = parse_number(&n.name).filter(|n| *n > 0).map(|number| MrId {
-                author: fpr.clone(),
-                number,
-            });
-            if let Some(id) = &id {
-                let max = snapshot.numbers.entry(fpr.clone()).or_insert(0);
-                *max = (*max).max(id.number);
-            }
-            // A read of some merge requests says nothing of the other entries.
-            if only.is_some_and(|only| !id.as_ref().is_some_and(|id| only.contains(id))) {
-                continue;
-            }
-            let path = format!("{path}/{}", n.name);
-            let Some(id) = id else {
-                reader.warn(path, "not a merge request number");
-                continue;
-            };
-            if !n.mode.is_tree() {
-                reader.warn(path, "not a directory");
-                continue;
-            }
-            if let Some(mr) = read_mr(reader, &path, id, &n.id, snapshot)? {
-                snapshot.mrs.push(mr);
-            }
-        }
-    }
-    snapshot.mrs.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(())
-}
-
-fn first_line(data: &[u8]) -> String {
-    String::from_utf8_lossy(data)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_owned()
-}
-
+/// One merge request's directory: the core's title, thread and labels, and
+/// what is a merge request's own (its target, its links to issues).
 fn read_mr(
-    reader: &mut Reader<'_, '_>,
-    path: &str,
-    id: MrId,
-    tree: &ObjectId,
-    snapshot: &mut Snapshot,
+    reader: &mut TreeReader<'_>,
+    counters: &mut Counters,
+    at: At<'_>,
+    full: bool,
+    comments_of: &BTreeSet<Fingerprint>,
 ) -> Result<Option<MergeRequest>> {
-    let mut title = None;
     let mut target = None;
-    let mut labels = Vec::new();
     let mut fixes = Vec::new();
-    let scope = Scope {
-        path,
-        author: &id.author,
-        full: reader.depth == Depth::Full,
-        also: reader.comments_of,
-    };
-    let mut parts = thread_read::Parts::default();
-    for e in reader.tree(tree)? {
-        // Paths are for warnings: built only when one is given.
-        let epath = || format!("{path}/{}", e.name);
-        if thread_read::read_entry(&mut reader.objects, &scope, &e, &mut parts)? {
-            continue;
-        }
+    let common = read_item(reader, counters, &at, full, comments_of, |reader, e| {
         match e.name.as_str() {
-            "title" | "target" if e.mode.is_blob() => {
-                let line = first_line(&reader.blob(&e.id)?);
-                if e.name == "title" {
-                    title = Some(line);
-                } else {
-                    target = Some(line);
-                }
-            }
-            "labels" if e.mode.is_tree() => {
-                labels = label::read_item(
-                    &mut reader.objects,
-                    &epath(),
-                    &e,
-                    &snapshot.labels,
-                    reader.depth == Depth::Full,
-                )?;
-            }
+            "target" if e.mode.is_blob() => target = Some(first_line(&reader.blob(&e.id)?)),
             // CI bots' claims on revisions (`ci/v<k>/claim-<attempt>`): the
             // bots' business; the results they post are comments.
             "ci" if e.mode.is_tree() => {}
             gitapps_core::link::FIXES_DIR if e.mode.is_tree() => {
-                fixes = gitapps_core::link::read_item(&mut reader.objects, &epath(), &e)?;
+                let path = format!("{}/{}", at.path, e.name);
+                fixes = gitapps_core::link::read_item(reader, &path, e)?;
             }
-            _ => reader.warn(epath(), "unexpected entry"),
+            _ => return Ok(false),
         }
-    }
-    for (who, slot) in &parts.comment_slots {
-        let s = snapshot
-            .comment_slots
-            .entry(slot_key(&id, who))
-            .or_insert(0);
-        *s = (*s).max(*slot);
-    }
-    let Some(title) = title else {
-        reader.warn(format!("{path}/title"), "missing: merge request skipped");
+        Ok::<_, crate::Error>(true)
+    })?;
+    let Some(Common { thread, labels }) = common else {
         return Ok(None);
     };
     let target = target.unwrap_or_else(|| {
-        reader.warn(format!("{path}/target"), "missing");
+        reader.warn(format!("{}/target", at.path), "missing");
         String::new()
     });
-    let created = parts
-        .comments
-        .iter()
-        .find(|c| c.index == 0 && c.author == id.author)
-        .map(|c| c.date);
-    let thread = thread_read::finish(&mut reader.objects, &scope, parts, title, created);
     Ok(Some(MergeRequest {
-        id,
+        id: at.id,
         title: thread.title,
         target,
         labels,
@@ -443,70 +272,8 @@ pub fn summarize(full: &Snapshot, comments_of: &BTreeSet<Fingerprint>) -> Snapsh
 }
 
 /// The names of the merge requests on a data commit, read as a name needs
-/// them: the authors' directories (one tree), and an author's numbers when
-/// asked (one tree each). Resolving `<who>/<n>` opens two trees however many
-/// merge requests there are.
-pub struct Names<'r> {
-    repo: &'r gix::Repository,
-    authors: Vec<(Fingerprint, ObjectId)>,
-}
-
-impl<'r> Names<'r> {
-    /// The authors on the data commit `commit` (none when `None`).
-    pub fn read(repo: &'r gix::Repository, commit: Option<ObjectId>) -> Result<Names<'r>> {
-        let mut names = Names {
-            repo,
-            authors: Vec::new(),
-        };
-        let Some(commit) = commit else {
-            return Ok(names);
-        };
-        let tree = repo.find_commit(commit).git()?.tree_id().git()?.detach();
-        let mut reader = TreeReader::new(repo);
-        let Some(dir) = reader
-            .tree(&tree)?
-            .into_iter()
-            .find(|e| e.name == MERGE_REQS_DIR && e.mode.is_tree())
-        else {
-            return Ok(names);
-        };
-        names.authors = reader
-            .tree(&dir.id)?
-            .into_iter()
-            .filter(|a| a.mode.is_tree())
-            .filter_map(|a| {
-                let fpr = Fingerprint::parse(&a.name).ok()?;
-                (fpr.as_str() == a.name).then_some((fpr, a.id))
-            })
-            .collect();
-        Ok(names)
-    }
-
-    /// Those with a directory of merge requests.
-    pub fn authors(&self) -> Vec<Fingerprint> {
-        self.authors.iter().map(|(f, _)| f.clone()).collect()
-    }
-
-    /// The merge requests numbered `number` (of `author` alone, when given).
-    pub fn numbered(&self, author: Option<&Fingerprint>, number: u32) -> Result<Vec<MrId>> {
-        let name = number.to_string();
-        let mut buf = Vec::new();
-        let mut found = Vec::new();
-        for (fpr, tree) in &self.authors {
-            if author.is_some_and(|a| a != fpr) {
-                continue;
-            }
-            let tree = self.repo.objects.find_tree(tree, &mut buf).git()?;
-            if tree.bisect_entry(name.as_str().into(), true).is_some() {
-                found.push(MrId {
-                    author: fpr.clone(),
-                    number,
-                });
-            }
-        }
-        Ok(found)
-    }
-}
+/// them (the core's, on `merge-reqs/`): see [`Names::read`].
+pub use gitapps_core::items::Names;
 
 /// Attach the revisions (from the tags `refs/tags/apps/merge-reqs/<id>/<n>-v<k>`);
 /// of a read of some merge requests, only their authors' tags are looked at.
@@ -550,51 +317,17 @@ pub fn attach_revisions(repo: &gix::Repository, snapshot: &mut Snapshot) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tx::{write_commit, write_tree, TreeEdit};
-
-    fn fpr(c: char) -> Fingerprint {
-        Fingerprint::parse(&c.to_string().repeat(40)).unwrap()
-    }
-
-    fn file(path: &str, data: &str) -> TreeEdit {
-        TreeEdit::File {
-            path: path.to_owned(),
-            data: data.as_bytes().to_vec(),
-        }
-    }
-
-    fn link(path: &str, target: &str) -> TreeEdit {
-        TreeEdit::Symlink {
-            path: path.to_owned(),
-            target: target.to_owned(),
-        }
-    }
+    use crate::model::Item;
+    use crate::tx::{write_tree, TreeEdit};
+    use gitapps_core::testing::{self, file, fpr, link};
 
     fn commit(repo: &gix::Repository, edits: &[TreeEdit]) -> ObjectId {
-        commit_tree(repo, write_tree(repo, None, edits).unwrap())
+        testing::commit(repo, None, edits).unwrap()
     }
 
     /// A commit of `parent`'s tree with `edits` (no parent: the reader needs none).
     fn commit_on(repo: &gix::Repository, parent: ObjectId, edits: &[TreeEdit]) -> ObjectId {
-        let base = repo
-            .find_commit(parent)
-            .unwrap()
-            .tree_id()
-            .unwrap()
-            .detach();
-        commit_tree(repo, write_tree(repo, Some(base), edits).unwrap())
-    }
-
-    fn commit_tree(repo: &gix::Repository, tree: ObjectId) -> ObjectId {
-        let sig = gix::actor::Signature {
-            name: "t".into(),
-            email: "t@example.org".into(),
-            time: gix::date::Time {
-                seconds: 0,
-                offset: 0,
-            },
-        };
-        write_commit(repo, tree, &[], "test", sig).unwrap()
+        testing::commit(repo, Some(parent), edits).unwrap()
     }
 
     #[test]
@@ -607,26 +340,26 @@ mod tests {
         let edits = vec![
             file("labels/open/description", "open\n"),
             file("labels/bug/description", ""),
-            file(&format!("{mr}/title"), "Fix it\n"),
-            file(&format!("{mr}/target"), "main\n"),
-            link(&format!("{mr}/labels/open"), "/labels/open"),
-            link(&format!("{mr}/labels/bug"), "/labels/bug"),
-            link(&format!("{mr}/labels/gone"), "/labels/gone"),
-            link(&format!("labels/open/{a}/1"), &format!("/{mr}")),
-            link(&format!("labels/open/{a}/7"), &format!("/merge-reqs/{a}/7")),
+            file(format!("{mr}/title"), "Fix it\n"),
+            file(format!("{mr}/target"), "main\n"),
+            link(format!("{mr}/labels/open"), "/labels/open"),
+            link(format!("{mr}/labels/bug"), "/labels/bug"),
+            link(format!("{mr}/labels/gone"), "/labels/gone"),
+            link(format!("labels/open/{a}/1"), format!("/{mr}")),
+            link(format!("labels/open/{a}/7"), format!("/merge-reqs/{a}/7")),
             file(
-                &format!("{mr}/comments/{a}/0"),
+                format!("{mr}/comments/{a}/0"),
                 "Date: 2026-11-26T11:00:00Z\nRevision: 1\n\nThe description.\n",
             ),
             file(
-                &format!("{mr}/comments/{b}/0"),
+                format!("{mr}/comments/{b}/0"),
                 "Date: 2026-11-26T10:00:00Z\nRevision: 1\n\nEarlier.\n",
             ),
-            file(&format!("{mr}/comments/{b}/1"), "Revision: 1\n\nno date\n"),
-            file(&format!("merge-reqs/{a}/two/title"), "x\n"),
-            file(&format!("merge-reqs/{b}/3/target"), "main\n"),
+            file(format!("{mr}/comments/{b}/1"), "Revision: 1\n\nno date\n"),
+            file(format!("merge-reqs/{a}/two/title"), "x\n"),
+            file(format!("merge-reqs/{b}/3/target"), "main\n"),
             // A CI bot's claim is no malformed data.
-            file(&format!("{mr}/ci/v1/claim-1"), "Bot: x\n"),
+            file(format!("{mr}/ci/v1/claim-1"), "Bot: x\n"),
         ];
         let c = commit(&repo, &edits);
         let s = read(&repo, Some(c), Depth::Full).unwrap();
@@ -673,43 +406,43 @@ mod tests {
         let mr = format!("merge-reqs/{a}/1");
         let d = "Date: 2026-11-26T11:00:00Z\n";
         let edits = vec![
-            file(&format!("{mr}/title"), "Old title\n"),
-            file(&format!("{mr}/target"), "main\n"),
+            file(format!("{mr}/title"), "Old title\n"),
+            file(format!("{mr}/target"), "main\n"),
             file(
-                &format!("{mr}/comments/{a}/0"),
+                format!("{mr}/comments/{a}/0"),
                 &format!("{d}Revision: 1\n\nfirst\n"),
             ),
             file(
-                &format!("{mr}/comments/{b}/0"),
+                format!("{mr}/comments/{b}/0"),
                 &format!("{d}Revision: 1\n\nb says\n"),
             ),
             file(
-                &format!("{mr}/comments/{c}/0"),
+                format!("{mr}/comments/{c}/0"),
                 &format!("{d}Revision: 1\nCI-Status: pass\n\nok\n"),
             ),
             file(
-                &format!("{mr}/edits/{a}/title/1"),
+                format!("{mr}/edits/{a}/title/1"),
                 &format!("{d}\nNew title\n"),
             ),
-            file(&format!("{mr}/edits/{a}/0/1"), &format!("{d}\nsecond\n")),
-            file(&format!("{mr}/edits/{a}/0/2"), &format!("{d}\nthird\n")),
+            file(format!("{mr}/edits/{a}/0/1"), &format!("{d}\nsecond\n")),
+            file(format!("{mr}/edits/{a}/0/2"), &format!("{d}\nthird\n")),
             file(
-                &format!("{mr}/edits/{b}/0/1"),
+                format!("{mr}/edits/{b}/0/1"),
                 &format!("{d}Retracted: yes\n\n"),
             ),
             // Not there, not the author's, not a version: warned about and skipped.
-            file(&format!("{mr}/edits/{b}/7/1"), &format!("{d}\nghost\n")),
+            file(format!("{mr}/edits/{b}/7/1"), &format!("{d}\nghost\n")),
             file(
-                &format!("{mr}/edits/{b}/title/1"),
+                format!("{mr}/edits/{b}/title/1"),
                 &format!("{d}\nHijacked\n"),
             ),
-            file(&format!("{mr}/edits/{a}/0/x"), &format!("{d}\nx\n")),
+            file(format!("{mr}/edits/{a}/0/x"), &format!("{d}\nx\n")),
             file(
-                &format!("{mr}/votes/{b}/0"),
+                format!("{mr}/votes/{b}/0"),
                 &format!("{d}Revision: 1\nVote: approve\n\n"),
             ),
             file(
-                &format!("{mr}/votes/{b}/1"),
+                format!("{mr}/votes/{b}/1"),
                 &format!("{d}Revision: 1\nVote: maybe\n\n"),
             ),
             file(
@@ -801,9 +534,9 @@ mod tests {
             &repo,
             &[
                 file("labels/open/description", "open\n"),
-                file(&format!("merge-reqs/{a}/1/title"), "one\n"),
-                file(&format!("merge-reqs/{a}/4/title"), "four\n"),
-                file(&format!("merge-reqs/{b}/9/title"), "b's\n"),
+                file(format!("merge-reqs/{a}/1/title"), "one\n"),
+                file(format!("merge-reqs/{a}/4/title"), "four\n"),
+                file(format!("merge-reqs/{b}/9/title"), "b's\n"),
             ],
         );
         let s = read_for_new(&repo, Some(c), &a).unwrap();
@@ -812,7 +545,7 @@ mod tests {
         assert_eq!(s.next_number(&a), 5);
         assert_eq!(s.next_number(&fpr('C')), 1);
         assert!(s.only.as_ref().is_some_and(|o| o.is_empty()));
-        assert!(!s.numbers.contains_key(&b), "{:?}", s.numbers);
+        assert!(!s.counters.numbers.contains_key(&b), "{:?}", s.counters);
     }
 
     #[test]

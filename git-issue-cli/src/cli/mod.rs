@@ -132,13 +132,28 @@ impl Ctx {
         Ok(self.forge.people()?)
     }
 
-    /// Fetch, read, and find the issue `spec`.
+    /// What every verb on one issue starts with: fetch (unless offline),
+    /// resolve `spec` through the authors' directories, and read that issue
+    /// alone to `depth` (with the label names): its warnings only, and the
+    /// same cost among 50 issues or 50,000.
     pub fn find(&self, spec: &str, depth: Depth) -> CommandResult<(Snapshot, People, ItemId)> {
         self.refresh();
-        let snapshot = self.snapshot(depth)?;
+        let tip = self.forge.data_tip()?;
+        if tip.is_none() {
+            return Err(CommandError::from(APP.no_data_branch(self.forge.remote())));
+        }
         let people = self.people()?;
         let me = self.me_for(spec)?;
-        let id = ops::find(&snapshot, &people, me.as_ref(), spec)?.id.clone();
+        let id = ops::resolve(self.forge.repo(), tip, &people, me.as_ref(), spec)?;
+        let snapshot = ops::one(self.forge.repo(), tip, &id, depth)?;
+        for w in &snapshot.warnings {
+            self.ui.warn(&format!("skipped {w}"));
+        }
+        if snapshot.get(&id).is_none() {
+            // Its directory is there, but not what makes it an issue (the
+            // warnings above say what is wrong).
+            return Err(Error::NotFound(spec.to_owned()).into());
+        }
         Ok((snapshot, people, id))
     }
 

@@ -3,7 +3,7 @@
 use clap::{Args as ClapArgs, ValueEnum};
 use git_issue::model::header;
 use git_issue::store::Depth;
-use git_issue::{search as text_search, Issue, ItemId, State};
+use git_issue::{search as text_search, Issue, Item, ItemId, State};
 use gitapps_cli::ui::{self, clean, clean_line};
 use gitapps_core::thread::Comment;
 use gitapps_core::{clock, People};

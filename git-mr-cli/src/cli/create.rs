@@ -202,20 +202,23 @@ fn resolve_issues(ctx: &Ctx, specs: &[String]) -> CommandResult<Vec<git_mr::MrId
         ))
         .hint("the project's owner sets the issue tracker up with `git issue init`")
     })?;
-    let issues = git_issue::store::read(
-        ctx.forge.repo(),
-        Some(tip),
-        git_issue::store::Depth::Summary,
-    )
-    .map_err(|e| CommandError::user(format!("--fixes: {e}")))?;
     let people = ctx.forge.people()?;
     let me = ctx.forge.me().ok();
+    let repo = ctx.forge.repo();
     let mut ids = Vec::new();
     for spec in specs {
-        let issue = git_issue::ops::find(&issues, &people, me.as_ref(), spec)
+        // Through the authors' directories, then that issue alone: not every issue.
+        let id = git_issue::ops::resolve(repo, Some(tip), &people, me.as_ref(), spec)
+            .and_then(|id| {
+                let one =
+                    git_issue::ops::one(repo, Some(tip), &id, git_issue::store::Depth::Summary)?;
+                one.get(&id)
+                    .map(|_| id)
+                    .ok_or_else(|| git_issue::Error::NotFound(spec.clone()))
+            })
             .map_err(|e| CommandError::user(format!("--fixes {spec}: {e}")))?;
-        if !ids.contains(&issue.id) {
-            ids.push(issue.id.clone());
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
     Ok(ids)

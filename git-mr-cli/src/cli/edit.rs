@@ -1,6 +1,7 @@
 //! `git mr edit`: a new title and/or description, kept next to the old ones.
 
 use super::ui::Draft;
+use git_mr::Item;
 use std::path::PathBuf;
 
 use git_mr::store::Depth;

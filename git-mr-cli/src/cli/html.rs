@@ -9,6 +9,7 @@
 //! defence.
 
 use git_mr::policy::Roles;
+use git_mr::Item;
 use std::fmt::Write as _;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,7 @@
 use super::ui::MrUi;
 use git_mr::people::People;
 use git_mr::store::Depth;
+use git_mr::Item;
 use git_mr::{MergeRequest, State};
 use serde_json::Value;
 

@@ -7,6 +7,7 @@ use git_mr::policy::Roles;
 use git_mr::review::{self, Settings};
 use git_mr::store::Depth;
 use git_mr::thread::{vote, Anchor, Comment, Side, Verdict, Vote};
+use git_mr::Item;
 use git_mr::{Forge, MergeRequest};
 use serde_json::{json, Value};
 
