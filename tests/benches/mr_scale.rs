@@ -112,15 +112,17 @@ fn floor_push(owner: &Member, round: usize, trace: Option<&std::ffi::OsStr>) -> 
         "-m",
         &format!("floor {round}"),
     ]);
+    timed_push(
+        owner,
+        &format!("+{}:refs/heads/bench-floor", commit.trim()),
+        trace,
+    )
+}
+
+/// The time of `git push --signed origin <refspec>` from `owner`'s clone.
+fn timed_push(owner: &Member, refspec: &str, trace: Option<&std::ffi::OsStr>) -> Duration {
     let mut cmd = owner.cmd("git", &owner.clone);
-    cmd.args([
-        "push",
-        "-q",
-        "--signed",
-        "-f",
-        "origin",
-        &format!("{}:refs/heads/bench-floor", commit.trim()),
-    ]);
+    cmd.args(["push", "-q", "--signed", "origin", refspec]);
     if let Some(t) = trace {
         cmd.env("GIT_TRACE2_PERF", t);
     }
@@ -176,18 +178,11 @@ fn data_floor_push(
         "-m",
         &format!("floor {seq}"),
     ]);
-    let mut cmd = owner.cmd("git", &owner.clone);
-    cmd.args([
-        "push",
-        "-q",
-        "--signed",
-        "origin",
+    timed_push(
+        owner,
         &format!("{}:refs/heads/apps/merge-reqs/data", commit.trim()),
-    ]);
-    if let Some(t) = trace {
-        cmd.env("GIT_TRACE2_PERF", t);
-    }
-    bench::time(&mut cmd)
+        trace,
+    )
 }
 
 fn main() {
