@@ -98,21 +98,28 @@ impl Pending {
     }
 }
 
-/// A line of the ledger, parsed once when the ledger is locked.
+/// What a line of the ledger says, read once when the ledger is locked.
+/// The text stays where it is ([`Ledger::text`]): a push of 10,000 refs
+/// without `--atomic` is 10,000 transactions, each of which reads a ledger
+/// of up to 10,000 `recorded` lines, so reading one allocates nothing.
 enum Line {
     /// Accepted by pre-receive. `pending` is `None` on lines of older
     /// versions (four fields; one before replays were keyed on the payload).
     Accepted {
         when: u64,
-        signed: Option<String>,
+        signed: Option<Span>,
         pending: Option<Pending>,
     },
     Recorded {
         when: u64,
-        cert: String,
-        refs: Vec<String>,
+        cert: Span,
+        /// The refs, separated by spaces.
+        refs: Span,
     },
 }
+
+/// Where some text is in the ledger's text.
+type Span = std::ops::Range<usize>;
 
 impl Line {
     fn when(&self) -> u64 {
@@ -120,39 +127,38 @@ impl Line {
             Line::Accepted { when, .. } | Line::Recorded { when, .. } => *when,
         }
     }
-
-    fn cert(&self) -> Option<String> {
-        match self {
-            Line::Accepted {
-                pending: Some(p), ..
-            } => Some(p.cert.to_string()),
-            Line::Recorded { cert, .. } => Some(cert.clone()),
-            Line::Accepted { .. } => None,
-        }
-    }
 }
 
-fn parse(line: &str) -> Option<Line> {
-    let mut parts = line.split(' ');
-    let when = parts.next()?.parse().ok()?;
-    let cert = parts.next()?;
-    let third = parts.next()?;
+/// The line of `text` at `span`.
+fn parse(text: &str, span: Span) -> Option<Line> {
+    let base = span.start;
+    let line = &text[span];
+    // The spans of the space-separated fields.
+    let mut fields = line.split(' ').scan(base, |at, field| {
+        let start = *at;
+        *at += field.len() + 1;
+        Some((field, start..start + field.len()))
+    });
+    let when = fields.next()?.0.parse().ok()?;
+    let (cert, cert_span) = fields.next()?;
+    let (third, _) = fields.next()?;
     if third == RECORDED {
-        let _record = parts.next()?;
+        let (_record, record_span) = fields.next()?;
+        let refs_start = (record_span.end + 1).min(base + line.len());
         return Some(Line::Recorded {
             when,
-            cert: cert.to_owned(),
-            refs: parts.map(str::to_owned).collect(),
+            cert: cert_span,
+            refs: refs_start..base + line.len(),
         });
     }
-    let signed = parts.next();
-    let rest: Vec<&str> = parts.collect();
-    let pending = match (signed, rest.as_slice()) {
-        (Some(signed), [ac, settings, keyring, pid]) => Some(Pending {
+    let signed = fields.next();
+    let rest: Vec<&str> = fields.map(|(f, _)| f).collect();
+    let pending = match (&signed, rest.as_slice()) {
+        (Some((signed, _)), [ac, settings, keyring, pid]) => Some(Pending {
             when,
             cert: ObjectId::from_hex(cert.as_bytes()).ok()?,
             pusher: Fingerprint::parse(third).ok()?,
-            signed: signed.to_owned(),
+            signed: (*signed).to_owned(),
             access_control: ObjectId::from_hex(ac.as_bytes()).ok()?,
             settings: ObjectId::from_hex(settings.as_bytes()).ok()?,
             keyring: match *keyring {
@@ -165,7 +171,7 @@ fn parse(line: &str) -> Option<Line> {
     };
     Some(Line::Accepted {
         when,
-        signed: signed.map(str::to_owned),
+        signed: signed.map(|(_, span)| span),
         pending,
     })
 }
@@ -212,23 +218,18 @@ pub fn signed_digest(payload: &[u8]) -> Result<String, HookError> {
 }
 
 /// The ledger, locked for as long as this lives.
-///
-/// Its lines are parsed once, and the records indexed by certificate, so
-/// that every question costs one pass or less: a push of 10,000 refs
-/// without `--atomic` is 10,000 transactions, each of which reads a ledger
-/// of up to 10,000 lines.
 pub struct Ledger {
     file: std::fs::File,
     path: PathBuf,
-    /// The lines as read (and appended): (text, what it says, if readable).
-    lines: Vec<(String, Option<Line>)>,
-    /// For each certificate (hex), the indexes of its `recorded` lines.
-    records: HashMap<String, Vec<usize>>,
+    /// The file's text, as read and appended.
+    text: String,
+    /// Its lines: where each is, and what it says when it can be read.
+    lines: Vec<(Span, Option<Line>)>,
     /// Lines at most this old count (seconds since the epoch).
     fresh_after: u64,
     /// The certificates (hex) of the pushes the running receive-pack
     /// accepted ([`Ledger::ongoing`]): their lines count however old.
-    ongoing: HashSet<String>,
+    ongoing: Vec<String>,
     processes: Processes,
 }
 
@@ -266,27 +267,33 @@ impl Ledger {
         let mut ledger = Ledger {
             file,
             path,
+            text,
             lines: Vec::new(),
-            records: HashMap::new(),
             fresh_after: now.saturating_sub(window_secs),
-            ongoing: HashSet::new(),
+            ongoing: Vec::new(),
             processes: Processes::default(),
         };
-        for line in text.lines() {
-            ledger.push_line(line.to_owned());
-        }
+        ledger.read_lines(0);
         Ok(ledger)
     }
 
-    fn push_line(&mut self, text: String) {
-        let line = parse(&text);
-        if let Some(Line::Recorded { cert, .. }) = &line {
-            self.records
-                .entry(cert.clone())
-                .or_default()
-                .push(self.lines.len());
+    /// Read the lines of the text from byte `from` on (a line's start).
+    fn read_lines(&mut self, from: usize) {
+        let mut at = from;
+        while at < self.text.len() {
+            let end = self.text[at..]
+                .find('\n')
+                .map_or(self.text.len(), |i| at + i);
+            if end > at {
+                let line = parse(&self.text, at..end);
+                self.lines.push((at..end, line));
+            }
+            at = end + 1;
         }
-        self.lines.push((text, line));
+    }
+
+    fn str(&self, span: &Span) -> &str {
+        &self.text[span.clone()]
     }
 
     /// Count the lines of the pushes that the receive-pack `receive_pack`
@@ -311,7 +318,7 @@ impl Ledger {
 
     /// Whether a line of the push of `cert` made at `when` still counts.
     fn counts(&self, when: u64, cert: &str) -> bool {
-        when >= self.fresh_after || self.ongoing.contains(cert)
+        when >= self.fresh_after || self.ongoing.iter().any(|c| c == cert)
     }
 
     /// The window a push's lines are kept for: the nonce slop and a margin.
@@ -335,7 +342,7 @@ impl Ledger {
                 signed: s,
                 pending,
             } => {
-                s.as_deref() == Some(signed)
+                s.as_ref().is_some_and(|s| self.str(s) == signed)
                     && *when >= self.fresh_after
                     && !pending.as_ref().is_some_and(|p| self.abandoned(p))
             }
@@ -349,32 +356,26 @@ impl Ledger {
     fn abandoned(&self, p: &Pending) -> bool {
         p.receive_pack != 0
             && !self.processes.alive(p.receive_pack)
-            && !self.any_records(&p.cert.to_string())
+            && self.records_of(&p.cert.to_string()).next().is_none()
     }
 
     /// The refs of the `recorded` lines of `cert` that count.
-    fn records_of(&self, cert: &str) -> impl Iterator<Item = &String> + '_ {
-        let ongoing = self.ongoing.contains(cert);
-        self.records
-            .get(cert)
-            .into_iter()
-            .flatten()
-            .filter_map(move |&i| match &self.lines[i].1 {
-                Some(Line::Recorded { when, refs, .. }) if ongoing || *when >= self.fresh_after => {
-                    Some(refs)
-                }
+    fn records_of<'a>(&'a self, cert: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.parsed()
+            .filter_map(move |l| match l {
+                Line::Recorded {
+                    when,
+                    cert: c,
+                    refs,
+                } if self.str(c) == cert && self.counts(*when, cert) => Some(self.str(refs)),
                 _ => None,
             })
-            .flatten()
-    }
-
-    fn any_records(&self, cert: &str) -> bool {
-        self.records_of(cert).next().is_some()
+            .flat_map(|refs| refs.split(' ').filter(|r| !r.is_empty()))
     }
 
     /// Whether any record within the window names certificate `cert`.
     pub fn has_records(&self, cert: ObjectId) -> bool {
-        self.any_records(&cert.to_string())
+        self.records_of(&cert.to_string()).next().is_some()
     }
 
     /// The pushes accepted within the window and not abandoned, oldest
@@ -394,13 +395,15 @@ impl Ledger {
 
     /// The refs recorded within the window for certificate `cert`.
     pub fn recorded_refs(&self, cert: ObjectId) -> Vec<String> {
-        self.records_of(&cert.to_string()).cloned().collect()
+        self.records_of(&cert.to_string())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// [`Ledger::recorded_refs`], as a set to look refs up in.
-    pub fn recorded_ref_set(&self, cert: ObjectId) -> HashSet<&str> {
+    pub fn recorded_ref_set(&self, cert: ObjectId) -> HashSet<String> {
         self.records_of(&cert.to_string())
-            .map(String::as_str)
+            .map(str::to_owned)
             .collect()
     }
 
@@ -427,12 +430,14 @@ impl Ledger {
     /// or the acceptance of a push that was abandoned (so that a killed hook
     /// or a push git refused leaves no line behind for long).
     fn stale(&self, line: Option<&Line>) -> bool {
-        let Some(line) = line else {
-            return true;
-        };
-        let cert = line.cert().unwrap_or_default();
-        !self.counts(line.when(), &cert)
-            || matches!(line, Line::Accepted { pending: Some(p), .. } if self.abandoned(p))
+        match line {
+            None => true,
+            Some(Line::Recorded { when, cert, .. }) => !self.counts(*when, self.str(cert)),
+            Some(Line::Accepted {
+                pending: Some(p), ..
+            }) => !self.counts(p.when, &p.cert.to_string()) || self.abandoned(p),
+            Some(Line::Accepted { when, .. }) => !self.counts(*when, ""),
+        }
     }
 
     fn append(&mut self, entry: String) -> Result<(), HookError> {
@@ -445,33 +450,34 @@ impl Ledger {
             }
         }
         if stale >= PRUNE_AT || abandoned {
-            let keep: Vec<bool> = self
-                .lines
-                .iter()
-                .map(|(_, line)| !self.stale(line.as_ref()))
-                .collect();
-            let kept: Vec<String> = std::mem::take(&mut self.lines)
-                .into_iter()
-                .zip(keep)
-                .filter_map(|((text, _), keep)| keep.then_some(text))
-                .collect();
-            let mut text: String = kept.iter().flat_map(|l| [l.as_str(), "\n"]).collect();
-            text.push_str(&entry);
+            let mut kept = String::new();
+            for (span, line) in &self.lines {
+                if !self.stale(line.as_ref()) {
+                    kept.push_str(self.str(span));
+                    kept.push('\n');
+                }
+            }
+            kept.push_str(&entry);
             // In append mode, writing after truncating starts the file anew.
             self.file
                 .set_len(0)
-                .and_then(|()| self.file.write_all(text.as_bytes()))
+                .and_then(|()| self.file.write_all(kept.as_bytes()))
                 .io(format!("rewriting {}", self.path.display()))?;
-            self.records.clear();
-            for line in kept {
-                self.push_line(line);
-            }
+            self.text = kept;
+            self.lines.clear();
+            self.read_lines(0);
         } else {
+            // A torn last line (a writer killed mid-line) is ended first,
+            // or this entry would join it and be lost with it.
+            let torn = !self.text.is_empty() && !self.text.ends_with('\n');
+            let entry = if torn { format!("\n{entry}") } else { entry };
             self.file
                 .write_all(entry.as_bytes())
                 .io(format!("writing {}", self.path.display()))?;
+            let from = self.text.len();
+            self.text.push_str(&entry);
+            self.read_lines(from);
         }
-        self.push_line(entry.trim_end_matches('\n').to_owned());
         Ok(())
     }
 }
@@ -615,6 +621,30 @@ mod tests {
         let text = std::fs::read_to_string(path(dir.path())).expect("read");
         assert!(!text.contains(&id('1').to_string()), "{text}");
         assert_eq!(text.lines().count(), 4, "{text}");
+    }
+
+    /// A writer killed mid-line leaves a torn last line: the next entry
+    /// starts a line of its own, and is read back.
+    #[test]
+    fn an_entry_after_a_torn_line_stands_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        drop(lock(dir.path(), 100, 30));
+        let torn = format!("100 {} recorded {} refs/hea", id('1'), id('9'));
+        std::fs::write(path(dir.path()), &torn).expect("write");
+        let mut ledger = lock(dir.path(), 100, 30);
+        ledger
+            .recorded(100, id('2'), id('8'), &["refs/heads/b"])
+            .expect("record");
+        assert_eq!(ledger.recorded_refs(id('2')), ["refs/heads/b"]);
+        drop(ledger);
+        let ledger = lock(dir.path(), 101, 30);
+        assert_eq!(ledger.recorded_refs(id('2')), ["refs/heads/b"]);
+        assert!(
+            ledger.has_records(id('1')),
+            "the torn line reads as far as it goes"
+        );
+        let text = std::fs::read_to_string(path(dir.path())).expect("read");
+        assert_eq!(text.lines().count(), 2, "{text}");
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! else (the admin's `git update-ref`, `git pack-refs`) is none of the
 //! hook's business, and shows as an unexplained ref to `gitapps-hook verify`.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -95,68 +96,107 @@ pub fn run(git_dir: &Path, state: &str, stdin: &str) -> Result<Option<ObjectId>,
         Ledger::window(config.nonce_slop_secs),
     )?
     .ongoing(std::os::unix::process::parent_id());
-    let found = if unreadable.is_empty() {
-        find_push(&repo, &ledger, &updates, config.limits.cert_size)?
+    let candidates = if unreadable.is_empty() {
+        candidates(&ledger)
     } else {
-        None
+        Vec::new()
     };
-    let Some((pending, cert_bytes)) = found else {
-        if under_receive_pack() {
+    let tx = Transaction {
+        repo: &repo,
+        git_dir,
+        config: &config,
+        w: &w,
+        now,
+        updates: &updates,
+    };
+    let limit = config.limits.cert_size;
+    let recorded = find_push(
+        &repo,
+        candidates,
+        &updates,
+        limit,
+        |pending, cert, first| tx.record(&mut ledger, pending, cert, first),
+    )?;
+    drop(ledger);
+    match recorded {
+        Some(commit) => {
+            pause("transaction-done");
+            Ok(Some(commit))
+        }
+        None if under_receive_pack() => {
             let mut lines = vec![
                 "gitapps: error: git is applying ref updates that no push accepted by pre-receive explains; they are not applied".to_owned(),
             ];
             lines.extend(stdin.lines().map(|l| format!("gitapps:   {l}")));
-            return Err(Refusal(lines));
+            Err(Refusal(lines))
         }
-        return Ok(None);
-    };
-    let cert = PushCertificate::parse(&cert_bytes)
-        .map_err(|e| HookError::Protocol(format!("the certificate {}: {e}", pending.cert)))?;
-    let first = !ledger.has_records(pending.cert);
-
-    // What the record says the push was judged by: what pre-receive used,
-    // unless the policy or the settings changed since (then judge again).
-    let mut decided = Decided {
-        pusher: pending.pusher.to_string(),
-        time: pending.when,
-        access_control: pending.access_control,
-        settings: config.settings_text(),
-        keyring: keyring_keys(&config, &pending.keyring)?,
-    };
-    if first {
-        let access_control = settled_access_control(&repo, &updates)?;
-        let settings_id = config.settings_id(repo.object_hash())?;
-        if access_control != pending.access_control || settings_id != pending.settings {
-            decided = judge_again(&repo, git_dir, &config, &cert, access_control, now)?;
-        }
+        None => Ok(None),
     }
-    // The first record of a push keeps every commit it brings reachable
-    // (the verifier judges the whole push there); a later one, its own.
-    let values = if first { &cert.commands } else { &updates };
-    let keep = commits_of(
-        &repo,
-        values.iter().filter(|u| !u.is_tag()).filter_map(|u| u.new),
-    )?;
-    let (tree, message) = record::write_push_tree(
-        &w,
-        &NewPush {
-            cert: pending.cert,
-            pusher: &decided.pusher,
-            time: decided.time,
-            access_control: decided.access_control,
-            updates: &updates,
-            settings: &decided.settings,
-            keyring: &decided.keyring,
-        },
-    )?;
-    pause("transaction-written");
-    let commit = audit::append(&w, tree, keep, &message)?;
-    pause("transaction-recorded");
-    let refs: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
-    ledger.recorded(unix_secs(now), pending.cert, commit, &refs)?;
-    drop(ledger);
-    pause("transaction-done");
-    Ok(Some(commit))
+}
+
+/// A transaction being recorded.
+struct Transaction<'a> {
+    repo: &'a gix::Repository,
+    git_dir: &'a Path,
+    config: &'a ServerConfig,
+    w: &'a Writer<'a>,
+    now: SystemTime,
+    updates: &'a [RefUpdate],
+}
+
+impl Transaction<'_> {
+    /// Record the transaction as (part of) the push `pending`, whose
+    /// certificate is `cert`; `first`: no record of that push exists yet.
+    fn record(
+        &self,
+        ledger: &mut Ledger,
+        pending: Pending,
+        cert: &PushCertificate<'_>,
+        first: bool,
+    ) -> Result<ObjectId, Refusal> {
+        let (repo, config, updates) = (self.repo, self.config, self.updates);
+        // What the record says the push was judged by: what pre-receive used,
+        // unless the policy or the settings changed since (then judge again).
+        let mut decided = Decided {
+            pusher: pending.pusher.to_string(),
+            time: pending.when,
+            access_control: pending.access_control,
+            settings: config.settings_text(),
+            keyring: keyring_keys(config, &pending.keyring)?,
+        };
+        if first {
+            let access_control = settled_access_control(repo, updates)?;
+            let settings_id = config.settings_id(repo.object_hash())?;
+            if access_control != pending.access_control || settings_id != pending.settings {
+                decided = judge_again(repo, self.git_dir, config, cert, access_control, self.now)?;
+            }
+        }
+        // The first record of a push keeps every commit it brings reachable
+        // (the verifier judges the whole push there); a later one, its own.
+        let values = if first { &cert.commands[..] } else { updates };
+        let keep = commits_of(
+            repo,
+            values.iter().filter(|u| !u.is_tag()).filter_map(|u| u.new),
+        )?;
+        let (tree, message) = record::write_push_tree(
+            self.w,
+            &NewPush {
+                cert: pending.cert,
+                pusher: &decided.pusher,
+                time: decided.time,
+                access_control: decided.access_control,
+                updates,
+                settings: &decided.settings,
+                keyring: &decided.keyring,
+            },
+        )?;
+        pause("transaction-written");
+        let commit = audit::append(self.w, tree, keep, &message)?;
+        pause("transaction-recorded");
+        let refs: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+        ledger.recorded(unix_secs(self.now), pending.cert, commit, &refs)?;
+        Ok(commit)
+    }
 }
 
 /// What a push record says its judgement used.
@@ -188,32 +228,55 @@ fn is_nested_delete(line: &str) -> bool {
     zero(parts.next()) && zero(parts.next())
 }
 
-/// The accepted push whose certificate asks for all of `updates` and
-/// none of whose records has recorded any of them yet; that of this very
-/// receive-pack first. Returns it with its certificate.
-fn find_push(
+/// The pushes accepted and not abandoned that may explain a transaction:
+/// that of this very receive-pack first, then the oldest; each with the
+/// refs recorded for it so far.
+fn candidates(ledger: &Ledger) -> Vec<(Pending, HashSet<String>)> {
+    let parent = std::os::unix::process::parent_id();
+    let mut pending = ledger.pending();
+    pending.sort_by_key(|p| p.receive_pack != parent);
+    pending
+        .into_iter()
+        .map(|p| {
+            let recorded = ledger.recorded_ref_set(p.cert);
+            (p, recorded)
+        })
+        .collect()
+}
+
+/// The first of `candidates` whose certificate asks for all of `updates`
+/// and none of whose records has recorded any of them yet, given to
+/// `record` with its certificate, parsed once (a push of 10,000 refs
+/// without `--atomic` reads its certificate in each of its 10,000
+/// transactions); what `record` returns. `None`: no candidate explains the
+/// transaction.
+fn find_push<R>(
     repo: &gix::Repository,
-    ledger: &Ledger,
+    candidates: Vec<(Pending, HashSet<String>)>,
     updates: &[RefUpdate],
     limit: u64,
-) -> Result<Option<(Pending, Vec<u8>)>, HookError> {
-    let parent = std::os::unix::process::parent_id();
-    let mut candidates = ledger.pending();
-    // Ours first, then the oldest.
-    candidates.sort_by_key(|p| p.receive_pack != parent);
-    for pending in candidates {
+    record: impl FnOnce(Pending, &PushCertificate<'_>, bool) -> Result<R, Refusal>,
+) -> Result<Option<R>, Refusal> {
+    for (pending, recorded) in candidates {
         let Ok(Ok(bytes)) = read_blob_capped(repo, pending.cert, limit) else {
             continue;
         };
         let Ok(cert) = PushCertificate::parse(&bytes) else {
             continue;
         };
-        let recorded = ledger.recorded_ref_set(pending.cert);
-        let fits = updates
-            .iter()
-            .all(|u| cert.commands.contains(u) && !recorded.contains(u.name.as_str()));
+        // One transaction of an `--atomic` push holds every update: look
+        // them up in a set rather than search the commands for each.
+        let asked: Option<HashSet<&RefUpdate>> =
+            (updates.len() > 16).then(|| cert.commands.iter().collect());
+        let fits = updates.iter().all(|u| {
+            let in_cert = match &asked {
+                Some(set) => set.contains(u),
+                None => cert.commands.contains(u),
+            };
+            in_cert && !recorded.contains(u.name.as_str())
+        });
         if fits {
-            return Ok(Some((pending, bytes)));
+            return record(pending, &cert, recorded.is_empty()).map(Some);
         }
     }
     Ok(None)

@@ -4,7 +4,7 @@ use gix::ObjectId;
 
 /// One ref update. `None` stands for git's all-zero id: the ref does not
 /// exist before (`old`) or is deleted (`new`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RefUpdate {
     pub old: Option<ObjectId>,
     pub new: Option<ObjectId>,
