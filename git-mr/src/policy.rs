@@ -35,6 +35,11 @@ pub const CI_GROUP: &str = "ci";
 /// regexes have no look-ahead, hence the spelled-out alternatives.
 pub const AUTHOR_LABEL: &str = "([^cm/][^/]*|c|c[^i/][^/]*|ci|ci[^-/][^/]*|m|m[^e/][^/]*|me|me[^r/][^/]*|mer|mer[^g/][^/]*|merg|merg[^e/][^/]*|merge|merge[^d/][^/]*|merged[^/]+)";
 
+/// A label name that maintainers may set on any merge request: any name except
+/// `ci-*`, which only CI sets (a maintainer's `ci-pass` would read as CI's
+/// verdict in every list). Spelled out, as [`AUTHOR_LABEL`] is.
+pub const MAINTAINER_LABEL: &str = "([^c/][^/]*|c|c[^i/][^/]*|ci|ci[^-/][^/]*)";
+
 /// The largest file on the data branch (a comment with a CI log's tail is
 /// far less), in the policy's size syntax.
 pub const MAX_FILE_SIZE: &str = "1m";
@@ -112,7 +117,7 @@ maintainers create-file,modify ^settings/merge$
         open = t::open_rules(items, "title|target"),
         comments = t::comment_rules(items),
         author_labels = t::author_label_rules(items, AUTHOR_LABEL),
-        maintainer_labels = t::group_label_rules(items, MAINTAINERS_GROUP, "[^/]+"),
+        maintainer_labels = t::group_label_rules(items, MAINTAINERS_GROUP, MAINTAINER_LABEL),
         label_names = t::label_name_rules(MAINTAINERS_GROUP),
         ci_labels = t::group_label_rules(items, CI_GROUP, "ci-[^/]+"),
         claims = t::claim_rules(items, CI_GROUP, &["ci", &format!("ci/v{n}")]),
@@ -214,8 +219,9 @@ mod tests {
     }
 
     #[test]
-    fn author_label_regex_agrees_with_its_definition() {
-        let re = anchored(AUTHOR_LABEL);
+    fn label_regexes_agree_with_their_definitions() {
+        let author = anchored(AUTHOR_LABEL);
+        let maintainer = anchored(MAINTAINER_LABEL);
         let alphabet = ['c', 'i', '-', 'm', 'e', 'r', 'g', 'd', 'x'];
         let mut words = vec![String::new()];
         for _ in 0..6 {
@@ -226,11 +232,13 @@ mod tests {
                 }
             }
             for w in &next {
-                let expected = w != "merged" && !w.starts_with("ci-");
-                assert_eq!(re.is_match(w), expected, "{w}");
+                let ci = w.starts_with("ci-");
+                assert_eq!(author.is_match(w), w != "merged" && !ci, "author: {w}");
+                assert_eq!(maintainer.is_match(w), !ci, "maintainer: {w}");
             }
             words = next;
         }
+        assert!(!maintainer.is_match("") && !maintainer.is_match("a/b"));
     }
 
     /// The policies as the hook will read them: parsed by the policy
@@ -324,6 +332,13 @@ mod tests {
             link(&alice, "needs-review")
         ));
         assert!(can(&carol, TreeOp::CreateSymlink, link(&alice, "merged")));
+        // CI's verdict is CI's: a maintainer sets no ci-* label.
+        assert!(!can(&carol, TreeOp::CreateSymlink, link(&alice, "ci-pass")));
+        assert!(!can(
+            &carol,
+            TreeOp::CreateSymlink,
+            format!("labels/ci-pass/{alice}/1")
+        ));
         assert!(can(&bot, TreeOp::CreateSymlink, link(&alice, "ci-pass")));
         assert!(!can(&bot, TreeOp::CreateSymlink, link(&alice, "merged")));
         // New label names: maintainers only.
