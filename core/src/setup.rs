@@ -24,6 +24,10 @@ pub struct Initialised {
     pub added: Vec<String>,
     /// Whether the data branch was there already (a repair).
     pub repaired: bool,
+    /// Rules an older version of the app wrote and this one retires, still in
+    /// the policy (`<file>: <line>`). `init` never removes a line somebody may
+    /// have written on purpose, and rules only allow: the owner removes these.
+    pub retired: Vec<String>,
 }
 
 /// The maintainers an `init` names: the user running it first when the app
@@ -43,10 +47,13 @@ pub fn maintainers(me: &Fingerprint, repair: bool, named: &[Fingerprint]) -> Vec
 /// is a repair, the data branch being there already) into `apps/access-control`
 /// (whole when new, else their missing lines) and create the data branch with
 /// `labels` (name, description), or add those missing: one atomic signed push.
+/// `retired` (path, line): rules older versions wrote and this one does not,
+/// reported in [`Initialised::retired`] when a file still has them.
 pub fn init(
     forge: &Forge,
     files: impl FnOnce(bool) -> Vec<(String, String)>,
     labels: &[(&str, &str)],
+    retired: &[(String, String)],
 ) -> Result<Initialised> {
     let fetched = forge.fetch()?;
     let files = files(fetched.data);
@@ -76,6 +83,11 @@ pub fn init(
                 ours.clone()
             }
             Some(theirs) => {
+                for (file, line) in retired.iter().filter(|(file, _)| file == path) {
+                    if theirs.lines().any(|l| l.trim() == line.trim()) {
+                        done.retired.push(format!("{file}: {line}"));
+                    }
+                }
                 let missing = missing_lines(&theirs, ours);
                 if missing.is_empty() {
                     continue;

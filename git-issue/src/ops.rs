@@ -450,5 +450,6 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint]) -> Result<Initialised> {
         forge,
         |repair| crate::policy::files(&gitapps_core::setup::maintainers(&me, repair, maintainers)),
         layout::STANDARD_LABELS,
+        &[],
     )?)
 }

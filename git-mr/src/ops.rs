@@ -45,6 +45,7 @@ pub fn init(forge: &Forge, maintainers: &[Fingerprint], ci: &[Fingerprint]) -> R
             )
         },
         STANDARD_LABELS,
+        &policy::retired_lines(),
     )?)
 }
 

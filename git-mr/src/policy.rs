@@ -160,6 +160,19 @@ impl Roles for People {
 }
 
 /// Every file `git mr init` adds to `apps/access-control`: (path, content).
+/// Rules earlier versions of `git mr init` wrote that this one does not
+/// (path, line): the maintainers' label rules before [`MAINTAINER_LABEL`]
+/// matched `ci-*` too. `init` reports them; it removes no line.
+pub fn retired_lines() -> Vec<(String, String)> {
+    use gitapps_core::policy as t;
+    let current = branches_conf();
+    t::group_label_rules(MERGE_REQS_DIR, MAINTAINERS_GROUP, "[^/]+")
+        .lines()
+        .filter(|old| !current.lines().any(|l| l == *old))
+        .map(|old| (BRANCHES_FILE.to_owned(), old.to_owned()))
+        .collect()
+}
+
 pub fn files(maintainers: &[Fingerprint], ci: &[Fingerprint]) -> Vec<(String, String)> {
     let mut files = vec![
         (REFS_FILE.to_owned(), refs_conf()),
@@ -215,6 +228,21 @@ mod tests {
         }
         for no in ["merged", "ci-pass", "ci-fail", "ci-", "a/b", ""] {
             assert!(!re.is_match(no), "{no} should be denied");
+        }
+    }
+
+    #[test]
+    fn the_retired_rules_are_the_old_maintainer_label_lines() {
+        let retired = retired_lines();
+        let current = branches_conf();
+        assert_eq!(retired.len(), 3, "{retired:?}");
+        for (path, line) in &retired {
+            assert_eq!(path, BRANCHES_FILE);
+            assert!(
+                line.starts_with("maintainers ") && line.contains("[^/]+"),
+                "{line}"
+            );
+            assert!(!current.lines().any(|l| l == line), "{line}");
         }
     }
 

@@ -611,6 +611,59 @@ fn init_again_adds_the_new_rules_and_nothing_else() {
     );
 }
 
+/// A project set up before maintainers' labels left `ci-*` to CI keeps the old
+/// rules (`init` appends, never removes, and rules only allow): a maintainer can
+/// still set `ci-pass`, and `init` again names each such line, leaving it; once
+/// the owner removes them, the maintainer cannot, and `init` is quiet.
+#[test]
+fn init_again_names_the_retired_rules_that_let_maintainers_set_ci_labels() {
+    let world = project(&[], None);
+    let (owner, alice, bob) = (world.owner(), world.user("alice"), world.user("bob"));
+    let ours = git_mr::policy::branches_conf();
+    let retired = git_mr::policy::retired_lines();
+    assert_eq!(retired.len(), 3, "{retired:?}");
+    let mut old = ours.clone();
+    for (_, line) in &retired {
+        old.push_str(line);
+        old.push('\n');
+    }
+    world.edit_access_control(
+        &[(git_mr::policy::BRANCHES_FILE, Some(&old))],
+        "the policy of an older git mr",
+    );
+    commit_file(alice, "a.txt", "one\n", "add a");
+    alice.mr(&["create", "-t", "Add a", "-m", "v1"]);
+    bob.mr(&["label", "1", "--add", "ci-pass"]);
+
+    let out = owner.mr_out(&["init"]);
+    out.assert_ok();
+    for (_, line) in &retired {
+        assert!(out.stderr.contains(line.as_str()), "{line}: {out}");
+    }
+    assert!(
+        out.stderr.contains("warning:") && out.stderr.contains("ci-*"),
+        "{out}"
+    );
+    let ac = "refs/heads/apps/access-control";
+    let now = world
+        .server
+        .read_file(ac, git_mr::policy::BRANCHES_FILE)
+        .unwrap();
+    assert_eq!(now, old, "init removes no line");
+
+    world.edit_access_control(
+        &[(git_mr::policy::BRANCHES_FILE, Some(&ours))],
+        "the owner removes the retired rules",
+    );
+    let denied = bob.mr_fails(&["label", "1", "--remove", "ci-pass"]);
+    assert!(denied.contains("ci-pass"), "{denied}");
+    let out = owner.mr_out(&["init"]);
+    assert!(
+        out.stderr.contains("nothing to do") && !out.stderr.contains("warning:"),
+        "{out}"
+    );
+}
+
 /// `git mr register` puts one's key on apps/access-control in one signed push,
 /// where the server lets users register; run again, it has nothing to do; where
 /// the server does not, it says whom to ask.

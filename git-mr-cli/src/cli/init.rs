@@ -48,6 +48,12 @@ pub fn run(ctx: &Ctx, args: Args) -> CommandResult {
         id.map(|i| i.to_string()[..12].to_owned())
             .unwrap_or_else(|| "unchanged".to_owned())
     };
+    for line in &done.retired {
+        ctx.ui.warn(&format!(
+            "{line}\n  is a rule older versions of git mr wrote: it lets maintainers set CI's ci-* labels. \
+init never removes a line: remove it from apps/access-control yourself"
+        ));
+    }
     if done.repaired && done.added.is_empty() {
         ctx.ui
             .note("merge requests are set up already, and nothing is missing: nothing to do");
