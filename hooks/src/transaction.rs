@@ -96,11 +96,6 @@ pub fn run(git_dir: &Path, state: &str, stdin: &str) -> Result<Option<ObjectId>,
         Ledger::window(config.nonce_slop_secs),
     )?
     .ongoing(std::os::unix::process::parent_id());
-    let candidates = if unreadable.is_empty() {
-        candidates(&ledger)
-    } else {
-        Vec::new()
-    };
     let tx = Transaction {
         repo: &repo,
         git_dir,
@@ -109,17 +104,24 @@ pub fn run(git_dir: &Path, state: &str, stdin: &str) -> Result<Option<ObjectId>,
         now,
         updates: &updates,
     };
-    let limit = config.limits.cert_size;
-    let recorded = find_push(
-        &repo,
-        candidates,
-        &updates,
-        limit,
-        |pending, cert, first| tx.record(&mut ledger, pending, cert, first),
-    )?;
+    let recorded = if unreadable.is_empty() {
+        find_push(
+            &repo,
+            &ledger,
+            &updates,
+            config.limits.cert_size,
+            |pending, cert, first| tx.record(pending, cert, first),
+        )?
+    } else {
+        None
+    };
+    if let Some((cert, commit)) = recorded {
+        let refs: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+        ledger.recorded(unix_secs(now), cert, commit, &refs)?;
+    }
     drop(ledger);
     match recorded {
-        Some(commit) => {
+        Some((_, commit)) => {
             pause("transaction-done");
             Ok(Some(commit))
         }
@@ -149,8 +151,7 @@ impl Transaction<'_> {
     /// certificate is `cert`; `first`: no record of that push exists yet.
     fn record(
         &self,
-        ledger: &mut Ledger,
-        pending: Pending,
+        pending: &Pending,
         cert: &PushCertificate<'_>,
         first: bool,
     ) -> Result<ObjectId, Refusal> {
@@ -193,8 +194,6 @@ impl Transaction<'_> {
         pause("transaction-written");
         let commit = audit::append(self.w, tree, keep, &message)?;
         pause("transaction-recorded");
-        let refs: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
-        ledger.recorded(unix_secs(self.now), pending.cert, commit, &refs)?;
         Ok(commit)
     }
 }
@@ -228,36 +227,28 @@ fn is_nested_delete(line: &str) -> bool {
     zero(parts.next()) && zero(parts.next())
 }
 
-/// The pushes accepted and not abandoned that may explain a transaction:
-/// that of this very receive-pack first, then the oldest; each with the
-/// refs recorded for it so far.
-fn candidates(ledger: &Ledger) -> Vec<(Pending, HashSet<String>)> {
-    let parent = std::os::unix::process::parent_id();
-    let mut pending = ledger.pending();
-    pending.sort_by_key(|p| p.receive_pack != parent);
-    pending
-        .into_iter()
-        .map(|p| {
-            let recorded = ledger.recorded_ref_set(p.cert);
-            (p, recorded)
-        })
-        .collect()
-}
-
-/// The first of `candidates` whose certificate asks for all of `updates`
-/// and none of whose records has recorded any of them yet, given to
-/// `record` with its certificate, parsed once (a push of 10,000 refs
-/// without `--atomic` reads its certificate in each of its 10,000
-/// transactions); what `record` returns. `None`: no candidate explains the
-/// transaction.
+/// The accepted push, not abandoned, whose certificate asks for all of
+/// `updates` and none of whose records has recorded any of them yet (that
+/// of this very receive-pack first, then the oldest), given to `record`
+/// with its certificate, parsed once (a push of 10,000 refs without
+/// `--atomic` reads its certificate in each of its 10,000 transactions), and
+/// whether it is the push's first record. Returns its certificate's id and
+/// what `record` returns; `None`: no push explains the transaction.
 fn find_push<R>(
     repo: &gix::Repository,
-    candidates: Vec<(Pending, HashSet<String>)>,
+    ledger: &Ledger,
     updates: &[RefUpdate],
     limit: u64,
-    record: impl FnOnce(Pending, &PushCertificate<'_>, bool) -> Result<R, Refusal>,
-) -> Result<Option<R>, Refusal> {
-    for (pending, recorded) in candidates {
+    record: impl FnOnce(&Pending, &PushCertificate<'_>, bool) -> Result<R, Refusal>,
+) -> Result<Option<(ObjectId, R)>, Refusal> {
+    let parent = std::os::unix::process::parent_id();
+    let mut candidates = ledger.pending();
+    candidates.sort_by_key(|p| p.receive_pack != parent);
+    let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+    for pending in candidates {
+        if ledger.recorded_any(pending.cert, &names) {
+            continue;
+        }
         let Ok(Ok(bytes)) = read_blob_capped(repo, pending.cert, limit) else {
             continue;
         };
@@ -268,15 +259,13 @@ fn find_push<R>(
         // them up in a set rather than search the commands for each.
         let asked: Option<HashSet<&RefUpdate>> =
             (updates.len() > 16).then(|| cert.commands.iter().collect());
-        let fits = updates.iter().all(|u| {
-            let in_cert = match &asked {
-                Some(set) => set.contains(u),
-                None => cert.commands.contains(u),
-            };
-            in_cert && !recorded.contains(u.name.as_str())
+        let fits = updates.iter().all(|u| match &asked {
+            Some(set) => set.contains(u),
+            None => cert.commands.contains(u),
         });
         if fits {
-            return record(pending, &cert, recorded.is_empty()).map(Some);
+            let first = !ledger.has_records(pending.cert);
+            return record(&pending, &cert, first).map(|r| Some((pending.cert, r)));
         }
     }
     Ok(None)
