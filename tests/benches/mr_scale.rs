@@ -73,25 +73,18 @@ fn add_merge_requests(server: &Server, first: usize, count: usize) {
     }
     // Without hooks: this is the fixture, not a push (and the transaction hook
     // would run twice for each of fast-import's ref updates).
-    let mut child = server
-        .command("git")
-        .args([
-            "-c",
-            "core.hooksPath=/dev/null",
-            "fast-import",
-            "--quiet",
-            "--force",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("fast-import");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&s.bytes)
-        .expect("feed fast-import");
-    assert!(child.wait().expect("wait").success(), "fast-import failed");
+    server
+        .git_with_input(
+            &[
+                "-c",
+                "core.hooksPath=/dev/null",
+                "fast-import",
+                "--quiet",
+                "--force",
+            ],
+            &s.bytes,
+        )
+        .assert_ok();
     bench::check(server.command("git").args([
         "-c",
         "core.hooksPath=/dev/null",
